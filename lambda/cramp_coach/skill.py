@@ -1,0 +1,353 @@
+"""ASK adapter: turns Alexa requests into core events and core outcomes into responses.
+
+Thin on purpose. Everything the listener hears is decided in `cramp_coach.core`; this
+module only reads the envelope (intent, slots, timestamp), loads and saves memory
+around the core, and builds the response.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ask_sdk_core.dispatch_components import (
+    AbstractExceptionHandler,
+    AbstractRequestHandler,
+    AbstractRequestInterceptor,
+    AbstractResponseInterceptor,
+)
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_model import IntentRequest, RequestEnvelope, Response
+from ask_sdk_model.slu.entityresolution import StatusCode
+from ask_sdk_model.ui import SimpleCard
+
+from cramp_coach.content import load_content
+from cramp_coach.core import Conversation, Event, Outcome, Profile, State, needs_profile
+from cramp_coach.persistence import Store, store_from_env, user_key
+
+log = logging.getLogger("cramp_coach")
+
+STATE_KEY = "cramp"
+
+# Every intent in the interaction model and the core event it becomes.
+INTENT_EVENTS: dict[str, str] = {
+    "CrampIntent": "cramp",
+    "ClarifyIntent": "clarify",
+    "BetterIntent": "better",
+    "StillCrampingIntent": "still_cramping",
+    "HurtsIntent": "hurts",
+    "AloneIntent": "alone",
+    "HelperIntent": "helper",
+    "SkipIntent": "skip",
+    "SymptomIntent": "symptom",
+    "DisclaimerIntent": "disclaimer",
+    "PreventionIntent": "prevention",
+    "CrampCountIntent": "count",
+    "DeleteHistoryIntent": "delete_history",
+    "VoiceIntent": "voice",
+    "AMAZON.NextIntent": "next",
+    "AMAZON.PreviousIntent": "previous",
+    "AMAZON.RepeatIntent": "repeat",
+    "AMAZON.StartOverIntent": "start_over",
+    "AMAZON.PauseIntent": "pause",
+    "AMAZON.ResumeIntent": "resume",
+    "AMAZON.YesIntent": "yes",
+    "AMAZON.NoIntent": "no",
+    "AMAZON.HelpIntent": "help",
+    "AMAZON.FallbackIntent": "fallback",
+    "AMAZON.StopIntent": "stop",
+    "AMAZON.CancelIntent": "stop",
+    "AMAZON.NavigateHomeIntent": "stop",
+}
+
+
+def _now(handler_input: HandlerInput) -> float:
+    """The request's own timestamp (what the ten-minute rule counts from), else the clock."""
+    stamp = getattr(handler_input.request_envelope.request, "timestamp", None)
+    if isinstance(stamp, datetime):
+        return stamp.timestamp()
+    return time.time()
+
+
+def _slot_id(request: IntentRequest, name: str) -> tuple[str | None, str | None]:
+    """(resolved id, heard value) of a slot. Unmatched speech gives ("UNKNOWN", value)."""
+    slots = request.intent.slots or {}
+    slot = slots.get(name)
+    if slot is None or not slot.value:
+        return None, None
+    heard = str(slot.value).strip().lower()
+    authorities = slot.resolutions.resolutions_per_authority if slot.resolutions else None
+    for authority in authorities or []:
+        code = authority.status.code if authority.status else None
+        if code == StatusCode.ER_SUCCESS_MATCH and authority.values:
+            return str(authority.values[0].value.id), heard
+    return "UNKNOWN", heard
+
+
+def event_from(handler_input: HandlerInput) -> Event:
+    request = handler_input.request_envelope.request
+    now = _now(handler_input)
+    kind = request.object_type
+    if kind == "LaunchRequest":
+        return Event("launch", now)
+    if kind == "SessionEndedRequest":
+        return Event("session_ended", now)
+    if not isinstance(request, IntentRequest) or request.intent is None:
+        return Event("fallback", now)
+    name = request.intent.name
+    event_kind = INTENT_EVENTS.get(name, "fallback")
+    muscle, heard = _slot_id(request, "muscle")
+    helper, _ = _slot_id(request, "helper")
+    part, _ = _slot_id(request, "part")
+    symptom, _ = _slot_id(request, "symptom")
+    volume, _ = _slot_id(request, "volume")
+    return Event(
+        event_kind,
+        now,
+        muscle=muscle,
+        heard_back=heard == "back",
+        helper=helper if helper in ("PARTNER", "ALONE") else None,
+        part=part,
+        symptom=symptom,
+        volume=volume,
+    )
+
+
+class Memory:
+    """Loads the profile only when the core needs it and saves without ever blocking speech."""
+
+    def __init__(self, store_factory: Callable[[], Store]) -> None:
+        self._factory = store_factory
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        # Built on first use: the cold one-shot path never imports the AWS SDK.
+        if self._store is None:
+            self._store = self._factory()
+        return self._store
+
+    def load(self, key: str, now: float) -> Profile | None:
+        try:
+            return self.store.load(key, now)
+        except Exception:
+            log.exception("store load failed; carrying on without stored memory")
+            return None
+
+    def save(self, key: str, now: float, outcome: Outcome, force: bool) -> None:
+        state = outcome.state
+        changes = bool(
+            state.unsaved or outcome.prefs or outcome.save_resume or outcome.clear_resume
+            or outcome.freq_advised
+        )
+        if outcome.delete_history:
+            try:
+                self.store.delete_user(key)
+            except Exception:
+                log.exception("store delete failed")
+            return
+        # Defer writes while the store is cold and the session goes on: the entries ride in
+        # the session attributes and are written on a later turn or at the end.
+        if not changes or not (force or outcome.end_session or self._store is not None):
+            return
+        try:
+            self.store.save(
+                key,
+                now,
+                entries=list(state.unsaved),
+                prefs=dict(outcome.prefs),
+                resume=state.to_dict() if outcome.save_resume else None,
+                clear_resume=outcome.clear_resume,
+                freq_advised=outcome.freq_advised,
+            )
+        except Exception:
+            log.exception("store save failed; %d log entries kept for the next turn",
+                          len(state.unsaved))
+            return
+        state.unsaved = []
+
+    def forget(self, key: str) -> None:
+        try:
+            self.store.delete_user(key)
+        except Exception:
+            log.exception("store delete failed")
+
+
+def _user_key(handler_input: HandlerInput) -> str:
+    system = handler_input.request_envelope.context.system if (
+        handler_input.request_envelope.context) else None
+    user = system.user.user_id if system and system.user else None
+    return user_key(user or "anonymous")
+
+
+def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
+    builder = handler_input.response_builder
+    if outcome.speech:
+        builder.speak(outcome.speech)
+    if outcome.reprompt and not outcome.end_session:
+        builder.ask(outcome.reprompt)
+    if outcome.card_title and outcome.card_text:
+        builder.set_card(SimpleCard(outcome.card_title, outcome.card_text))
+    builder.set_should_end_session(outcome.end_session)
+    return builder.response
+
+
+class ConversationHandler(AbstractRequestHandler):
+    """Launch, every intent of the model, and the end of a session: all go through the core."""
+
+    def __init__(self, conversation: Callable[[], Conversation], memory: Memory) -> None:
+        self._conversation = conversation
+        self._memory = memory
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return handler_input.request_envelope.request.object_type in (
+            "LaunchRequest", "IntentRequest", "SessionEndedRequest",
+        )
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        attributes = handler_input.attributes_manager.session_attributes
+        state = State.from_dict(attributes.get(STATE_KEY))
+        event = event_from(handler_input)
+        key = _user_key(handler_input)
+        profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
+        outcome = self._conversation().handle(state, event, profile)
+        self._memory.save(key, event.now, outcome, force=profile is not None)
+        attributes[STATE_KEY] = outcome.state.to_dict()
+        log.info(
+            "turn event=%s mode=%s muscle=%s step=%s end=%s",
+            event.kind, outcome.state.mode, outcome.state.muscle, outcome.state.step,
+            outcome.end_session,
+        )
+        if event.kind == "session_ended":
+            return handler_input.response_builder.response
+        return _speak(handler_input, outcome)
+
+
+class SkillDisabledHandler(AbstractRequestHandler):
+    """AlexaSkillEvent.SkillDisabled: the user disabled the skill, so forget them."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._memory = memory
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return handler_input.request_envelope.request.object_type == (
+            "AlexaSkillEvent.SkillDisabled"
+        )
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        self._memory.forget(_user_key(handler_input))
+        log.info("skill disabled: user data deleted")
+        return handler_input.response_builder.response
+
+
+class UnhandledRequestHandler(AbstractRequestHandler):
+    """Any other request type (display events, unknown events): a calm no-op."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        log.info("ignored request type %s", handler_input.request_envelope.request.object_type)
+        return handler_input.response_builder.response
+
+
+class CalmFallbackExceptionHandler(AbstractExceptionHandler):
+    """A crash never reaches the listener: they hear a calm, useful sentence instead."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        log.error("unhandled %s while handling a request", type(exception).__name__,
+                  exc_info=exception)
+        speech = load_content().phrase("error")
+        reprompt = load_content().phrase("ask_muscle_reprompt")
+        return handler_input.response_builder.speak(speech).ask(reprompt).response
+
+
+class RequestLogInterceptor(AbstractRequestInterceptor):
+    """Logs what kind of request came in: never the user id, never what was said."""
+
+    def process(self, handler_input: HandlerInput) -> None:
+        request = handler_input.request_envelope.request
+        intent = getattr(getattr(request, "intent", None), "name", None)
+        log.debug("request type=%s intent=%s", request.object_type, intent)
+
+
+class ResponseLogInterceptor(AbstractResponseInterceptor):
+    def process(self, handler_input: HandlerInput, response: Response | None) -> None:
+        end = response.should_end_session if response is not None else None
+        log.debug("response end_session=%s", end)
+
+
+def build_skill(store_factory: Callable[[], Store] | None = None) -> CustomSkill:
+    """The whole skill, ready for Lambda, the web service or the local chat."""
+    memory = Memory(store_factory or store_from_env)
+    conversations: dict[str, Conversation] = {}
+
+    def conversation() -> Conversation:
+        # Content is read on the first request, not at import: the cold start stays small.
+        if "en-US" not in conversations:
+            conversations["en-US"] = Conversation(load_content("en-US"))
+        return conversations["en-US"]
+
+    builder = SkillBuilder()
+    builder.skill_id = os.environ.get("SKILL_ID") or None
+    builder.add_request_handler(SkillDisabledHandler(memory))
+    builder.add_request_handler(ConversationHandler(conversation, memory))
+    builder.add_request_handler(UnhandledRequestHandler())
+    builder.add_exception_handler(CalmFallbackExceptionHandler())
+    builder.add_global_request_interceptor(RequestLogInterceptor())
+    builder.add_global_response_interceptor(ResponseLogInterceptor())
+    return builder.create()
+
+
+def configure_logging() -> None:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.getLogger("cramp_coach").setLevel(getattr(logging, level, logging.INFO))
+
+
+
+
+
+def calm_response_envelope() -> dict[str, Any]:
+    """What a malformed request hears: the same calm fallback as any other failure."""
+    content = load_content()
+    return {
+        "version": "1.0",
+        "response": {
+            "outputSpeech": {"type": "SSML", "ssml": f"<speak>{content.phrase('error')}</speak>"},
+            "reprompt": {
+                "outputSpeech": {
+                    "type": "SSML",
+                    "ssml": f"<speak>{content.phrase('ask_muscle_reprompt')}</speak>",
+                }
+            },
+            "shouldEndSession": False,
+        },
+    }
+
+
+def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict[str, Any]:
+    """Deserialize one request envelope, run the skill, serialize the response.
+
+    A request from another skill still raises (AskSdkException): it must be refused,
+    not answered. Anything unreadable gets the calm fallback.
+    """
+    try:
+        envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
+    except Exception:
+        log.warning("unreadable request envelope")
+        return calm_response_envelope()
+    if not isinstance(envelope, RequestEnvelope) or envelope.request is None:
+        log.warning("request envelope without a request")
+        return calm_response_envelope()
+    response = skill.invoke(request_envelope=envelope, context=context)
+    return skill.serializer.serialize(response)  # type: ignore[no-any-return]
