@@ -212,7 +212,9 @@ class ConversationHandler(AbstractRequestHandler):
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        attributes = handler_input.attributes_manager.session_attributes
+        # A request without a session (some one-shot paths, malformed envelopes) starts fresh.
+        in_session = handler_input.request_envelope.session is not None
+        attributes = handler_input.attributes_manager.session_attributes if in_session else {}
         state = State.from_dict(attributes.get(STATE_KEY))
         event = event_from(handler_input)
         key = _user_key(handler_input)

@@ -26,7 +26,7 @@ from cramp_coach.core.model import (
     Profile,
     State,
 )
-from cramp_coach.core.speech import countdown, wrap_voice
+from cramp_coach.core.speech import countdown, duration_words, wrap_voice
 
 # Events that only make sense once we know about the user's past (resume, log, prefs).
 _PROFILE_EVENTS = frozenset({"launch", "count", "better"})
@@ -174,7 +174,8 @@ class Conversation:
         if lead:
             parts.insert(0, lead)
         if step.hold:
-            parts.append(countdown(step.hold, massage=step.phase == "massage"))
+            said = duration_words(step.hold) in step.text  # "hold for thirty seconds" already
+            parts.append(countdown(step.hold, massage=step.phase == "massage", announced=said))
         if note:
             parts.append(note)
         ask_safety = (
@@ -274,6 +275,11 @@ class Conversation:
 
     def _cramp(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         muscle = e.muscle
+        if muscle == "LOWER_BACK" and e.heard_back and s.mode == "routine" and (
+            s.muscle != "LOWER_BACK"
+        ):
+            # Mid-routine, a bare "back" means the previous step, not a back cramp.
+            return self._previous(s, e, profile)
         if s.mode == "clarifying" and s.clarifying:
             if muscle == "LOWER_BACK" and e.heard_back:
                 return self._clarify(s, replace(e, part="BACK"), profile)
@@ -538,7 +544,10 @@ class Conversation:
             return self._red_flag(s, "RF_PREG", also="RF_DVT")
         if symptom in self.c.red_flags:
             return self._red_flag(s, symptom)
-        return self._fallback(s, e, None)
+        # A symptom we could not place: name the emergency signs rather than shrug.
+        tail = self._p("prompt_next") if s.in_routine else self._p("ask_muscle")
+        reprompt = self._p("reprompt_step") if s.in_routine else self._p("ask_muscle_reprompt")
+        return self._say(s, f"{self._p('symptom_unknown')} {tail}", reprompt)
 
     def _flag(self, s: State, flag: str) -> Outcome:
         if flag not in s.flags:

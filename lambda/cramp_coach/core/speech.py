@@ -37,13 +37,14 @@ def pause(seconds: float) -> str:
     return f'<break time="{int(seconds * 1000)}ms"/>'
 
 
-def countdown(seconds: int, massage: bool = False) -> str:
+def countdown(seconds: int, massage: bool = False, announced: bool = False) -> str:
     """A hold spoken as a countdown: breaks of at most 10 s with the time left between them."""
     if seconds > MAX_COUNTED_HOLD_S:
         verb = "Keep that going" if massage else "Keep it there"
         return f"{verb} for up to {duration_words(seconds)}."
     intro = "Keep rubbing for" if massage else "Hold for"
-    parts = [f"{intro} {duration_words(seconds)}, starting now."]
+    # When the step's own words already gave the duration, don't say it twice.
+    parts = ["Starting now." if announced else f"{intro} {duration_words(seconds)}, starting now."]
     if seconds <= 5:
         parts.append(pause(seconds))
         parts.append("And relax.")

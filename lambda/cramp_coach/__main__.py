@@ -1,0 +1,3 @@
+from cramp_coach.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Command line: `cramp-coach chat` (try the skill in a terminal) and `cramp-coach serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from cramp_coach.local.chat import _interactive_lines, run
+    from cramp_coach.skill import build_skill
+
+    if args.store:
+        os.environ["CRAMP_STORE"] = args.store
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    skill = build_skill()
+    if args.script:
+        with open(args.script, encoding="utf-8") as handle:
+            return run(skill, list(handle), sys.stdout, interactive=False)
+    interactive = sys.stdin.isatty()
+    lines = _interactive_lines() if interactive else sys.stdin
+    return run(skill, lines, sys.stdout, interactive=interactive)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cramp_coach.webservice import serve
+
+    serve(host=args.host, port=args.port, workers=args.workers,
+          verify=not args.no_verify_signatures_for_local_testing)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cramp-coach", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="talk to the skill in the terminal (no AWS needed)")
+    chat.add_argument("--script", help="a file of lines to say, one per line")
+    chat.add_argument("--store", choices=["sqlite", "none"],
+                      help="where to remember things (default: sqlite file under ./data)")
+    chat.set_defaults(func=_chat)
+
+    serve = sub.add_parser("serve", help="serve the skill as an HTTPS endpoint's backend")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument(
+        "--no-verify-signatures-for-local-testing", action="store_true",
+        help="accept unsigned requests (never on a public endpoint)",
+    )
+    serve.set_defaults(func=_serve)
+
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

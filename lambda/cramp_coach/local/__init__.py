@@ -1,0 +1,1 @@
+"""Running the skill without Alexa: request envelopes, utterance resolution, terminal chat."""

@@ -1,0 +1,142 @@
+"""Terminal chat: type what you would say to Alexa, read what Alexa would say.
+
+Every line goes through the interaction model (intent, slots, synonyms) into a real
+request envelope and through the same skill the Lambda function runs. Scriptable:
+pipe lines on stdin. Commands: `/wait SECONDS` moves the clock on, `/silence` lets the
+session time out as Alexa does, `/quit` ends.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+from cramp_coach.local.envelopes import Session
+from cramp_coach.local.nlu import InteractionModel, normalize
+from cramp_coach.skill import handle_envelope
+
+_INVOKE = re.compile(r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$")
+
+
+def render_ssml(ssml: str) -> str:
+    """SSML as readable text: breaks become [pause N s], tags disappear."""
+
+    def brk(match: re.Match[str]) -> str:
+        value = match.group(1)
+        seconds = float(value[:-2]) / 1000 if value.endswith("ms") else float(value.rstrip("s"))
+        return f" [pause {seconds:g} s] "
+
+    text = re.sub(r'<break time="([\d.]+m?s)"\s*/>', brk, ssml)
+    text = re.sub(r"<[^>]+>", "", text)
+    return " ".join(html.unescape(text).split())
+
+
+class Chat:
+    def __init__(
+        self,
+        skill: Any,
+        model: InteractionModel | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.skill = skill
+        self.model = model or InteractionModel.for_locale()
+        self.clock = clock
+        self.offset = 0.0
+        self.session = Session()
+        self.open = False
+
+    def now(self) -> float:
+        return self.clock() + self.offset
+
+    def _send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        response = handle_envelope(self.skill, envelope)
+        self.session.absorb(response)
+        self.open = not response.get("response", {}).get("shouldEndSession", True)
+        return response
+
+    def say(self, line: str) -> list[str]:
+        """One line typed by the user -> the lines to print."""
+        text = line.strip()
+        if not text:
+            return []
+        if text.startswith("/"):
+            return self._command(text)
+        utterance = normalize(text)
+        invoked = _INVOKE.match(utterance)
+        if invoked:
+            self.session = Session(user_id=self.session.user_id)
+            if not invoked.group(2):
+                return self._show(self._send(self.session.launch(self.now())), "LaunchRequest")
+            utterance = invoked.group(2)
+        elif not self.open:
+            # Out of a session Alexa needs the invocation name; be kind and add it.
+            self.session = Session(user_id=self.session.user_id)
+        resolution = self.model.resolve(utterance)
+        envelope = self.session.intent(resolution.intent, self.now(), resolution.slots)
+        label = resolution.intent + "".join(
+            f" {name}={heard!r}->{value_id or 'NO_MATCH'}"
+            for name, (heard, value_id) in resolution.slots.items()
+        )
+        return self._show(self._send(envelope), label)
+
+    def _command(self, text: str) -> list[str]:
+        name, _, arg = text.partition(" ")
+        if name == "/wait":
+            try:
+                self.offset += float(arg)
+            except ValueError:
+                return ["(usage: /wait SECONDS)"]
+            return [f"(clock moved on {float(arg):g} s)"]
+        if name == "/silence":
+            if not self.open:
+                return ["(no session is open)"]
+            self._send(self.session.session_ended(self.now()))
+            self.open = False
+            return ["(silence: Alexa closed the session)"]
+        if name in ("/quit", "/exit"):
+            raise EOFError
+        return ["(commands: /wait SECONDS, /silence, /quit)"]
+
+    def _show(self, response: dict[str, Any], label: str) -> list[str]:
+        body = response.get("response", {})
+        speech = body.get("outputSpeech", {}).get("ssml", "")
+        lines = [f"  [{label}]", f"Alexa: {render_ssml(speech)}" if speech else "Alexa: (nothing)"]
+        card = body.get("card")
+        if card:
+            lines.append(f"  card: {card.get('title')}: {card.get('content')}")
+        lines.append("  (session ended)" if body.get("shouldEndSession") else "  (listening...)")
+        return lines
+
+
+def run(skill: Any, lines: Iterable[str], out: TextIO, interactive: bool) -> int:
+    chat = Chat(skill)
+    if interactive:
+        out.write(
+            "Cramp Coach local chat. Say what you'd say to Alexa, e.g.\n"
+            "  Alexa, tell cramp coach her calf is cramping\n"
+            "Then: next, back, repeat, it's better, still cramping, it hurts, stop.\n"
+            "Commands: /wait SECONDS, /silence, /quit\n\n"
+        )
+    for line in lines:
+        if not interactive:
+            out.write(f"> {line.rstrip()}\n")
+        try:
+            for printed in chat.say(line):
+                out.write(printed + "\n")
+        except EOFError:
+            break
+        out.flush()
+        if interactive:
+            out.write("you> ")
+            out.flush()
+    return 0
+
+
+def _interactive_lines() -> Iterable[str]:
+    sys.stdout.write("you> ")
+    sys.stdout.flush()
+    yield from sys.stdin
