@@ -35,6 +35,7 @@ class _Pattern:
     intent: str
     regex: re.Pattern[str]
     literal: int  # characters of literal text: more means a more specific sample
+    slots: int  # on a tie, the sample that fills more slots explains more of what was said
 
 
 class InteractionModel:
@@ -80,7 +81,8 @@ class InteractionModel:
                     else:
                         parts.append(re.escape(token))
                         literal += len(token)
-                patterns.append(_Pattern(name, re.compile("^" + " ".join(parts) + "$"), literal))
+                regex = re.compile("^" + " ".join(parts) + "$")
+                patterns.append(_Pattern(name, regex, literal, regex.groups))
         return patterns
 
     @cached_property
@@ -94,11 +96,12 @@ class InteractionModel:
     def resolve(self, utterance: str) -> Resolution:
         text = normalize(utterance)
         for patterns, exact in ((self._exact, True), (self._loose, False)):
-            best: tuple[int, _Pattern, re.Match[str]] | None = None
+            best: tuple[tuple[int, int], _Pattern, re.Match[str]] | None = None
             for pattern in patterns:
                 match = pattern.regex.match(text)
-                if match and (best is None or pattern.literal > best[0]):
-                    best = (pattern.literal, pattern, match)
+                rank = (pattern.literal, pattern.slots)
+                if match and (best is None or rank > best[0]):
+                    best = (rank, pattern, match)
             if best is not None:
                 _, pattern, match = best
                 if not exact and pattern.literal == 0:

@@ -1,0 +1,52 @@
+# Cramp Coach: one place for every command a developer or CI runs.
+# `make chat` and `make test` are the README's two commands; both set up what they need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Talk to the skill in the terminal, on the embedded defaults (SQLite file under ./data).
+chat: setup
+	$(BIN)/cramp-coach chat
+
+lint: setup
+	$(BIN)/ruff check lambda tests bench tools
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup node_modules/.installed
+	$(BIN)/pytest
+
+# Everything CI checks: lint, types, unit + integration + end-to-end tests.
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python -m bench
+
+serve: setup
+	$(BIN)/cramp-coach serve
+
+# Assemble the ASK CLI skill package (see README "Deploy to AWS").
+package: setup
+	$(BIN)/python tools/build_skill_package.py
+
+deploy-check:
+	bash tools/sam_build_check.sh
+
+clean:
+	rm -rf $(VENV) node_modules .aws-sam build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,116 @@
+"""The terminal chat: typed words -> interaction model -> the same skill -> readable speech."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from cramp_coach.content import Content
+from cramp_coach.local.chat import Chat, render_ssml
+from cramp_coach.local.nlu import InteractionModel
+
+
+@pytest.fixture(scope="module")
+def model() -> InteractionModel:
+    return InteractionModel.for_locale("en-US")
+
+
+# Phrasings written after the model, as a tired new user would say them.
+HELD_OUT = [
+    ("her calf is cramping", "CrampIntent", {"muscle": "CALF", "helper": "PARTNER"}),
+    ("charley horse in my left leg", "CrampIntent", {"helper": "ALONE"}),
+    ("the arch of his foot is cramping", "CrampIntent", {"muscle": "FOOT_ARCH", "helper": "PARTNER"}),
+    ("my wife's calf", "CrampIntent", {"muscle": "CALF", "helper": "PARTNER"}),
+    ("his toes are curling", "CrampIntent", {}),
+    ("my neck", "CrampIntent", {"muscle": "NECK", "helper": "ALONE"}),
+    ("my hand", "CrampIntent", {"muscle": "HAND", "helper": "ALONE"}),
+    ("front", "ClarifyIntent", {"part": "FRONT"}),
+    ("she can't breathe", "SymptomIntent", {"symptom": "RF_PE"}),
+    ("her leg is swollen", "SymptomIntent", {"symptom": "RF_DVT"}),
+    ("it's gone", "BetterIntent", {}),
+    ("still cramping", "StillCrampingIntent", {}),
+    ("that hurts", "HurtsIntent", {}),
+    ("i'm on my own", "AloneIntent", {}),
+    ("next step", "AMAZON.NextIntent", {}),
+    ("go back", "AMAZON.PreviousIntent", {}),
+    ("say that again", "AMAZON.RepeatIntent", {}),
+    ("start over", "AMAZON.StartOverIntent", {}),
+    ("how many cramps have i had this week", "CrampCountIntent", {}),
+    ("delete my history", "DeleteHistoryIntent", {}),
+    ("what's the weather", "AMAZON.FallbackIntent", {}),
+]
+
+
+@pytest.mark.parametrize("utterance,intent,slot_ids", HELD_OUT)
+def test_held_out_phrasings_resolve(
+    model: InteractionModel, utterance: str, intent: str, slot_ids: dict[str, str]
+) -> None:
+    resolution = model.resolve(utterance)
+    assert resolution.intent == intent
+    for name, value_id in slot_ids.items():
+        assert resolution.slots[name][1] == value_id
+
+
+def test_an_unknown_muscle_is_a_no_match_slot(model: InteractionModel) -> None:
+    resolution = model.resolve("my elbow is cramping")
+    assert resolution.intent == "CrampIntent"
+    assert resolution.slots["muscle"][1] is None
+
+
+def test_render_ssml_shows_holds() -> None:
+    text = render_ssml('<speak><prosody volume="soft">Hold. <break time="10000ms"/> Ten left.'
+                       "</prosody></speak>")
+    assert text == "Hold. [pause 10 s] Ten left."
+
+
+def test_chat_object_runs_a_one_shot_and_a_launch(skill: Any, content: Content) -> None:
+    chat = Chat(skill, clock=lambda: 1_795_230_000.0)
+    lines = chat.say("Alexa, tell cramp coach her calf is cramping")
+    assert lines[1].startswith("Alexa: " + content.muscles["CALF"].partner[0].text)
+    assert "  (listening...)" in lines
+    assert chat.say("stop")[-1] == "  (session ended)"
+    lines = chat.say("alexa open cramp coach")
+    assert lines[1].startswith("Alexa: Which muscle is cramping?")
+
+
+def test_chat_wait_moves_the_clock_for_the_ten_minute_rule(skill: Any, content: Content) -> None:
+    chat = Chat(skill, clock=lambda: 1_795_230_000.0)
+    chat.say("tell cramp coach my calf is cramping")
+    chat.say("/wait 660")
+    lines = chat.say("next")
+    assert content.red_flags["RF_LONG"].script in lines[1]
+
+
+def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
+    script = "\n".join([
+        "Alexa, tell cramp coach my wife's calf is cramping",
+        "next",
+        "back",
+        "it's better",
+        "stop",
+        "alexa, open cramp coach",
+        "her thigh",
+        "the back one",
+        "she can't breathe",
+        "next",
+        "/silence",
+        "Alexa, ask cramp coach how do I prevent cramps",
+    ]) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "cramp_coach", "chat", "--store", "none"],
+        input=script, capture_output=True, text=True, timeout=60, check=True,
+        cwd=tmp_path,
+    )
+    out = result.stdout
+    calf = content.muscles["CALF"].partner
+    assert out.index(calf[0].text) < out.index(calf[1].text)
+    assert out.count("Alexa: " + calf[0].text) == 2, "back returns to step 1"
+    assert content.aftercare[0].text in out
+    assert content.muscles["HAMSTRING"].partner[0].text in out
+    assert content.red_flags["RF_PE"].script in out
+    assert "Because of the warning signs you mentioned" in out
+    assert content.prevention[0].text in out
+    assert "Traceback" not in out + result.stderr
