@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from cramp_coach.content import Content, load_content
 from cramp_coach.local.envelopes import Session
 from cramp_coach.persistence import NullStore
@@ -71,8 +70,9 @@ class Conversation:
         name = intent if "." in intent or intent.endswith("Intent") else f"AMAZON.{intent}Intent"
         return self.send(self.session.intent(name, self.now, dict(slots)))
 
-    def cramp(self, muscle: str, heard: str | None = None, helper: str | None = None,
-              after: float = 5) -> Turn:
+    def cramp(
+        self, muscle: str, heard: str | None = None, helper: str | None = None, after: float = 5
+    ) -> Turn:
         slots: dict[str, tuple[str, str | None]] = {"muscle": (heard or muscle.lower(), muscle)}
         if helper:
             slots["helper"] = ("her" if helper == "PARTNER" else "my", helper)

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from cramp_coach.content import Content
 from cramp_coach.local.chat import Chat, render_ssml
 from cramp_coach.local.nlu import InteractionModel
@@ -22,7 +21,11 @@ def model() -> InteractionModel:
 HELD_OUT = [
     ("her calf is cramping", "CrampIntent", {"muscle": "CALF", "helper": "PARTNER"}),
     ("charley horse in my left leg", "CrampIntent", {"helper": "ALONE"}),
-    ("the arch of his foot is cramping", "CrampIntent", {"muscle": "FOOT_ARCH", "helper": "PARTNER"}),
+    (
+        "the arch of his foot is cramping",
+        "CrampIntent",
+        {"muscle": "FOOT_ARCH", "helper": "PARTNER"},
+    ),
     ("my wife's calf", "CrampIntent", {"muscle": "CALF", "helper": "PARTNER"}),
     ("his toes are curling", "CrampIntent", {}),
     ("my neck", "CrampIntent", {"muscle": "NECK", "helper": "ALONE"}),
@@ -61,8 +64,9 @@ def test_an_unknown_muscle_is_a_no_match_slot(model: InteractionModel) -> None:
 
 
 def test_render_ssml_shows_holds() -> None:
-    text = render_ssml('<speak><prosody volume="soft">Hold. <break time="10000ms"/> Ten left.'
-                       "</prosody></speak>")
+    text = render_ssml(
+        '<speak><prosody volume="soft">Hold. <break time="10000ms"/> Ten left.</prosody></speak>'
+    )
     assert text == "Hold. [pause 10 s] Ten left."
 
 
@@ -85,23 +89,32 @@ def test_chat_wait_moves_the_clock_for_the_ten_minute_rule(skill: Any, content: 
 
 
 def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
-    script = "\n".join([
-        "Alexa, tell cramp coach my wife's calf is cramping",
-        "next",
-        "back",
-        "it's better",
-        "stop",
-        "alexa, open cramp coach",
-        "her thigh",
-        "the back one",
-        "she can't breathe",
-        "next",
-        "/silence",
-        "Alexa, ask cramp coach how do I prevent cramps",
-    ]) + "\n"
+    script = (
+        "\n".join(
+            [
+                "Alexa, tell cramp coach my wife's calf is cramping",
+                "next",
+                "back",
+                "it's better",
+                "stop",
+                "alexa, open cramp coach",
+                "her thigh",
+                "the back one",
+                "she can't breathe",
+                "next",
+                "/silence",
+                "Alexa, ask cramp coach how do I prevent cramps",
+            ]
+        )
+        + "\n"
+    )
     result = subprocess.run(
         [sys.executable, "-m", "cramp_coach", "chat", "--store", "none"],
-        input=script, capture_output=True, text=True, timeout=60, check=True,
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
         cwd=tmp_path,
     )
     out = result.stdout

@@ -7,14 +7,15 @@ import json
 from typing import Any
 
 import pytest
-
 from cramp_coach.content import CONTENT_DIR, ContentError, available_locales, parse_content
 
 
 def _docs() -> tuple[dict[str, Any], dict[str, Any]]:
     folder = CONTENT_DIR / "en-US"
-    return (json.loads((folder / "protocols.json").read_text()),
-            json.loads((folder / "phrases.json").read_text()))
+    return (
+        json.loads((folder / "protocols.json").read_text()),
+        json.loads((folder / "phrases.json").read_text()),
+    )
 
 
 def _breaks(mutate: Any, message: str) -> None:
@@ -45,13 +46,14 @@ def test_missing_muscle_is_named() -> None:
 
 
 def test_hold_must_be_a_number() -> None:
-    _breaks(lambda d: d["muscles"]["CALF"]["partner"][4].update(hold="thirty"),
-            r"CALF.partner\[4\].hold")
+    _breaks(
+        lambda d: d["muscles"]["CALF"]["partner"][4].update(hold="thirty"),
+        r"CALF.partner\[4\].hold",
+    )
 
 
 def test_a_step_over_thirty_words_is_too_long_to_say() -> None:
-    _breaks(lambda d: d["muscles"]["CALF"]["partner"][0].update(text="word " * 31),
-            r"31 words")
+    _breaks(lambda d: d["muscles"]["CALF"]["partner"][0].update(text="word " * 31), r"31 words")
 
 
 def test_unknown_red_flag_reference() -> None:

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from ask_sdk_core.exceptions import AskSdkException
-
 from cramp_coach.content import ROUTINE_MUSCLES, Content, load_content
 from cramp_coach.persistence import NullStore
 from cramp_coach.skill import build_skill, handle_envelope
+
 from tests.conftest import T0, Conversation
 
 VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
@@ -58,13 +58,17 @@ def test_leg_only_aftercare_is_skipped_for_the_hand(talk: Conversation, content:
 
 def test_speaker_picks_the_variant(talk: Conversation, content: Content) -> None:
     assert talk.cramp("CALF", heard="calf", helper="ALONE").speech.startswith(
-        steps_of(content, "CALF", "alone")[0])
+        steps_of(content, "CALF", "alone")[0]
+    )
     other = Conversation(talk.skill)
     assert other.cramp("CALF", helper="PARTNER").speech.startswith(
-        steps_of(content, "CALF", "partner")[0])
+        steps_of(content, "CALF", "partner")[0]
+    )
 
 
-def test_no_helper_named_defaults_to_the_partner_steps(talk: Conversation, content: Content) -> None:
+def test_no_helper_named_defaults_to_the_partner_steps(
+    talk: Conversation, content: Content
+) -> None:
     turn = talk.cramp("HAMSTRING")
     assert turn.speech.startswith(steps_of(content, "HAMSTRING", "partner")[0])
 
@@ -297,16 +301,24 @@ def test_a_child_gets_the_first_aid_with_the_warning_signs(
     assert turn.state["mode"] == "routine"
 
 
-def test_vague_leg_defaults_to_the_calf_after_step_one(talk: Conversation, content: Content) -> None:
+def test_vague_leg_defaults_to_the_calf_after_step_one(
+    talk: Conversation, content: Content
+) -> None:
     turn = talk.cramp("LEG", heard="leg")
     assert turn.speech.startswith(steps_of(content, "CALF", "partner")[0])
     assert content.vague["LEG"].note in turn.speech  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("vague,part,muscle", [
-    ("THIGH", "FRONT", "QUADRICEPS"), ("THIGH", "BACK", "HAMSTRING"),
-    ("FOOT", "TOP", "SHIN"), ("KNEE", "BELOW", "CALF"), ("KNEE", "ABOVE", "HAMSTRING"),
-])
+@pytest.mark.parametrize(
+    "vague,part,muscle",
+    [
+        ("THIGH", "FRONT", "QUADRICEPS"),
+        ("THIGH", "BACK", "HAMSTRING"),
+        ("FOOT", "TOP", "SHIN"),
+        ("KNEE", "BELOW", "CALF"),
+        ("KNEE", "ABOVE", "HAMSTRING"),
+    ],
+)
 def test_vague_places_get_a_clarifying_question(
     talk: Conversation, content: Content, vague: str, part: str, muscle: str
 ) -> None:
@@ -434,8 +446,14 @@ def _ssml(response: dict[str, Any]) -> str:
 
 
 def test_malformed_envelopes_get_a_calm_answer(skill: Any) -> None:
-    for bad in ({}, {"request": None}, {"version": "1.0", "request": {"type": "Nonsense"}},
-                [], "not json", {"request": {"type": "IntentRequest"}}):
+    for bad in (
+        {},
+        {"request": None},
+        {"version": "1.0", "request": {"type": "Nonsense"}},
+        [],
+        "not json",
+        {"request": {"type": "IntentRequest"}},
+    ):
         response = handle_envelope(skill, bad)
         assert "Sorry" in _ssml(response)
         assert response["response"]["shouldEndSession"] is False
@@ -454,8 +472,12 @@ def test_an_intent_the_skill_does_not_know(talk: Conversation) -> None:
 
 
 def test_corrupt_session_attributes_start_fresh(talk: Conversation, content: Content) -> None:
-    for corrupt in ("garbage", {"step": "three", "mode": 7}, {"muscle": "KIDNEY", "mode": "routine"},
-                    {"track": "nowhere", "mode": "routine", "muscle": "CALF", "step": 99}):
+    for corrupt in (
+        "garbage",
+        {"step": "three", "mode": 7},
+        {"muscle": "KIDNEY", "mode": "routine"},
+        {"track": "nowhere", "mode": "routine", "muscle": "CALF", "step": 99},
+    ):
         talk.session.attributes = {"cramp": corrupt}
         talk.session.new = False
         turn = talk.say("Next")

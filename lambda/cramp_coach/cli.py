@@ -27,8 +27,12 @@ def _chat(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from cramp_coach.webservice import serve
 
-    serve(host=args.host, port=args.port, workers=args.workers,
-          verify=not args.no_verify_signatures_for_local_testing)
+    serve(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        verify=not args.no_verify_signatures_for_local_testing,
+    )
     return 0
 
 
@@ -38,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
     chat = sub.add_parser("chat", help="talk to the skill in the terminal (no AWS needed)")
     chat.add_argument("--script", help="a file of lines to say, one per line")
-    chat.add_argument("--store", choices=["sqlite", "none"],
-                      help="where to remember things (default: sqlite file under ./data)")
+    chat.add_argument(
+        "--store",
+        choices=["sqlite", "none"],
+        help="where to remember things (default: sqlite file under ./data)",
+    )
     chat.set_defaults(func=_chat)
 
     serve = sub.add_parser("serve", help="serve the skill as an HTTPS endpoint's backend")
@@ -47,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument(
-        "--no-verify-signatures-for-local-testing", action="store_true",
+        "--no-verify-signatures-for-local-testing",
+        action="store_true",
         help="accept unsigned requests (never on a public endpoint)",
     )
     serve.set_defaults(func=_serve)

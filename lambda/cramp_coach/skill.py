@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ask_sdk_core.dispatch_components import (
-    AbstractExceptionHandler,
+from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
+from ask_sdk_core.dispatch_components.request_components import (
     AbstractRequestHandler,
     AbstractRequestInterceptor,
     AbstractResponseInterceptor,
@@ -24,9 +24,11 @@ from ask_sdk_core.dispatch_components import (
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import SkillBuilder
-from ask_sdk_model import IntentRequest, RequestEnvelope, Response
-from ask_sdk_model.slu.entityresolution import StatusCode
-from ask_sdk_model.ui import SimpleCard
+from ask_sdk_model.intent_request import IntentRequest
+from ask_sdk_model.request_envelope import RequestEnvelope
+from ask_sdk_model.response import Response
+from ask_sdk_model.slu.entityresolution.status_code import StatusCode
+from ask_sdk_model.ui.simple_card import SimpleCard
 
 from cramp_coach.content import load_content
 from cramp_coach.core import Conversation, Event, Outcome, Profile, State, needs_profile
@@ -76,9 +78,14 @@ def _now(handler_input: HandlerInput) -> float:
     return time.time()
 
 
+def request_type(handler_input: HandlerInput) -> str:
+    request = handler_input.request_envelope.request
+    return str(request.object_type) if request is not None else ""
+
+
 def _slot_id(request: IntentRequest, name: str) -> tuple[str | None, str | None]:
     """(resolved id, heard value) of a slot. Unmatched speech gives ("UNKNOWN", value)."""
-    slots = request.intent.slots or {}
+    slots = (request.intent.slots if request.intent else None) or {}
     slot = slots.get(name)
     if slot is None or not slot.value:
         return None, None
@@ -86,23 +93,23 @@ def _slot_id(request: IntentRequest, name: str) -> tuple[str | None, str | None]
     authorities = slot.resolutions.resolutions_per_authority if slot.resolutions else None
     for authority in authorities or []:
         code = authority.status.code if authority.status else None
-        if code == StatusCode.ER_SUCCESS_MATCH and authority.values:
-            return str(authority.values[0].value.id), heard
+        value = authority.values[0].value if authority.values else None
+        if code == StatusCode.ER_SUCCESS_MATCH and value is not None:
+            return str(value.id), heard
     return "UNKNOWN", heard
 
 
 def event_from(handler_input: HandlerInput) -> Event:
     request = handler_input.request_envelope.request
     now = _now(handler_input)
-    kind = request.object_type
+    kind = request_type(handler_input)
     if kind == "LaunchRequest":
         return Event("launch", now)
     if kind == "SessionEndedRequest":
         return Event("session_ended", now)
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
-    name = request.intent.name
-    event_kind = INTENT_EVENTS.get(name, "fallback")
+    event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
     muscle, heard = _slot_id(request, "muscle")
     helper, _ = _slot_id(request, "helper")
     part, _ = _slot_id(request, "part")
@@ -144,7 +151,10 @@ class Memory:
     def save(self, key: str, now: float, outcome: Outcome, force: bool) -> None:
         state = outcome.state
         changes = bool(
-            state.unsaved or outcome.prefs or outcome.save_resume or outcome.clear_resume
+            state.unsaved
+            or outcome.prefs
+            or outcome.save_resume
+            or outcome.clear_resume
             or outcome.freq_advised
         )
         if outcome.delete_history:
@@ -168,8 +178,9 @@ class Memory:
                 freq_advised=outcome.freq_advised,
             )
         except Exception:
-            log.exception("store save failed; %d log entries kept for the next turn",
-                          len(state.unsaved))
+            log.exception(
+                "store save failed; %d log entries kept for the next turn", len(state.unsaved)
+            )
             return
         state.unsaved = []
 
@@ -181,8 +192,11 @@ class Memory:
 
 
 def _user_key(handler_input: HandlerInput) -> str:
-    system = handler_input.request_envelope.context.system if (
-        handler_input.request_envelope.context) else None
+    system = (
+        handler_input.request_envelope.context.system
+        if (handler_input.request_envelope.context)
+        else None
+    )
     user = system.user.user_id if system and system.user else None
     return user_key(user or "anonymous")
 
@@ -207,14 +221,18 @@ class ConversationHandler(AbstractRequestHandler):
         self._memory = memory
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return handler_input.request_envelope.request.object_type in (
-            "LaunchRequest", "IntentRequest", "SessionEndedRequest",
+        return request_type(handler_input) in (
+            "LaunchRequest",
+            "IntentRequest",
+            "SessionEndedRequest",
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
         # A request without a session (some one-shot paths, malformed envelopes) starts fresh.
         in_session = handler_input.request_envelope.session is not None
-        attributes = handler_input.attributes_manager.session_attributes if in_session else {}
+        attributes: dict[str, Any] = {}
+        if in_session:
+            attributes = handler_input.attributes_manager.session_attributes or {}
         state = State.from_dict(attributes.get(STATE_KEY))
         event = event_from(handler_input)
         key = _user_key(handler_input)
@@ -224,7 +242,10 @@ class ConversationHandler(AbstractRequestHandler):
         attributes[STATE_KEY] = outcome.state.to_dict()
         log.info(
             "turn event=%s mode=%s muscle=%s step=%s end=%s",
-            event.kind, outcome.state.mode, outcome.state.muscle, outcome.state.step,
+            event.kind,
+            outcome.state.mode,
+            outcome.state.muscle,
+            outcome.state.step,
             outcome.end_session,
         )
         if event.kind == "session_ended":
@@ -239,9 +260,7 @@ class SkillDisabledHandler(AbstractRequestHandler):
         self._memory = memory
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return handler_input.request_envelope.request.object_type == (
-            "AlexaSkillEvent.SkillDisabled"
-        )
+        return request_type(handler_input) == "AlexaSkillEvent.SkillDisabled"
 
     def handle(self, handler_input: HandlerInput) -> Response:
         self._memory.forget(_user_key(handler_input))
@@ -256,7 +275,7 @@ class UnhandledRequestHandler(AbstractRequestHandler):
         return True
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        log.info("ignored request type %s", handler_input.request_envelope.request.object_type)
+        log.info("ignored request type %s", request_type(handler_input))
         return handler_input.response_builder.response
 
 
@@ -267,8 +286,9 @@ class CalmFallbackExceptionHandler(AbstractExceptionHandler):
         return True
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        log.error("unhandled %s while handling a request", type(exception).__name__,
-                  exc_info=exception)
+        log.error(
+            "unhandled %s while handling a request", type(exception).__name__, exc_info=exception
+        )
         speech = load_content().phrase("error")
         reprompt = load_content().phrase("ask_muscle_reprompt")
         return handler_input.response_builder.speak(speech).ask(reprompt).response
@@ -278,9 +298,10 @@ class RequestLogInterceptor(AbstractRequestInterceptor):
     """Logs what kind of request came in: never the user id, never what was said."""
 
     def process(self, handler_input: HandlerInput) -> None:
-        request = handler_input.request_envelope.request
-        intent = getattr(getattr(request, "intent", None), "name", None)
-        log.debug("request type=%s intent=%s", request.object_type, intent)
+        intent = getattr(
+            getattr(handler_input.request_envelope.request, "intent", None), "name", None
+        )
+        log.debug("request type=%s intent=%s", request_type(handler_input), intent)
 
 
 class ResponseLogInterceptor(AbstractResponseInterceptor):
@@ -301,7 +322,8 @@ def build_skill(store_factory: Callable[[], Store] | None = None) -> CustomSkill
         return conversations["en-US"]
 
     builder = SkillBuilder()
-    builder.skill_id = os.environ.get("SKILL_ID") or None
+    skill_id: str | None = os.environ.get("SKILL_ID") or None
+    builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
     builder.add_request_handler(ConversationHandler(conversation, memory))
     builder.add_request_handler(UnhandledRequestHandler())
@@ -314,9 +336,6 @@ def build_skill(store_factory: Callable[[], Store] | None = None) -> CustomSkill
 def configure_logging() -> None:
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
     logging.getLogger("cramp_coach").setLevel(getattr(logging, level, logging.INFO))
-
-
-
 
 
 def calm_response_envelope() -> dict[str, Any]:
@@ -352,4 +371,5 @@ def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict
         log.warning("request envelope without a request")
         return calm_response_envelope()
     response = skill.invoke(request_envelope=envelope, context=context)
-    return skill.serializer.serialize(response)  # type: ignore[no-any-return]
+    serialized = skill.serializer.serialize(response)
+    return serialized if isinstance(serialized, dict) else calm_response_envelope()

@@ -151,7 +151,9 @@ class _Reader:
 
     def sourced(self, value: Any, where: str) -> Sourced:
         data = self.obj(value, where, {"text", "source"})
-        return Sourced(self.text(data["text"], f"{where}.text"), self.text(data["source"], f"{where}.source"))
+        return Sourced(
+            self.text(data["text"], f"{where}.text"), self.text(data["source"], f"{where}.source")
+        )
 
     def step(self, value: Any, where: str, allow_legs_only: bool = False) -> Step:
         optional = {"legs_only"} if allow_legs_only else set()
@@ -159,10 +161,14 @@ class _Reader:
         text = self.text(data["text"], f"{where}.text")
         words = len(text.split())
         if words > MAX_STEP_WORDS:
-            raise self.fail(where, f"step has {words} words; at most {MAX_STEP_WORDS} fit one breath")
+            raise self.fail(
+                where, f"step has {words} words; at most {MAX_STEP_WORDS} fit one breath"
+            )
         hold = data["hold"]
         if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold <= 0):
-            raise self.fail(f"{where}.hold", f"hold must be a whole number of seconds or null, got {hold!r}")
+            raise self.fail(
+                f"{where}.hold", f"hold must be a whole number of seconds or null, got {hold!r}"
+            )
         if data["phase"] not in PHASES:
             raise self.fail(f"{where}.phase", f"must be one of {PHASES}")
         legs_only = data.get("legs_only", False)
@@ -177,7 +183,9 @@ class _Reader:
             legs_only=legs_only,
         )
 
-    def steps(self, value: Any, where: str, allow_empty: bool = False, legs_only: bool = False) -> tuple[Step, ...]:  # noqa: E501
+    def steps(
+        self, value: Any, where: str, allow_empty: bool = False, legs_only: bool = False
+    ) -> tuple[Step, ...]:
         if not isinstance(value, list) or (not value and not allow_empty):
             raise self.fail(where, "expected a non-empty list of steps")
         return tuple(self.step(v, f"{where}[{i}]", legs_only) for i, v in enumerate(value))
@@ -189,9 +197,20 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         protocols,
         "top level",
         {
-            "locale", "emergency_number", "sources", "muscles", "vague", "out_of_scope",
-            "aftercare", "prevention", "red_flags", "flags", "opening", "safety_check",
-            "closing_after_red_flag", "gentle_stop",
+            "locale",
+            "emergency_number",
+            "sources",
+            "muscles",
+            "vague",
+            "out_of_scope",
+            "aftercare",
+            "prevention",
+            "red_flags",
+            "flags",
+            "opening",
+            "safety_check",
+            "closing_after_red_flag",
+            "gentle_stop",
         },
     )
     red_flags: dict[str, RedFlag] = {}
@@ -212,7 +231,9 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
     for mid, raw in raw_muscles.items():
         where = f"muscles.{mid}"
         data = r.obj(
-            raw, where, {"name", "leg", "partner", "alone", "red_flags"},
+            raw,
+            where,
+            {"name", "leg", "partner", "alone", "red_flags"},
             {"gentle", "caution", "pregnancy"},
         )
         for rf in data["red_flags"]:
@@ -241,8 +262,15 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
             data = r.obj(raw, where, {"default", "note"})
             if data["default"] not in muscles:
                 raise r.fail(f"{where}.default", f"unknown muscle {data['default']!r}")
-            vague[vid] = Vague(vid, data["default"], r.text(data["note"], f"{where}.note"),
-                               None, None, {}, (data["default"],))
+            vague[vid] = Vague(
+                vid,
+                data["default"],
+                r.text(data["note"], f"{where}.note"),
+                None,
+                None,
+                {},
+                (data["default"],),
+            )
             continue
         data = r.obj(raw, where, {"question", "hint", "answers"}, {"choices"})
         answers = r.obj(data["answers"], f"{where}.answers", set(), set(data["answers"]))
@@ -250,10 +278,19 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         for target in [*answers.values(), *choices]:
             if target not in muscles:
                 raise r.fail(where, f"unknown muscle {target!r}")
-        vague[vid] = Vague(vid, None, None, r.text(data["question"], f"{where}.question"),
-                           r.text(data["hint"], f"{where}.hint"), dict(answers), choices)
+        vague[vid] = Vague(
+            vid,
+            None,
+            None,
+            r.text(data["question"], f"{where}.question"),
+            r.text(data["hint"], f"{where}.hint"),
+            dict(answers),
+            choices,
+        )
 
-    out_of_scope = r.obj(top["out_of_scope"], "out_of_scope", {"CHEST", "TRUNK", "FACE", "ALL_OVER"})
+    out_of_scope = r.obj(
+        top["out_of_scope"], "out_of_scope", {"CHEST", "TRUNK", "FACE", "ALL_OVER"}
+    )
     for place, rf in out_of_scope.items():
         if rf not in red_flags:
             raise r.fail(f"out_of_scope.{place}", f"unknown red flag {rf!r}")

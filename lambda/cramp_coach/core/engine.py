@@ -275,8 +275,11 @@ class Conversation:
 
     def _cramp(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         muscle = e.muscle
-        if muscle == "LOWER_BACK" and e.heard_back and s.mode == "routine" and (
-            s.muscle != "LOWER_BACK"
+        if (
+            muscle == "LOWER_BACK"
+            and e.heard_back
+            and s.mode == "routine"
+            and (s.muscle != "LOWER_BACK")
         ):
             # Mid-routine, a bare "back" means the previous step, not a back cramp.
             return self._previous(s, e, profile)
@@ -326,8 +329,11 @@ class Conversation:
             q = self.c.vague[s.clarifying].question or ""
             return self._say(s, q, q)
         if s.mode == "finished":
-            return self._say(s, self._p("better_no_routine") + " " + self._p("ask_muscle"),
-                             self._p("ask_muscle_reprompt"))
+            return self._say(
+                s,
+                self._p("better_no_routine") + " " + self._p("ask_muscle"),
+                self._p("ask_muscle_reprompt"),
+            )
         s.mode = "asking_muscle"
         return self._say(s, self._p("ask_muscle"), self._p("ask_muscle_reprompt"))
 
@@ -385,22 +391,36 @@ class Conversation:
             return self._step_speech(s)
         snapshot = self._resumable(profile, e.now)
         if snapshot is None:
-            return self._say(s, self._p("nothing_to_resume") + " " + self._p("ask_muscle"),
-                             self._p("ask_muscle_reprompt"))
+            return self._say(
+                s,
+                self._p("nothing_to_resume") + " " + self._p("ask_muscle"),
+                self._p("ask_muscle_reprompt"),
+            )
         restored = replace(
-            snapshot, quiet=s.quiet, profile_loaded=True, unsaved=s.unsaved, question=None,
-            last_speech="", last_reprompt="",
+            snapshot,
+            quiet=s.quiet,
+            profile_loaded=True,
+            unsaved=s.unsaved,
+            question=None,
+            last_speech="",
+            last_reprompt="",
         )
-        if restored.track != "aftercare" and restored.started_at is not None and (
-            e.now - restored.started_at >= LONG_CRAMP_S
+        if (
+            restored.track != "aftercare"
+            and restored.started_at is not None
+            and (e.now - restored.started_at >= LONG_CRAMP_S)
         ):
             return self._red_flag(restored, "RF_LONG")
         return self._step_speech(restored, lead=self._p("resuming", step=restored.step + 1))
 
     def _better(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         if not s.in_routine:
-            return self._say(s, self._p("better_no_routine") + " " + self.c.reassurance.text,
-                             None, end_session=True)
+            return self._say(
+                s,
+                self._p("better_no_routine") + " " + self.c.reassurance.text,
+                None,
+                end_session=True,
+            )
         if s.track == "aftercare":
             return self._next(s, e, profile)
         self._set_outcome(s, "eased")
@@ -506,8 +526,14 @@ class Conversation:
         if question == "confirm_delete":
             if yes:
                 s.unsaved = []
-                return self._say(s, self._p("deleted"), None, end_session=True,
-                                 delete_history=True, clear_resume=True)
+                return self._say(
+                    s,
+                    self._p("deleted"),
+                    None,
+                    end_session=True,
+                    delete_history=True,
+                    clear_resume=True,
+                )
             return self._say(s, self._p("delete_kept"), None, end_session=True)
         return self._fallback(s, e, profile)
 
@@ -522,8 +548,9 @@ class Conversation:
         if entry is not None and entry.get("outcome") == "in_progress":
             self._set_outcome(s, "eased")
         s.mode, s.question = "finished", None
-        return self._say(s, " ".join(parts), None, end_session=True, clear_resume=True,
-                         freq_advised=advised)
+        return self._say(
+            s, " ".join(parts), None, end_session=True, clear_resume=True, freq_advised=advised
+        )
 
     def _frequent(self, s: State, profile: Profile | None) -> bool:
         """RF-FREQ: three or more routines in seven days, advised once a week, after relief."""
@@ -533,7 +560,7 @@ class Conversation:
         if profile.freq_advised_at is not None and now - profile.freq_advised_at < FREQ_WINDOW_S:
             return False
         starts = {round(t) for t in profile.recent_starts if now - t < FREQ_WINDOW_S}
-        starts |= {round(float(u["started_at"])) for u in s.unsaved}  # type: ignore[arg-type]
+        starts |= {round(float(u["started_at"])) for u in s.unsaved}
         return len(starts) >= FREQ_THRESHOLD
 
     def _symptom(self, s: State, e: Event) -> Outcome:
@@ -584,13 +611,16 @@ class Conversation:
         parts.append(self._p("red_flag_reprompt"))
         s.mode, s.red_flag, s.question = "red_flag", flags[0].id, None
         return self._say(
-            s, " ".join(parts), self._p("red_flag_reprompt"),
-            card_title="Cramp Coach: get help", card_text=" ".join(f.script for f in flags),
+            s,
+            " ".join(parts),
+            self._p("red_flag_reprompt"),
+            card_title="Cramp Coach: get help",
+            card_text=" ".join(f.script for f in flags),
             clear_resume=True,
         )
 
     def _locked(self, s: State) -> Outcome:
-        rf = self.c.red_flags[s.red_flag] if s.red_flag in self.c.red_flags else None
+        rf = self.c.red_flags.get(s.red_flag, None)
         parts = [self._p("red_flag_locked")]
         if rf:
             parts.append(rf.script)
@@ -601,8 +631,9 @@ class Conversation:
 
     def _help(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         if s.in_routine:
-            return self._say(s, f"{self._p('help_routine')} {self._p('prompt_next')}",
-                             self._p("reprompt_step"))
+            return self._say(
+                s, f"{self._p('help_routine')} {self._p('prompt_next')}", self._p("reprompt_step")
+            )
         return self._say(s, self._p("help_idle"), self._p("help_reprompt"))
 
     def _disclaimer(self, s: State, e: Event, profile: Profile | None) -> Outcome:
@@ -612,27 +643,34 @@ class Conversation:
     def _prevention(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         tips = " ".join(t.text for t in self.c.prevention)
         tail = self._p("prompt_next") if s.in_routine else ""
-        return self._say(s, f"{self._p('prevention_intro')} {tips} {tail}".strip(),
-                         None if not s.in_routine else self._p("reprompt_step"),
-                         end_session=not s.in_routine)
+        return self._say(
+            s,
+            f"{self._p('prevention_intro')} {tips} {tail}".strip(),
+            None if not s.in_routine else self._p("reprompt_step"),
+            end_session=not s.in_routine,
+        )
 
     def _count(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         recent: list[tuple[float, str]] = []
         if profile is not None:
             recent = [
-                (t, m) for t, m in zip(profile.recent_starts, profile.recent_muscles, strict=False)
+                (t, m)
+                for t, m in zip(profile.recent_starts, profile.recent_muscles, strict=False)
                 if e.now - t < FREQ_WINDOW_S
             ]
         seen = {round(t) for t, _ in recent}
         for u in s.unsaved:
-            t = float(u["started_at"])  # type: ignore[arg-type]
+            t = float(u["started_at"])
             if round(t) not in seen and e.now - t < FREQ_WINDOW_S:
                 recent.append((t, str(u["muscle"])))
         if not recent:
             speech = self._p("count_none")
         else:
-            speech = (self._p("count_one") if len(recent) == 1
-                      else self._p("count_some", count=len(recent)))
+            speech = (
+                self._p("count_one")
+                if len(recent) == 1
+                else self._p("count_some", count=len(recent))
+            )
             common, _ = Counter(m for _, m in recent).most_common(1)[0]
             if len(recent) > 1 and common in self.c.muscles:
                 speech += " " + self._p("count_detail", name=self.c.muscles[common].name)
@@ -661,16 +699,20 @@ class Conversation:
         if s.in_routine:
             return self._say(s, self._p("fallback_routine"), self._p("reprompt_step"))
         if s.mode in ("asking_muscle", "clarifying"):
-            return self._unknown_muscle(s, e) if s.mode == "asking_muscle" else self._clarify(
-                s, replace(e, part=None), profile)
+            return (
+                self._unknown_muscle(s, e)
+                if s.mode == "asking_muscle"
+                else self._clarify(s, replace(e, part=None), profile)
+            )
         s.mode = "asking_muscle"
         return self._say(s, self._p("fallback_idle"), self._p("ask_muscle_reprompt"))
 
     def _stop(self, s: State) -> Outcome:
         if s.in_routine:
             self._set_outcome(s, "stopped")
-            return self._say(s, self._p("stop_in_routine"), None, end_session=True,
-                             save_resume=True)
+            return self._say(
+                s, self._p("stop_in_routine"), None, end_session=True, save_resume=True
+            )
         return self._say(s, self._p("stop"), None, end_session=True)
 
     def _session_ended(self, s: State) -> Outcome:
@@ -681,4 +723,3 @@ class Conversation:
                 entry["outcome"] = "interrupted"
             out.save_resume = True
         return out
-

@@ -11,8 +11,21 @@ MAX_BREAK_S = 10
 MAX_COUNTED_HOLD_S = 60  # longer holds would keep the speaker talking for minutes
 
 _WORDS = {
-    1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-    9: "nine", 10: "ten", 15: "fifteen", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty",
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    15: "fifteen",
+    20: "twenty",
+    30: "thirty",
+    40: "forty",
+    50: "fifty",
     60: "sixty",
 }
 

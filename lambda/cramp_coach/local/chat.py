@@ -19,7 +19,9 @@ from cramp_coach.local.envelopes import Session
 from cramp_coach.local.nlu import InteractionModel, normalize
 from cramp_coach.skill import handle_envelope
 
-_INVOKE = re.compile(r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$")
+_INVOKE = re.compile(
+    r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$"
+)
 
 
 def render_ssml(ssml: str) -> str:

@@ -22,7 +22,10 @@ def slot(name: str, value: str, value_id: str | None) -> dict[str, Any]:
     """A slot as Alexa fills it: the heard value plus entity resolution (match or no match)."""
     authority = f"amzn1.er-authority.echo-sdk.{SKILL_ID}.{name.upper()}"
     if value_id is None:
-        resolution = {"authority": authority, "status": {"code": "ER_SUCCESS_NO_MATCH"}}
+        resolution: dict[str, Any] = {
+            "authority": authority,
+            "status": {"code": "ER_SUCCESS_NO_MATCH"},
+        }
     else:
         resolution = {
             "authority": authority,
@@ -93,16 +96,21 @@ class Session:
         """An IntentRequest; `slots` maps slot name -> (heard value, resolved id or None)."""
         filled = {n: slot(n, v, i) for n, (v, i) in (slots or {}).items()}
         intent = {"name": name, "confirmationStatus": "NONE", "slots": filled}
-        return self._envelope(self._request("IntentRequest", ts, dialogState="COMPLETED",
-                                            intent=intent))
+        return self._envelope(
+            self._request("IntentRequest", ts, dialogState="COMPLETED", intent=intent)
+        )
 
     def session_ended(self, ts: float, reason: str = "EXCEEDED_MAX_REPROMPTS") -> dict[str, Any]:
         return self._envelope(self._request("SessionEndedRequest", ts, reason=reason))
 
     def skill_disabled(self, ts: float) -> dict[str, Any]:
-        envelope = self._envelope(self._request("AlexaSkillEvent.SkillDisabled", ts,
-                                                body={"userInformationPersistenceStatus":
-                                                      "NOT_PERSISTED"}))
+        envelope = self._envelope(
+            self._request(
+                "AlexaSkillEvent.SkillDisabled",
+                ts,
+                body={"userInformationPersistenceStatus": "NOT_PERSISTED"},
+            )
+        )
         envelope.pop("session")
         return envelope
 

@@ -74,8 +74,9 @@ class InteractionModel:
                         if wildcard:
                             alternatives = r"[a-z0-9' ]+?"
                         else:
-                            options = sorted(self.values.get(slot_types[slot_name], {}),
-                                             key=len, reverse=True)
+                            options = sorted(
+                                self.values.get(slot_types[slot_name], {}), key=len, reverse=True
+                            )
                             alternatives = "|".join(re.escape(o) for o in options) or "(?!)"
                         parts.append(f"(?P<{slot_name}>{alternatives})")
                     else:
