@@ -232,7 +232,8 @@ class ConversationHandler(AbstractRequestHandler):
         in_session = handler_input.request_envelope.session is not None
         attributes: dict[str, Any] = {}
         if in_session:
-            attributes = handler_input.attributes_manager.session_attributes or {}
+            # The manager's own dict (never a copy): what we write here is what Alexa gets back.
+            attributes = handler_input.attributes_manager.session_attributes  # type: ignore[assignment]
         state = State.from_dict(attributes.get(STATE_KEY))
         event = event_from(handler_input)
         key = _user_key(handler_input)

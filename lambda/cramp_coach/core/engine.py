@@ -620,7 +620,7 @@ class Conversation:
         )
 
     def _locked(self, s: State) -> Outcome:
-        rf = self.c.red_flags.get(s.red_flag, None)
+        rf = self.c.red_flags.get(s.red_flag or "")
         parts = [self._p("red_flag_locked")]
         if rf:
             parts.append(rf.script)
