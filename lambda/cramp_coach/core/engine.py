@@ -175,7 +175,7 @@ class Conversation:
             parts.insert(0, lead)
         if step.hold:
             said = duration_words(step.hold) in step.text  # "hold for thirty seconds" already
-            parts.append(countdown(step.hold, massage=step.phase == "massage", announced=said))
+            parts.append(countdown(step.hold, step.phase, announced=said))
         if note:
             parts.append(note)
         ask_safety = (

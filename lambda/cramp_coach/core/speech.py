@@ -50,17 +50,24 @@ def pause(seconds: float) -> str:
     return f'<break time="{int(seconds * 1000)}ms"/>'
 
 
-def countdown(seconds: int, massage: bool = False, announced: bool = False) -> str:
+_HOLD_WORDS = {
+    # phase -> (how the hold is introduced, what is said when it is over)
+    "stretch": ("Hold for", "And ease off."),
+    "massage": ("Keep rubbing for", "Good."),
+}
+_OTHER_HOLD = ("Keep that up for", "Good.")
+
+
+def countdown(seconds: int, phase: str = "stretch", announced: bool = False) -> str:
     """A hold spoken as a countdown: breaks of at most 10 s with the time left between them."""
+    intro, done = _HOLD_WORDS.get(phase, _OTHER_HOLD)
     if seconds > MAX_COUNTED_HOLD_S:
-        verb = "Keep that going" if massage else "Keep it there"
-        return f"{verb} for up to {duration_words(seconds)}."
-    intro = "Keep rubbing for" if massage else "Hold for"
+        return f"Keep that going for up to {duration_words(seconds)}."
     # When the step's own words already gave the duration, don't say it twice.
     parts = ["Starting now." if announced else f"{intro} {duration_words(seconds)}, starting now."]
     if seconds <= 5:
         parts.append(pause(seconds))
-        parts.append("And relax.")
+        parts.append(done)
         return " ".join(parts)
     remaining = seconds
     # Break down to the last five seconds, naming each ten-second mark on the way.
@@ -71,7 +78,7 @@ def countdown(seconds: int, massage: bool = False, announced: bool = False) -> s
         if remaining >= 10:
             parts.append(f"{number_words(remaining).capitalize()} left.")
     parts.append("Five, four, three, two, one.")
-    parts.append("And ease off." if not massage else "Good.")
+    parts.append(done)
     return " ".join(parts)
 
 
