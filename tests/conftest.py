@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from cramp_coach.content import Content, load_content
 from cramp_coach.local.envelopes import Session
 from cramp_coach.persistence import NullStore

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from cramp_coach.content import Content
 from cramp_coach.local.chat import Chat, render_ssml
 from cramp_coach.local.nlu import InteractionModel

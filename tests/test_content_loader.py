@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from cramp_coach.content import CONTENT_DIR, ContentError, available_locales, parse_content
 
 

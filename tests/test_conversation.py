@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from ask_sdk_core.exceptions import AskSdkException
+
 from cramp_coach.content import ROUTINE_MUSCLES, Content, load_content
 from cramp_coach.persistence import NullStore
 from cramp_coach.skill import build_skill, handle_envelope
-
 from tests.conftest import T0, Conversation
 
 VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
