@@ -41,9 +41,10 @@ bench: setup
 serve: setup
 	$(BIN)/cramp-coach serve
 
-# Assemble the ASK CLI skill package (see README "Deploy to AWS").
+# Assemble the ASK CLI skill package (see README "Deploy to AWS"):
+#   make package ENDPOINT=<SkillEndpointArn from the SAM outputs>
 package: setup
-	$(BIN)/python tools/build_skill_package.py
+	$(BIN)/python tools/build_skill_package.py --endpoint "$(ENDPOINT)"
 
 deploy-check:
 	bash tools/sam_build_check.sh

@@ -1,0 +1,320 @@
+"""The skill manifest (skill-package/skill.json) against the interaction models, and the
+skill package that tools/build_skill_package.py assembles from them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST = REPO / "skill-package" / "skill.json"
+MODELS = REPO / "interaction_models"
+BUILD = REPO / "tools" / "build_skill_package.py"
+
+PLACEHOLDER = "REPLACE_WITH_SkillEndpointArn_FROM_SAM_OUTPUTS"
+DISCLAIMER = (
+    "Cramp Coach is not a substitute for professional medical advice. "
+    "In an emergency, call your local emergency number."
+)
+INVOCATION = "cramp coach"
+LAUNCH_PHRASE = "Alexa, open cramp coach"
+# An obviously fake, well-formed alias ARN for the build tests.
+FAKE_ENDPOINT = "arn:aws:lambda:us-east-1:000000000000:function:cramp-coach-skill:live"
+
+Json = dict[str, Any]
+
+
+def manifest() -> Json:
+    data: Json = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return data
+
+
+def model_files() -> dict[str, Path]:
+    return {path.stem: path for path in sorted(MODELS.glob("*.json"))}
+
+
+@cache
+def language_model(locale: str) -> Json:
+    data: Json = json.loads(model_files()[locale].read_text(encoding="utf-8"))
+    model: Json = data["interactionModel"]["languageModel"]
+    return model
+
+
+def published_locales() -> dict[str, Json]:
+    locales: dict[str, Json] = manifest()["manifest"]["publishingInformation"]["locales"]
+    return locales
+
+
+# --- utterance matching -----------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+def _slot_pattern(model: Json, slot_type: str) -> str:
+    types = {t["name"]: t for t in model.get("types", [])}
+    if slot_type not in types:  # AMAZON.* built-in types: any words
+        return r".+?"
+    words: set[str] = set()
+    for value in types[slot_type]["values"]:
+        words.add(_normalise(value["name"]["value"]))
+        words.update(_normalise(s) for s in value["name"].get("synonyms", []))
+    # Longest first, so "foot arch" is tried before "foot".
+    alternatives = sorted(words, key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + ")"
+
+
+@cache
+def sample_patterns(locale: str) -> list[tuple[str, str, re.Pattern[str]]]:
+    """(intent, sample, regex) for every sample utterance of the locale's model."""
+    model = language_model(locale)
+    patterns = []
+    for intent in model["intents"]:
+        slot_types = {slot["name"]: slot["type"] for slot in intent.get("slots", [])}
+        for sample in intent.get("samples", []):
+            parts = re.split(r"\{(\w+)\}", _normalise(sample))
+            regex = "".join(
+                _slot_pattern(model, slot_types[part])
+                if index % 2
+                else r"\s+".join(re.escape(word) for word in part.split(" "))
+                for index, part in enumerate(parts)
+            )
+            patterns.append((intent["name"], sample, re.compile(rf"^{regex}$")))
+    return patterns
+
+
+PREFIX = re.compile(
+    rf"^alexa,?\s+(?P<verb>open|ask|tell)\s+{re.escape(INVOCATION)}(?:\s+to)?(?:\s+(?P<rest>.+))?$"
+)
+
+
+def match_phrase(locale: str, phrase: str) -> str | None:
+    """The intent a spoken "Alexa, <verb> cramp coach <utterance>" reaches, or LaunchRequest."""
+    match = PREFIX.match(_normalise(phrase.rstrip(".?!")))
+    if match is None:
+        return None
+    rest = match["rest"]
+    if rest is None:
+        return "LaunchRequest" if match["verb"] == "open" else None
+    for intent, _sample, pattern in sample_patterns(locale):
+        if pattern.match(rest):
+            return intent
+    return None
+
+
+def test_matcher_itself() -> None:
+    assert match_phrase("en-US", "Alexa, tell cramp coach my calf is cramping") == "CrampIntent"
+    assert match_phrase("en-US", "Alexa, open cramp coach") == "LaunchRequest"
+    assert match_phrase("en-US", "Alexa, tell cramp coach") is None
+    assert match_phrase("en-US", "Alexa, tell cramp coach zzz qqq is cramping") is None
+    assert match_phrase("en-US", "Alexa, tell cramp coak my calf is cramping") is None
+
+
+# --- example phrases --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_example_phrases_invoke_sample_utterances(locale: str) -> None:
+    phrases = published_locales()[locale]["examplePhrases"]
+    assert 1 <= len(phrases) <= 3  # the store shows three
+    assert phrases[0] == LAUNCH_PHRASE  # the first one must name the skill and open it
+    unmatched = [p for p in phrases if match_phrase(locale, p) is None]
+    assert not unmatched, f"no sample utterance of interaction_models/{locale}.json matches"
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_one_shot_examples_reach_cramp_intent(locale: str) -> None:
+    for phrase in published_locales()[locale]["examplePhrases"][1:]:
+        assert match_phrase(locale, phrase) == "CrampIntent", phrase
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_phrases_quoted_in_the_listing_work(locale: str) -> None:
+    info = published_locales()[locale]
+    text = (
+        info["description"]
+        + " "
+        + manifest()["manifest"]["publishingInformation"].get("testingInstructions", "")
+    )
+    quoted = [q for q in re.findall(r"\"([^\"]+)\"", text) if q.lower().startswith("alexa")]
+    assert quoted
+    assert [q for q in quoted if match_phrase(locale, q) is None] == []
+
+
+# --- locales, invocation, disclaimer ----------------------------------------------------------
+
+
+def test_locales_match_interaction_models() -> None:
+    assert set(published_locales()) == set(model_files())
+    privacy_locales = manifest()["manifest"]["privacyAndCompliance"].get("locales", {})
+    assert set(privacy_locales) <= set(model_files())
+
+
+@pytest.mark.parametrize("locale", sorted(model_files()))
+def test_invocation_name(locale: str) -> None:
+    assert language_model(locale)["invocationName"] == INVOCATION
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_disclaimer_in_description_and_reachable_by_voice(locale: str) -> None:
+    assert DISCLAIMER in published_locales()[locale]["description"]
+    intents = {i["name"]: i for i in language_model(locale)["intents"]}
+    assert intents["DisclaimerIntent"]["samples"]
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_listing_lengths(locale: str) -> None:
+    info = published_locales()[locale]
+    assert 0 < len(info["name"]) <= 50
+    assert 0 < len(info["summary"]) <= 160
+    assert 0 < len(info["description"]) <= 4000
+    assert 0 < len(info["keywords"]) <= 30
+
+
+# --- privacy, endpoint, events ----------------------------------------------------------------
+
+
+def test_privacy_and_compliance() -> None:
+    privacy = manifest()["manifest"]["privacyAndCompliance"]
+    assert privacy["allowsPurchases"] is False
+    assert privacy["isChildDirected"] is False
+    assert privacy["containsAds"] is False
+    # Only a salted hash of the user id, preferences and the cramp log: no name, address, etc.
+    assert privacy["usesPersonalInfo"] is False
+    assert privacy["usesHealthInfo"] is False  # HIPAA covered entities only
+    assert privacy["isExportCompliant"] is True
+    assert "permissions" not in manifest()["manifest"]
+
+
+def test_distribution_is_us_only() -> None:
+    info = manifest()["manifest"]["publishingInformation"]
+    # The emergency number the skill speaks follows the locale: only publish where it is right.
+    assert info["isAvailableWorldwide"] is False
+    assert info["distributionCountries"] == ["US"]
+    assert info["category"] == "HEALTH_AND_FITNESS"
+
+
+def test_endpoints_are_placeholders_and_no_account_id_is_committed() -> None:
+    body = manifest()["manifest"]
+    assert body["apis"]["custom"]["endpoint"] == {"uri": PLACEHOLDER}
+    assert body["events"]["endpoint"] == {"uri": PLACEHOLDER}
+    assert not re.search(r"\d{12}", MANIFEST.read_text(encoding="utf-8"))
+    assert "arn:aws" not in MANIFEST.read_text(encoding="utf-8")
+
+
+def test_subscribes_to_skill_disabled() -> None:
+    events = manifest()["manifest"]["events"]["subscriptions"]
+    assert {"eventName": "SKILL_DISABLED"} in events
+
+
+# --- the assembled package --------------------------------------------------------------------
+
+
+def run_build(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CRAMP_SKILL_ENDPOINT"}
+    return subprocess.run(
+        [sys.executable, str(BUILD), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_package_layout_for_the_ask_cli(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    run = run_build("--allow-placeholder", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert "NOT deployable" in run.stderr
+    assert read(out / "skill-package" / "skill.json") == manifest()
+    for locale, source in model_files().items():
+        built = out / "skill-package" / "interactionModels" / "custom" / f"{locale}.json"
+        assert read(built) == read(source)
+    assert read(out / "ask-resources.json") == {
+        "askcliResourcesVersion": "2020-03-31",
+        "profiles": {"default": {"skillMetadata": {"src": "./skill-package"}}},
+    }
+    assert not (out / ".ask").exists()
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == sorted(
+        ["ask-resources.json", "skill-package/skill.json"]
+        + [f"skill-package/interactionModels/custom/{loc}.json" for loc in model_files()]
+    )
+
+
+def test_package_refuses_without_an_endpoint(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    run = run_build("--out", str(out))
+    assert run.returncode == 2
+    assert "--endpoint" in run.stderr
+    assert not out.exists()
+
+
+def test_package_fills_the_endpoint(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    skill_id = "amzn1.ask.skill.0a1b2c3d-0000-4000-8000-00000000abcd"
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--skill-id", skill_id, "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    built = read(out / "skill-package" / "skill.json")["manifest"]
+    assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
+    assert built["events"]["endpoint"]["uri"] == FAKE_ENDPOINT
+    assert PLACEHOLDER not in (out / "skill-package" / "skill.json").read_text()
+    states = read(out / ".ask" / "ask-states.json")
+    assert states["profiles"]["default"]["skillId"] == skill_id
+    # A rebuild keeps the ASK CLI's state and replaces the package.
+    assert run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out)).returncode == 0
+    assert read(out / ".ask" / "ask-states.json") == states
+
+
+def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    env = {**os.environ, "CRAMP_SKILL_ENDPOINT": FAKE_ENDPOINT}
+    run = subprocess.run(
+        [sys.executable, str(BUILD), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    built = read(out / "skill-package" / "skill.json")["manifest"]
+    assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "arn:aws:lambda:us-east-1:000000000000:function:cramp-coach-skill",  # $LATEST
+        "arn:aws:lambda:us-east-1:000000000000:function:cramp-coach-skill:7",  # a version
+        "arn:aws:lambda:us-east-1:0000:function:cramp-coach-skill:live",
+        "https://example.invalid/alexa",
+        PLACEHOLDER,
+    ],
+)
+def test_package_refuses_a_wrong_endpoint(tmp_path: Path, endpoint: str) -> None:
+    run = run_build("--endpoint", endpoint, "--out", str(tmp_path / "skill"))
+    assert run.returncode == 2
+    assert not (tmp_path / "skill").exists()
+
+
+def test_package_never_overwrites_the_source() -> None:
+    run = run_build("--allow-placeholder", "--out", str(REPO))
+    assert run.returncode == 2
+    assert read(MANIFEST) == manifest()

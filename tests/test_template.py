@@ -1,0 +1,322 @@
+"""The SAM template: lint, then the CloudFormation that aws-sam-translator makes of it.
+
+No network and no AWS credentials: the translator gets a region from the environment and a
+managed-policy loader stub; the local CodeUri is swapped for an S3 URI as `sam package` would.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode.cfn_yaml import loads
+from samtranslator.translator.transform import transform
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "template.yaml"
+
+FUNCTION = "SkillFunction"
+TABLE = "CrampTable"
+LOG_GROUP = "SkillLogGroup"
+ALEXA_PRINCIPAL = "alexa-appkit.amazon.com"
+# The only DynamoDB calls the persistence code makes (docs/ARCHITECTURE.md).
+TABLE_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+
+Template = dict[str, Any]
+
+
+class NoManagedPolicies:
+    """Stands in for ManagedPolicyLoader, which would ask IAM for the managed policy list."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_template() -> Template:
+    parsed: Template = loads(TEMPLATE.read_text(encoding="utf-8"), str(TEMPLATE))
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def sam() -> Template:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def cfn(sam: Template) -> Template:
+    template = copy.deepcopy(sam)
+    template["Resources"][FUNCTION]["Properties"]["CodeUri"] = "s3://artifacts/skill.zip"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        mp.delenv("AWS_PROFILE", raising=False)
+        translated: Template = transform(template, {}, NoManagedPolicies())
+    return translated
+
+
+def of_type(template: Template, resource_type: str) -> dict[str, Template]:
+    return {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def only(template: Template, resource_type: str) -> tuple[str, Template]:
+    found = of_type(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+def test_cfn_lint_is_clean() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from cfnlint.runner import main; sys.exit(main())",
+            str(TEMPLATE),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# --- Alexa trigger --------------------------------------------------------------------------
+
+
+def test_only_the_skill_may_invoke_the_alias(cfn: Template) -> None:
+    _, permission = only(cfn, "AWS::Lambda::Permission")
+    alias_name, _ = only(cfn, "AWS::Lambda::Alias")
+    props = permission["Properties"]
+    assert props["Principal"] == ALEXA_PRINCIPAL
+    assert props["Action"] == "lambda:InvokeFunction"
+    # Skill id verification: Lambda rejects Alexa calls from any other skill.
+    assert props["EventSourceToken"] == {"Ref": "SkillId"}
+    # The permission is on the alias the endpoint points at, not on $LATEST.
+    assert props["FunctionName"] == {"Ref": alias_name}
+
+
+def test_skill_id_parameter_is_required_and_checked(sam: Template) -> None:
+    param = sam["Parameters"]["SkillId"]
+    assert "Default" not in param
+    pattern = re.compile(param["AllowedPattern"])
+    assert pattern.match("amzn1.ask.skill.0a1b2c3d-0000-4000-8000-00000000abcd")
+    assert not pattern.match("amzn1.ask.skill.")
+    assert not pattern.match("arn:aws:lambda:us-east-1:000000000000:function:x")
+
+
+def test_endpoint_output_is_the_alias(cfn: Template, sam: Template) -> None:
+    alias_name, alias = only(cfn, "AWS::Lambda::Alias")
+    assert (
+        alias["Properties"]["Name"] == sam["Resources"][FUNCTION]["Properties"]["AutoPublishAlias"]
+    )
+    assert cfn["Outputs"]["SkillEndpointArn"]["Value"] == {"Ref": alias_name}
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+
+def function_role(cfn: Template) -> Template:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    role_ref = function["Properties"]["Role"]
+    role_name = role_ref["Fn::GetAtt"][0]
+    role: Template = cfn["Resources"][role_name]
+    assert role["Type"] == "AWS::IAM::Role"
+    return role
+
+
+def role_statements(role: Template) -> list[Template]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_role_trusts_lambda_only(cfn: Template) -> None:
+    trust = function_role(cfn)["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_role_has_no_managed_policies(cfn: Template) -> None:
+    # AWSLambdaBasicExecutionRole would allow creating and writing any log group.
+    assert not function_role(cfn)["Properties"].get("ManagedPolicyArns")
+
+
+def test_table_access_is_the_used_actions_on_the_table_only(cfn: Template) -> None:
+    statements = role_statements(function_role(cfn))
+    assert all(s["Effect"] == "Allow" for s in statements)
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+    assert len(dynamo) == 1
+    assert set(as_list(dynamo[0]["Action"])) == TABLE_ACTIONS
+    assert as_list(dynamo[0]["Resource"]) == [{"Fn::GetAtt": [TABLE, "Arn"]}]
+
+
+def test_every_statement_names_a_resource_of_this_stack(cfn: Template) -> None:
+    for statement in role_statements(function_role(cfn)):
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, statement
+        for resource in as_list(statement["Resource"]):
+            assert resource in ({"Fn::GetAtt": [TABLE, "Arn"]}, {"Fn::GetAtt": [LOG_GROUP, "Arn"]})
+
+
+def test_logs_go_to_the_own_log_group_only(cfn: Template) -> None:
+    logs = [
+        s
+        for s in role_statements(function_role(cfn))
+        if any(a.startswith("logs:") for a in as_list(s["Action"]))
+    ]
+    assert len(logs) == 1
+    assert set(as_list(logs[0]["Action"])) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert as_list(logs[0]["Resource"]) == [{"Fn::GetAtt": [LOG_GROUP, "Arn"]}]
+
+
+# --- table ------------------------------------------------------------------------------------
+
+
+def test_table_contract(cfn: Template) -> None:
+    name, table = only(cfn, "AWS::DynamoDB::Table")
+    assert name == TABLE
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in props
+    keys = {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]}
+    assert keys == {"pk": "HASH", "sk": "RANGE"}
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S"}
+    assert not props.get("GlobalSecondaryIndexes")
+    assert not props.get("LocalSecondaryIndexes")
+
+
+def test_table_is_encrypted_recoverable_and_expiring(cfn: Template) -> None:
+    props = cfn["Resources"][TABLE]["Properties"]
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_stateful_resources_have_explicit_policies(sam: Template) -> None:
+    for name in (TABLE, LOG_GROUP):
+        resource = sam["Resources"][name]
+        assert resource.get("DeletionPolicy") in {"Delete", "Retain", "Snapshot"}, name
+        assert resource.get("UpdateReplacePolicy") in {"Delete", "Retain", "Snapshot"}, name
+
+
+# --- function ---------------------------------------------------------------------------------
+
+
+def test_function_runtime_and_limits(cfn: Template) -> None:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "cramp_coach.lambda_entry.handler"
+    assert props["MemorySize"] == 512
+    # Alexa waits 8 s for an answer.
+    assert isinstance(props["Timeout"], int) and props["Timeout"] < 8
+
+
+def test_function_environment(cfn: Template) -> None:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env == {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": {"Ref": TABLE},
+        "SKILL_ID": {"Ref": "SkillId"},
+        "LOG_LEVEL": {"Ref": "LogLevel"},
+        "CRAMP_USER_SALT": {"Ref": "UserIdSalt"},
+    }
+
+
+def test_salt_is_a_noecho_parameter(sam: Template) -> None:
+    assert sam["Parameters"]["UserIdSalt"]["NoEcho"] is True
+    assert sam["Parameters"]["LogLevel"]["Default"] == "INFO"
+
+
+def test_function_logs_to_a_log_group_with_retention(cfn: Template, sam: Template) -> None:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": LOG_GROUP}
+    group = sam["Resources"][LOG_GROUP]["Properties"]
+    assert group["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+    assert sam["Parameters"]["LogRetentionInDays"]["Default"] == 14
+    # /aws/lambda/<function name>: where `sam logs` and the Lambda console look.
+    function_name = sam["Resources"][FUNCTION]["Properties"]["FunctionName"]["Fn::Sub"]
+    assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
+
+
+def test_snapstart_on_published_versions(cfn: Template) -> None:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    runtime = function["Properties"]["Runtime"]
+    major, minor = (int(part) for part in runtime.removeprefix("python").split("."))
+    assert (major, minor) >= (3, 12), "SnapStart for Python needs python3.12 or later"
+    # A literal: SAM hashes it into the version id, so changing it publishes a new version.
+    assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    only(cfn, "AWS::Lambda::Version")
+
+
+# --- build inputs -----------------------------------------------------------------------------
+
+
+def test_lambda_requirements_pin_the_sdk_only() -> None:
+    lines = [
+        line.strip()
+        for line in (REPO / "lambda" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert lines == ["ask-sdk-core==1.19.0"]
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "ask-sdk-core==1.19.0" in pyproject["project"]["dependencies"]
+
+
+def test_handler_exists_in_code_uri(sam: Template) -> None:
+    props = sam["Resources"][FUNCTION]["Properties"]
+    module, _, attribute = props["Handler"].rpartition(".")
+    source = REPO / props["CodeUri"] / (module.replace(".", "/") + ".py")
+    assert source.is_file(), f"handler module {source} is missing"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    } | {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert attribute in names
+
+
+def test_samconfig_defaults() -> None:
+    config = tomllib.loads((REPO / "samconfig.toml").read_text())
+    assert config["version"] == 0.1
+    default = config["default"]
+    assert default["global"]["parameters"]["stack_name"] == "cramp-coach"
+    deploy = default["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True
+    assert deploy["confirm_changeset"] is True
+    assert default["validate"]["parameters"]["lint"] is True

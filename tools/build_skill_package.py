@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Assemble the Alexa skill package as an ASK CLI v2 project.
+
+Sources: ``skill-package/skill.json`` (the manifest, with an endpoint placeholder) and
+``interaction_models/<locale>.json`` (one interaction model per locale).
+
+Output (default ``build/skill``)::
+
+    <out>/ask-resources.json                               skill metadata only: SAM owns the Lambda
+    <out>/.ask/ask-states.json                             only with --skill-id (skill to update)
+    <out>/skill-package/skill.json                         endpoint filled in
+    <out>/skill-package/interactionModels/custom/<locale>.json
+
+Then ``cd <out> && ask deploy --target skill-metadata``.
+
+The endpoint is the ``SkillEndpointArn`` output of the SAM stack (the ``live`` alias), given with
+``--endpoint`` or the ``CRAMP_SKILL_ENDPOINT`` environment variable. Without one the script
+refuses, unless ``--allow-placeholder`` is given (tests, inspection): that package keeps the
+placeholder and is not deployable.
+
+Standard library only, so it runs with any Python 3.11+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST_SRC = REPO / "skill-package" / "skill.json"
+MODELS_SRC = REPO / "interaction_models"
+DEFAULT_OUT = REPO / "build" / "skill"
+
+PLACEHOLDER = "REPLACE_WITH_SkillEndpointArn_FROM_SAM_OUTPUTS"
+ENDPOINT_ENV = "CRAMP_SKILL_ENDPOINT"
+ASK_CLI_VERSION = "2020-03-31"
+
+# A qualified Lambda ARN: the alias (or version) is required, because the Alexa permission is
+# attached to the `live` alias, not to the unqualified function ($LATEST).
+LAMBDA_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:lambda:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:function:"
+    r"[A-Za-z0-9_-]{1,64}:(?P<qualifier>[A-Za-z0-9_-]{1,128})$"
+)
+SKILL_ID = re.compile(r"^amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[0-9a-fA-F-]{36}$")
+LOCALE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+# Regions where Alexa calls Lambda endpoints (NA, EU/IN, FE).
+ALEXA_REGIONS = frozenset({"us-east-1", "eu-west-1", "us-west-2"})
+
+
+class PackageError(Exception):
+    """The inputs cannot make a valid skill package."""
+
+
+def check_endpoint(arn: str) -> list[str]:
+    """Validate a skill endpoint ARN; return warnings, raise PackageError when unusable."""
+    match = LAMBDA_ARN.match(arn)
+    if match is None:
+        raise PackageError(
+            f"endpoint {arn!r} is not a qualified Lambda function ARN; use the SkillEndpointArn "
+            "output of the SAM stack (arn:aws:lambda:<region>:<account>:function:<name>:live)"
+        )
+    if match["qualifier"].isdigit():
+        raise PackageError(f"endpoint {arn!r} must point at the alias, not a version")
+    warnings = []
+    if match["region"] not in ALEXA_REGIONS:
+        warnings.append(
+            f"endpoint region {match['region']} is not one Alexa normally calls "
+            f"({', '.join(sorted(ALEXA_REGIONS))}); us-east-1 serves en-US"
+        )
+    return warnings
+
+
+def model_locales(models_dir: Path = MODELS_SRC) -> dict[str, Path]:
+    """Locale -> interaction model file, for every ``<locale>.json`` in ``models_dir``."""
+    found = {p.stem: p for p in sorted(models_dir.glob("*.json")) if LOCALE.match(p.stem)}
+    if not found:
+        raise PackageError(f"no interaction models (<locale>.json) in {models_dir}")
+    return found
+
+
+def _fill_endpoint(node: Any, endpoint: str) -> Any:
+    if isinstance(node, dict):
+        return {key: _fill_endpoint(value, endpoint) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill_endpoint(value, endpoint) for value in node]
+    if node == PLACEHOLDER:
+        return endpoint
+    return node
+
+
+def build_manifest(
+    manifest: dict[str, Any], locales: set[str], endpoint: str | None
+) -> dict[str, Any]:
+    """Check the manifest against the model locales and fill the endpoint placeholder."""
+    published = set(manifest["manifest"]["publishingInformation"]["locales"])
+    if published != locales:
+        raise PackageError(
+            f"skill.json publishes {sorted(published)} but interaction_models/ has "
+            f"{sorted(locales)}; they must match"
+        )
+    if PLACEHOLDER not in json.dumps(manifest):
+        raise PackageError(f"skill.json has no {PLACEHOLDER} endpoint placeholder")
+    return _fill_endpoint(manifest, endpoint) if endpoint else manifest
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PackageError(f"cannot read {path}: {exc}") from exc
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def build_package(
+    out: Path,
+    endpoint: str | None,
+    *,
+    skill_id: str | None = None,
+    ask_profile: str = "default",
+    manifest_src: Path = MANIFEST_SRC,
+    models_dir: Path = MODELS_SRC,
+) -> list[Path]:
+    """Write the ASK CLI v2 project into ``out``; return the files written."""
+    out = out.resolve()
+    package_dir = out / "skill-package"
+    if package_dir == manifest_src.resolve().parent:
+        raise PackageError(f"--out {out} would overwrite the source skill-package/")
+    if skill_id is not None and not SKILL_ID.match(skill_id):
+        raise PackageError(f"skill id {skill_id!r} does not look like amzn1.ask.skill.<uuid>")
+
+    models = model_locales(models_dir)
+    manifest = build_manifest(_load_json(manifest_src), set(models), endpoint)
+
+    written: list[Path] = []
+    # Rebuild skill-package/ from scratch (a removed locale must not linger); keep .ask/, where
+    # the ASK CLI records the skill id and deploy hashes.
+    if package_dir.exists():
+        shutil.rmtree(package_dir)
+    _write_json(package_dir / "skill.json", manifest)
+    written.append(package_dir / "skill.json")
+    for locale, path in models.items():
+        model = _load_json(path)
+        if "interactionModel" not in model:
+            raise PackageError(f"{path} has no interactionModel")
+        target = package_dir / "interactionModels" / "custom" / f"{locale}.json"
+        _write_json(target, model)
+        written.append(target)
+
+    resources = {
+        "askcliResourcesVersion": ASK_CLI_VERSION,
+        "profiles": {ask_profile: {"skillMetadata": {"src": "./skill-package"}}},
+    }
+    _write_json(out / "ask-resources.json", resources)
+    written.append(out / "ask-resources.json")
+
+    if skill_id is not None:
+        states_path = out / ".ask" / "ask-states.json"
+        states: dict[str, Any] = {"askcliStatesVersion": ASK_CLI_VERSION, "profiles": {}}
+        if states_path.exists():
+            states = _load_json(states_path)
+        profile = states.setdefault("profiles", {}).setdefault(ask_profile, {})
+        profile["skillId"] = skill_id
+        _write_json(states_path, states)
+        written.append(states_path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Assemble the Cramp Coach skill package (ASK CLI v2 project layout)."
+    )
+    parser.add_argument(
+        "--endpoint",
+        default=os.environ.get(ENDPOINT_ENV),
+        help=f"SkillEndpointArn from the SAM stack outputs (default: ${ENDPOINT_ENV})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output directory (default: build/skill)"
+    )
+    parser.add_argument(
+        "--skill-id",
+        help="existing skill to update: written to <out>/.ask/ask-states.json for `ask deploy`",
+    )
+    parser.add_argument("--ask-profile", default="default", help="ASK CLI profile name")
+    parser.add_argument(
+        "--allow-placeholder",
+        action="store_true",
+        help="build without an endpoint (the package is NOT deployable; for tests and review)",
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        if args.endpoint:
+            for warning in check_endpoint(args.endpoint):
+                print(f"warning: {warning}", file=sys.stderr)
+        elif not args.allow_placeholder:
+            raise PackageError(
+                f"no endpoint: pass --endpoint <SkillEndpointArn> or set {ENDPOINT_ENV} "
+                "(`sam list stack-outputs --stack-name cramp-coach` shows it); "
+                "--allow-placeholder builds a non-deployable package"
+            )
+        written = build_package(
+            args.out, args.endpoint, skill_id=args.skill_id, ask_profile=args.ask_profile
+        )
+    except PackageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    for path in written:
+        print(path)
+    if not args.endpoint:
+        print(
+            f"warning: endpoint left as {PLACEHOLDER}: this package is NOT deployable",
+            file=sys.stderr,
+        )
+    else:
+        print(f"next: cd {args.out} && ask deploy --target skill-metadata", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
