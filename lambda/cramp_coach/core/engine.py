@@ -28,25 +28,25 @@ from cramp_coach.core.model import (
 )
 from cramp_coach.core.speech import countdown, duration_words, wrap_voice
 
-# Events that only make sense once we know about the user's past (resume, log, prefs).
-_PROFILE_EVENTS = frozenset({"launch", "count", "better"})
-
-
 def needs_profile(state: State, event: Event) -> bool:
     """Whether the adapter should load the stored profile before this event.
 
     The cold one-shot ("her calf is cramping") must not wait for the database: step 1
     needs nothing stored, so the profile is loaded only where it changes what is said.
     """
-    if state.profile_loaded:
-        return False
-    if event.kind in _PROFILE_EVENTS:
+    kind = event.kind
+    if kind in ("launch", "count"):
+        return True  # the resume offer; the cramp log
+    if kind == "resume" and not state.in_routine:
         return True
-    if event.kind == "resume" and not state.in_routine:
+    if state.question == "resume" and kind in ("yes", "start_over"):
         return True
-    if event.kind == "cramp" and event.helper is None and not state.variant_known:
-        return True
-    return event.kind in ("next", "skip") and state.track == "aftercare"
+    if state.track == "aftercare" and kind in ("next", "skip", "yes", "better"):
+        return True  # the end of aftercare may bring the frequent-cramps advice
+    # Preferences: who usually speaks, when the words did not say.
+    return kind == "cramp" and event.helper is None and not (
+        state.variant_known or state.profile_loaded
+    )
 
 
 class Conversation:
