@@ -1,0 +1,277 @@
+"""Bounded load test of the web service under gunicorn on 127.0.0.1 (a benchmark, not a test).
+
+    .venv/bin/python bench/load_webservice.py [--levels 1,4,16] [--requests 1500]
+                                              [--max-seconds 20] [--workers 4]
+
+Starts gunicorn with the real app and *full* request verification: a throw-away PKI (root CA
+-> leaf for echo-api.amazon.com) is generated here, the root is the only trust anchor and
+the certificate download is served from memory (as in the tests; no network). Each request
+is a correctly signed, fresh envelope (launch, cramp intent, next), so the measured path is
+signature + chain (cached) + timestamp + skill id + skill. For each concurrency level it
+sends at most --requests requests or runs at most --max-seconds, then prints req/s and
+p50/p99 latency. Exits 1 on any error (non-200 or transport failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+SKILL_ID = "amzn1.ask.skill.bench-0000"
+CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
+PKI_ENV = "CRAMP_BENCH_PKI_DIR"
+
+
+# --- server side: the WSGI factory gunicorn loads in each worker -------------------------
+
+
+def make_app() -> Any:
+    """`gunicorn 'load_webservice:make_app()'`: the real app, verification on, test PKI."""
+    from cryptography import x509
+
+    from cramp_coach.persistence import NullStore
+    from cramp_coach.skill import build_skill
+    from cramp_coach.verification import CertificateFetchError
+    from cramp_coach.webservice import create_app
+
+    pki = Path(os.environ[PKI_ENV])
+    chain = (pki / "chain.pem").read_bytes()
+    root = x509.load_pem_x509_certificate((pki / "root.pem").read_bytes())
+
+    def fetch(url: str) -> bytes:
+        if url != CERT_URL:
+            raise CertificateFetchError("unknown certificate URL")
+        return chain
+
+    return create_app(build_skill(store_factory=NullStore), verify=True, skill_id=SKILL_ID,
+                      trust_anchors=[root], fetcher=fetch)
+
+
+# --- client side --------------------------------------------------------------------------
+
+
+def _make_pki(directory: Path) -> Any:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.now(UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    usage = dict(content_commitment=False, data_encipherment=False, key_agreement=False,
+                 encipher_only=False, decipher_only=False)
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = (
+        x509.CertificateBuilder().subject_name(name("Bench Root")).issuer_name(name("Bench Root"))
+        .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=False, key_encipherment=False,
+                                     key_cert_sign=True, crl_sign=True, **usage), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
+                       critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = (
+        x509.CertificateBuilder().subject_name(name("echo-api.amazon.com"))
+        .issuer_name(root.subject).public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("echo-api.amazon.com")]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True,
+                                     key_cert_sign=False, crl_sign=False, **usage), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+                       critical=False)
+        .sign(root_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (directory / "root.pem").write_bytes(root.public_bytes(pem))
+    (directory / "chain.pem").write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
+    return leaf_key
+
+
+def _signed_pool(leaf_key: Any, size: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Fresh signed requests (timestamps now; Alexa itself may resend within 150 s)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from cramp_coach.local.envelopes import Session
+
+    now = time.time()
+    pool = []
+    for i in range(size):
+        session = Session(skill_id=SKILL_ID)
+        envelope = [
+            session.launch(now),
+            session.intent("CrampIntent", now, {"muscle": ("calf", "CALF"),
+                                                "helper": ("her", "PARTNER")}),
+            session.intent("AMAZON.NextIntent", now),
+        ][i % 3]
+        body = json.dumps(envelope).encode()
+        signature = base64.b64encode(leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256()))
+        pool.append((body, {"Content-Type": "application/json",
+                            "SignatureCertChainUrl": CERT_URL,
+                            "Signature-256": signature.decode()}))
+    return pool
+
+
+def _run_level(port: int, concurrency: int, max_requests: int, max_seconds: float,
+               pool: list[tuple[bytes, dict[str, str]]]) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    remaining = [max_requests]
+    deadline = time.monotonic() + max_seconds
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        try:
+            while time.monotonic() < deadline:
+                with lock:
+                    if remaining[0] <= 0:
+                        break
+                    remaining[0] -= 1
+                body, headers = rng.choice(pool)
+                start = time.perf_counter()
+                try:
+                    conn.request("POST", "/", body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    if response.status != 200 or b'"response"' not in payload:
+                        with lock:
+                            errors.append(f"{response.status} {payload[:120]!r}")
+                except (OSError, http.client.HTTPException) as error:
+                    conn.close()  # reconnect on the next request
+                    with lock:
+                        errors.append(f"{type(error).__name__}: {error}")
+                    continue
+                mine.append(time.perf_counter() - start)
+        finally:
+            conn.close()
+            with lock:
+                latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        if not latencies:
+            return float("nan")
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies) + len(errors),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "seconds": elapsed,
+        "rps": len(latencies) / elapsed if elapsed else 0.0,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "mean": statistics.fmean(latencies) * 1000 if latencies else float("nan"),
+    }
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn >= 27 opens a control socket under $HOME by default; not wanted here."""
+    from gunicorn.config import Config
+
+    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not become healthy")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--requests", type=int, default=1500, help="per level, at most")
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="per level, at most")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=50)
+    args = parser.parse_args(argv)
+    levels = [int(level) for level in args.levels.split(",")]
+
+    here = Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as tmp:
+        leaf_key = _make_pki(Path(tmp))
+        port = _free_port()
+        env = {**os.environ, PKI_ENV: tmp, "CRAMP_STORE": "none", "LOG_LEVEL": "WARNING"}
+        command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(here),
+                   "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--log-level", "warning",
+                   *_no_control_socket(),
+                   "load_webservice:make_app()"]
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        try:
+            _wait_healthy(port, proc)
+            _run_level(port, args.workers, args.warmup, 10, _signed_pool(leaf_key, 12))
+            results = []
+            for level in levels:
+                pool = _signed_pool(leaf_key, 48)  # re-signed per level: timestamps stay fresh
+                results.append(_run_level(port, level, args.requests, args.max_seconds, pool))
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
+    print(f"\ncramp-coach web service, gunicorn sync x{args.workers} on 127.0.0.1, "
+          f"verification ON (signed requests), {os.cpu_count()} CPUs")
+    print(f"{'concurrency':>11} {'requests':>9} {'errors':>7} {'seconds':>8} "
+          f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for r in results:
+        print(f"{r['concurrency']:>11} {r['requests']:>9} {r['errors']:>7} {r['seconds']:>8.2f} "
+              f"{r['rps']:>8.1f} {r['p50']:>8.2f} {r['p99']:>8.2f}")
+    failed = [r for r in results if r["errors"]]
+    for r in failed:
+        print(f"concurrency {r['concurrency']}: first error: {r['first_error']}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""Self-hosting: the same skill as an HTTPS endpoint's backend, with flask-ask-sdk and gunicorn.
+
+* ``create_app(...)`` builds the Flask app: ``POST /`` is the skill (flask-ask-sdk's
+  ``SkillAdapter``), ``GET /healthz`` is for load balancers. Verification is on unless
+  ``verify=False`` is passed explicitly.
+* ``app`` (module attribute, built on first access from the environment) is the WSGI object
+  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``.
+* ``serve(host, port, workers, verify)`` runs gunicorn programmatically; `cramp-coach serve`
+  calls it. Flask's development server is never used.
+
+What is refused before any handler runs (4xx with a JSON body; the skill never runs):
+
+* 413: body over ``MAX_BODY_BYTES`` (Content-Length checked before reading; chunked too);
+* 400: body not UTF-8, not JSON, not a JSON object, not a request envelope;
+* 400: missing/wrong signature, certificate URL, chain, name or dates; stale timestamp;
+  a certificate chain that cannot be fetched; a request for another skill id;
+* 405: anything but POST on ``/``.
+
+Verification is done by :mod:`cramp_coach.verification` (``cryptography`` only; read its
+docstring for why certvalidator/oscrypto are never imported). Import that module before
+flask_ask_sdk, which this module does.
+
+Access log: one JSON line per request on the ``cramp_coach.access`` logger (stdout): method,
+path, status, duration, request type and intent name when the body parsed, the reason when
+refused. Never the user id, session or device ids, nor slot values.
+"""
+
+from __future__ import annotations
+
+# Import order matters: verification registers the certvalidator placeholder that lets
+# flask_ask_sdk import on OpenSSL 3.0.1x (see cramp_coach/verification.py).
+from cramp_coach import verification  # noqa: F401
+
+# isort: split
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_model.request_envelope import RequestEnvelope
+from cryptography import x509
+from flask import Flask, Response, g, jsonify, request
+from flask_ask_sdk.skill_adapter import (
+    VERIFY_SIGNATURE_APP_CONFIG,
+    VERIFY_TIMESTAMP_APP_CONFIG,
+    SkillAdapter,
+)
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+
+from cramp_coach.verification import (
+    AlexaRequestVerifier,
+    Clock,
+    Fetcher,
+    SkillIdVerifier,
+    VerificationException,
+)
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ConfigurationError",
+    "app_from_env",
+    "create_app",
+    "serve",
+]
+
+MAX_BODY_BYTES = 64 * 1024  # real envelopes are a few KiB; Alexa never sends more than ~20
+ACCESS_LOG = logging.getLogger("cramp_coach.access")
+log = logging.getLogger("cramp_coach.webservice")
+
+UNVERIFIED_BANNER = """
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  WARNING: REQUEST VERIFICATION IS OFF (local testing only)                   !!
+!!  Signatures, certificate chains, timestamps and the skill id are NOT checked.!!
+!!  Anyone who can reach this port can drive the skill. Never expose it.        !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+"""
+
+
+class ConfigurationError(ValueError):
+    """The service was asked to start in a way that would be unsafe or cannot work."""
+
+
+def warn_unverified(stream: Any = None) -> None:
+    """The loud start-up warning when verification is off."""
+    print(UNVERIFIED_BANNER, file=stream or sys.stderr, flush=True)
+    log.warning("request verification is OFF: local testing only")
+
+
+def _resolve_skill_id(skill: CustomSkill, skill_id: str | None) -> str | None:
+    own = getattr(skill, "skill_id", None)  # build_skill() sets it from SKILL_ID
+    if skill_id and own and skill_id != own:
+        # Two different ids would let our check pass and the SDK's fail with a 500.
+        raise ConfigurationError(f"skill_id {skill_id!r} differs from the skill's {own!r}")
+    found = skill_id or own or os.environ.get("SKILL_ID")
+    return str(found) if found else None
+
+
+def _configure_access_log() -> None:
+    if not ACCESS_LOG.handlers:  # idempotent: create_app may run many times (tests, workers)
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ACCESS_LOG.addHandler(handler)
+        ACCESS_LOG.setLevel(logging.INFO)
+        ACCESS_LOG.propagate = False
+
+
+class _RefusalFilter(logging.Filter):
+    """flask-ask-sdk logs each refused request with a full traceback (log flooding under
+    attack). Keep one line, and hand the reason to the access log instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Request verification failed" and record.exc_info:
+            error = record.exc_info[1]
+            reason = str(error) if isinstance(error, VerificationException) else "verification"
+            with contextlib.suppress(RuntimeError):  # outside a request context
+                g.refused = reason
+            record.msg = f"request refused: {reason}"
+            record.exc_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _short(value: object) -> str | None:
+    """Only short strings reach the log (type and intent names are short identifiers)."""
+    return value[:80] if isinstance(value, str) else None
+
+
+def _refuse(reason: str) -> BadRequest:
+    g.refused = reason
+    return BadRequest(description=reason)
+
+
+def create_app(
+    skill: CustomSkill | None = None,
+    *,
+    verify: bool = True,
+    skill_id: str | None = None,
+    trust_anchors: Sequence[x509.Certificate] | None = None,
+    fetcher: Fetcher | None = None,
+    clock: Clock | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    route: str = "/",
+) -> Flask:
+    """The Flask app serving `skill` (default: ``build_skill()``) at POST `route`.
+
+    `trust_anchors`, `fetcher` and `clock` replace the public roots, the HTTPS certificate
+    download and the wall clock (tests, benchmarks); verification itself always runs when
+    `verify` is true. The skill id comes from `skill_id`, else the skill, else SKILL_ID;
+    with verification on it is required.
+    """
+    if skill is None:
+        from cramp_coach.skill import build_skill
+
+        skill = build_skill()
+    if not isinstance(skill, CustomSkill):
+        raise TypeError("skill must be an ask_sdk_core CustomSkill")
+    resolved_id = _resolve_skill_id(skill, skill_id)
+    if verify and not resolved_id:
+        raise ConfigurationError(
+            "request verification needs the skill id: set SKILL_ID (amzn1.ask.skill....). "
+            "A valid signature only proves the request came from Alexa, not from your skill."
+        )
+
+    # The skill id is checked here, once, before any handler (400 on mismatch). It is also
+    # what the skill itself would check; with the same id that check can never fail after
+    # this one, so a wrong id is never the SDK's 500.
+    verifiers: list[Any] = []
+    if resolved_id:
+        verifiers.append(SkillIdVerifier(resolved_id))
+    if verify:
+        verifiers.append(AlexaRequestVerifier(trust_anchors, fetcher, clock))
+    else:
+        log.warning("request verification is OFF (create_app(verify=False))")
+
+    app = Flask("cramp_coach.webservice")
+    app.config.update(
+        MAX_CONTENT_LENGTH=max_body_bytes,  # werkzeug refuses (413) before reading the body
+        # The SDK's own verifiers import certvalidator/oscrypto and turn an unreachable
+        # certificate into a 500; ours replace them (see verification.py).
+        **{VERIFY_SIGNATURE_APP_CONFIG: False, VERIFY_TIMESTAMP_APP_CONFIG: False},
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.logger.addFilter(_RefusalFilter())
+    _configure_access_log()
+    adapter = SkillAdapter(skill=skill, skill_id=resolved_id or "cramp-coach",
+                           verifiers=verifiers, app=app)
+    app.extensions["cramp_coach"] = {"verify": verify, "skill_id": resolved_id}
+    serializer = skill.serializer
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.post(route)
+    def skill_endpoint() -> Response:
+        body = request.get_data(cache=True)  # 413 when Content-Length is over the limit
+        if request.content_length is None and len(body) >= max_body_bytes:
+            # Chunked body: werkzeug stops reading at the limit and returns what it has,
+            # silently truncated. Refuse it instead.
+            g.refused = "body too large"
+            raise RequestEntityTooLarge()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _refuse("body is not UTF-8") from None
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            raise _refuse("body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise _refuse("body is not a JSON object")
+        inner = parsed.get("request")
+        if isinstance(inner, dict):
+            g.request_type = _short(inner.get("type"))
+            intent = inner.get("intent")
+            g.intent = _short(intent.get("name")) if isinstance(intent, dict) else None
+        # flask-ask-sdk would let a deserialisation error escape as a 500: refuse it here.
+        try:
+            envelope = serializer.deserialize(payload=text, obj_type=RequestEnvelope)
+        except Exception:
+            raise _refuse("not a request envelope") from None
+        if not isinstance(envelope, RequestEnvelope) or envelope.request is None:
+            raise _refuse("not a request envelope")
+        # Verification (our verifiers) and dispatch: flask-ask-sdk.
+        return adapter.dispatch_request()  # type: ignore[no-any-return]
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        response = jsonify(status="ok")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        response = jsonify(error=error.name, message=error.description)
+        if status == 405:
+            response.headers["Allow"] = ", ".join(
+                error.valid_methods if hasattr(error, "valid_methods") and error.valid_methods
+                else ["POST"]
+            )
+        return response, status
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        # Logged with the traceback server-side; the body never carries one.
+        log.error("unhandled %s", type(error).__name__, exc_info=error)
+        return jsonify(error="Internal Server Error"), 500
+
+    @app.after_request
+    def _access_log(response: Response) -> Response:
+        started = g.get("started")
+        line = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "bytes_in": request.content_length,
+            "request_type": g.get("request_type"),
+            "intent": g.get("intent"),
+        }
+        if g.get("refused"):
+            line["refused"] = g.refused
+        ACCESS_LOG.info(json.dumps(line, ensure_ascii=True))
+        return response
+
+    # Content is otherwise read on the first request: pay it at start, not on a listener.
+    from cramp_coach.content import load_content
+
+    load_content("en-US")
+    return app
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value.strip() == "":
+        return None
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"not a boolean: {value!r}")
+
+
+def verify_from_env() -> bool:
+    """CRAMP_VERIFY=0 turns verification off only together with CRAMP_ALLOW_UNVERIFIED=1."""
+    verify = _flag(os.environ.get("CRAMP_VERIFY"))
+    if verify is None or verify:
+        return True
+    if _flag(os.environ.get("CRAMP_ALLOW_UNVERIFIED")) is not True:
+        raise ConfigurationError(
+            "CRAMP_VERIFY=0 also needs CRAMP_ALLOW_UNVERIFIED=1 (local testing only); "
+            "refusing to start without request verification"
+        )
+    return False
+
+
+def app_from_env() -> Flask:
+    """The WSGI app configured from the environment (SKILL_ID, CRAMP_VERIFY, CRAMP_STORE...)."""
+    verify = verify_from_env()
+    if not verify:
+        warn_unverified()
+    return create_app(verify=verify)
+
+
+_APP: Flask | None = None
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first access, so importing this module stays cheap and side-effect
+    # free, and `gunicorn cramp_coach.webservice:app` still finds a WSGI object.
+    global _APP
+    if name == "app":
+        if _APP is None:
+            _APP = app_from_env()
+        return _APP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    verify: bool,
+    *,
+    skill_id: str | None = None,
+    threads: int = 1,
+    timeout: int = 30,
+) -> None:
+    """Run the web service under gunicorn (blocking). `verify=False` is for local testing."""
+    from gunicorn.app.base import BaseApplication
+
+    if workers < 1 or threads < 1:
+        raise SystemExit("cramp-coach serve: --workers must be at least 1")
+    from_env = os.environ.get("SKILL_ID") or None
+    if skill_id and from_env and skill_id != from_env:
+        raise SystemExit("cramp-coach serve: skill_id differs from SKILL_ID")
+    resolved = skill_id or from_env
+    if verify and not resolved:
+        raise SystemExit(
+            "cramp-coach serve: set SKILL_ID to your skill id (amzn1.ask.skill....); "
+            "requests are verified and must come from your skill. For local testing only, "
+            "use --no-verify-signatures-for-local-testing."
+        )
+    if not verify:
+        warn_unverified()
+
+    options: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": timeout,
+        "graceful_timeout": 10,
+        "accesslog": None,  # our JSON access log replaces gunicorn's (which has the query)
+        "errorlog": "-",
+        "loglevel": "info",
+        "limit_request_line": 4094,
+        "limit_request_fields": 50,
+        "proc_name": "cramp-coach",
+        # gunicorn >= 27 opens a control socket under $HOME by default: not needed here,
+        # and two instances on one host would share its path.
+        "control_socket_disable": True,
+    }
+
+    class _Gunicorn(BaseApplication):  # type: ignore[misc]  # untyped third-party base
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings:  # older gunicorn lacks some settings
+                    self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            # Runs in each worker: each builds its own skill and store connection.
+            logging.basicConfig(level=logging.INFO)
+            return create_app(verify=verify, skill_id=resolved)
+
+    _Gunicorn().run()

@@ -1,0 +1,161 @@
+"""The production entry points under gunicorn on loopback: `serve()` and the WSGI `app`."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gunicorn.config import Config
+
+from cramp_coach.local.envelopes import Session
+from cramp_coach.webservice import MAX_BODY_BYTES
+
+SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
+# gunicorn >= 27 opens a control socket under $HOME; parallel instances would share it.
+_NO_CONTROL_SOCKET = (
+    ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SKILL_ID", "CRAMP_VERIFY", "CRAMP_ALLOW_UNVERIFIED")}
+    env.update(CRAMP_STORE="none", **extra)
+    return env
+
+
+def _wait(port: int, proc: subprocess.Popen[str], deadline_s: float = 20) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.communicate()}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not come up")
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    proc.terminate()
+    try:
+        return proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
+def _call(port: int, method: str, path: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _calf() -> bytes:
+    session = Session(skill_id=SKILL_ID)
+    return json.dumps(session.intent("CrampIntent", time.time(),
+                                     {"muscle": ("calf", "CALF")})).encode()
+
+
+@pytest.fixture(scope="module")
+def unverified_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    port = _free_port()
+    errors = tmp_path_factory.mktemp("gunicorn") / "stderr.txt"
+    code = ("from cramp_coach.webservice import serve; "
+            f"serve('127.0.0.1', {port}, workers=2, verify=False)")
+    with errors.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", code], env=_env(),
+                                stdout=subprocess.DEVNULL, stderr=err, text=True)
+        try:
+            _wait(port, proc)
+            yield port, errors
+        finally:
+            _stop(proc)
+
+
+def test_serve_runs_gunicorn_and_answers(unverified_server: tuple[int, Path]) -> None:
+    port, _ = unverified_server
+    status, body = _call(port, "POST", "/", _calf(), {"Content-Type": "application/json"})
+    assert status == 200, body
+    assert "sit back or lie down" in json.loads(body)["response"]["outputSpeech"]["ssml"]
+    assert _call(port, "GET", "/")[0] == 405
+    assert _call(port, "POST", "/", b"nope")[0] == 400
+
+
+def test_oversized_chunked_body_is_413_under_gunicorn(unverified_server: tuple[int, Path]
+                                                      ) -> None:
+    port, _ = unverified_server
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        chunks = (b"x" * 8192 for _ in range(MAX_BODY_BYTES // 8192 + 4))
+        conn.request("POST", "/", body=chunks, encode_chunked=True)
+        assert conn.getresponse().status == 413
+    except ConnectionResetError:  # gunicorn may close before reading the rest: also refused
+        pass
+    finally:
+        conn.close()
+
+
+def test_serve_warns_loudly_when_unverified(unverified_server: tuple[int, Path]) -> None:
+    _, errors = unverified_server
+    text = errors.read_text()
+    assert "REQUEST VERIFICATION IS OFF" in text, text
+    assert "Starting gunicorn" in text  # the production server, not Flask's dev server
+    assert "development server" not in text
+    assert "Booting worker" in text
+
+
+def test_serve_refuses_to_verify_without_a_skill_id() -> None:
+    code = "from cramp_coach.webservice import serve; serve('127.0.0.1', 1, 1, verify=True)"
+    result = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "SKILL_ID" in result.stderr
+
+
+def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen(
+        [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "1", *_NO_CONTROL_SOCKET,
+         "cramp_coach.webservice:app"],
+        env=_env(SKILL_ID=SKILL_ID), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait(port, proc)
+        status, body = _call(port, "POST", "/", _calf(), {"Content-Type": "application/json"})
+        assert status == 400, body  # unsigned
+        assert b"Traceback" not in body
+    finally:
+        _, err = _stop(proc)
+    assert "VERIFICATION IS OFF" not in err
+
+
+def test_wsgi_app_object_refuses_cramp_verify_0_alone() -> None:
+    code = "import cramp_coach.webservice as w; w.app"
+    result = subprocess.run([sys.executable, "-c", code], env=_env(CRAMP_VERIFY="0"),
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "CRAMP_ALLOW_UNVERIFIED" in result.stderr
