@@ -505,3 +505,16 @@ def test_skill_id_is_verified_when_configured(monkeypatch: pytest.MonkeyPatch) -
         talk.launch()
     talk.session.skill_id = "amzn1.ask.skill.the-real-one"
     assert talk.launch().speech.startswith("Which muscle")
+
+
+def test_a_screen_shows_the_step_and_a_speaker_gets_no_directive(talk: Conversation) -> None:
+    plain_speaker = talk.cramp("CALF", helper="PARTNER")
+    assert "directives" not in plain_speaker.raw["response"]
+    envelope = talk.session.intent("AMAZON.NextIntent", T0 + 60)
+    envelope["context"]["System"]["device"]["supportedInterfaces"] = {
+        "Alexa.Presentation.APL": {"runtime": {"maxVersion": "2023.2"}}
+    }
+    response = handle_envelope(talk.skill, envelope)
+    directive = response["response"]["directives"][0]
+    assert directive["type"] == "Alexa.Presentation.APL.RenderDocument"
+    assert directive["datasources"]["payload"]["step"]["text"].startswith("Step 2 of 7: Cup")

@@ -13,6 +13,8 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
@@ -25,6 +27,9 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_model.intent_request import IntentRequest
+from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
+    RenderDocumentDirective,
+)
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
@@ -201,8 +206,30 @@ def _user_key(handler_input: HandlerInput) -> str:
     return user_key(user or "anonymous")
 
 
+_STEP_DOCUMENT = Path(__file__).parent / "display" / "step.json"
+
+
+@cache
+def _step_document() -> dict[str, Any]:
+    return json.loads(_STEP_DOCUMENT.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def supports_apl(handler_input: HandlerInput) -> bool:
+    """Only screens (Echo Show) get the step drawn; a plain speaker would reject the directive."""
+    context = handler_input.request_envelope.context
+    device = context.system.device if context and context.system else None
+    interfaces = device.supported_interfaces if device else None
+    return bool(interfaces and interfaces.alexa_presentation_apl is not None)
+
+
 def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
     builder = handler_input.response_builder
+    if outcome.card_title and outcome.card_text and supports_apl(handler_input):
+        payload = {"step": {"title": outcome.card_title, "text": outcome.card_text}}
+        builder.add_directive(
+            RenderDocumentDirective(token="cramp-step", document=_step_document(),
+                                    datasources={"payload": payload})
+        )
     if outcome.speech:
         builder.speak(outcome.speech)
     if outcome.reprompt and not outcome.end_session:
