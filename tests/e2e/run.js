@@ -1,0 +1,641 @@
+#!/usr/bin/env node
+/*
+ * Cramp Coach end-to-end runner.
+ *
+ *   node tests/e2e/run.js --url http://127.0.0.1:PORT/ [options] [conversation files...]
+ *
+ * Drives the running web service over HTTP with virtual-alexa: every utterance is resolved
+ * through interaction_models/en-US.json, virtual-alexa builds the request envelope (session,
+ * attributes, entity resolutions), the skill's JSON response is checked against the
+ * conversation scripts in tests/e2e/conversations/*.json, and every SSML string it returns
+ * (speech and reprompt) goes through ssml-check-core (platform amazon). Any script failure or
+ * SSML issue fails the run. The last line is "N passed, M failed" (conversations).
+ *
+ * Options:
+ *   --url URL         the skill endpoint (required)
+ *   --model PATH      interaction model (default interaction_models/en-US.json)
+ *   --only TEXT       run only conversations whose name contains TEXT
+ *   --pending         run tests/e2e/pending/*.json (known bugs / model gaps) instead
+ *   --verbose         print every turn: utterance, resolved intent and slots, speech
+ *   --jobs N          conversations in flight at once (default 4)
+ *
+ * The script format is documented in tests/e2e/README.md.
+ */
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+function requireOrExplain(name) {
+  try {
+    return require(name);
+  } catch (error) {
+    if (error && error.code === "MODULE_NOT_FOUND") {
+      console.error(`e2e: the npm package "${name}" is not installed: run npm ci in ${ROOT}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+// virtual-alexa loads aws-sdk v2 (its DynamoDB mock), which prints a maintenance notice.
+process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE = "1";
+const { VirtualAlexa } = requireOrExplain("virtual-alexa");
+const ssmlCheck = requireOrExplain("ssml-check-core");
+// virtual-alexa's own NLU: the copy virtual-alexa itself loads (a pinned dependency of it).
+const VA_DIR = path.dirname(require.resolve("virtual-alexa"));
+const virtualCore = require(require.resolve("virtual-core", { paths: [VA_DIR] }));
+const { SamplePhrase } = require(
+  require.resolve("virtual-core/lib/src/SampleUtterances", { paths: [VA_DIR] }));
+
+// ------------------------------------------------------------------------------ arguments
+
+function parseArgs(argv) {
+  const args = { files: [], jobs: 4, verbose: false, pending: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === "--url") args.url = value();
+    else if (a === "--model") args.model = value();
+    else if (a === "--only") args.only = value();
+    else if (a === "--jobs") args.jobs = Math.max(1, parseInt(value(), 10) || 1);
+    else if (a === "--verbose" || a === "-v") args.verbose = true;
+    else if (a === "--pending") args.pending = true;
+    else if (a === "--help" || a === "-h") usage();
+    else if (a.startsWith("--")) usage(`unknown option ${a}`);
+    else args.files.push(a);
+  }
+  if (!args.url) usage("--url is required");
+  args.model = args.model || path.join(ROOT, "interaction_models", "en-US.json");
+  if (args.files.length === 0) {
+    const dir = path.join(__dirname, args.pending ? "pending" : "conversations");
+    args.files = fs.existsSync(dir)
+      ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => path.join(dir, f))
+      : [];
+  }
+  return args;
+}
+
+function usage(message) {
+  if (message) console.error(`e2e: ${message}`);
+  console.error("usage: node tests/e2e/run.js --url http://127.0.0.1:PORT/ [--only TEXT] " +
+    "[--pending] [--verbose] [--jobs N] [files...]");
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------------------- constants
+
+// The skill id the e2e server is started with (tests/e2e/serve_for_e2e.py E2E_SKILL_ID).
+const SKILL_ID = process.env.E2E_SKILL_ID || "amzn1.ask.skill.00000000-0000-4000-8000-0000000000e2";
+// The middle of the night, as in tests/conftest.py. Each turn moves a virtual clock on
+// (default 5 s, or the turn's advance_seconds) and the request timestamp is set from it.
+const T0_MS = Date.UTC(2026, 10, 21, 3, 0, 0);
+const DEFAULT_TURN_SECONDS = 5;
+const INVOCATION = "cramp coach";
+const ERROR_PHRASE_KEY = "error";
+
+// ----------------------------------------------------------------------------- the content
+
+const CONTENT_DIR = path.join(ROOT, "lambda", "cramp_coach", "content", "en-US");
+const protocols = JSON.parse(fs.readFileSync(path.join(CONTENT_DIR, "protocols.json"), "utf8"));
+const phrases = JSON.parse(fs.readFileSync(path.join(CONTENT_DIR, "phrases.json"), "utf8"));
+
+function getPath(object, dotted) {
+  let here = object;
+  for (const key of dotted.split(".")) {
+    if (here === null || typeof here !== "object" || !(key in here)) return undefined;
+    here = here[key];
+  }
+  return here;
+}
+
+/* A text in a script: literal, or a reference into the content (so scripts don't copy it):
+ *   @step:CALF:A2        step A2 of the calf routine (partner, alone or gentle ids)
+ *   @aftercare:C1        aftercare step C1;  @aftercare:reassurance
+ *   @rf:RF_PE            red flag script;    @flag:PREGNANT  flag text
+ *   @phrase:key          phrases.json; placeholders filled with |name=calf|step=2
+ *   @content:gentle_stop protocols.json top-level text (opening, safety_check, ...)
+ *   @protocols:a.b.c     any string in protocols.json by its path
+ */
+function resolveText(ref) {
+  if (typeof ref !== "string") throw new Error(`expected a string, got ${JSON.stringify(ref)}`);
+  if (!ref.startsWith("@")) return ref;
+  const [head, ...params] = ref.split("|");
+  const colon = head.indexOf(":");
+  const kind = head.slice(1, colon);
+  const arg = head.slice(colon + 1);
+  let text;
+  if (kind === "step") {
+    const [muscle, id] = arg.split(":");
+    const m = protocols.muscles[muscle];
+    if (m) {
+      for (const track of ["partner", "alone", "gentle"]) {
+        const step = (m[track] || []).find((s) => s.id === id);
+        if (step) { text = step.text; break; }
+      }
+    }
+  } else if (kind === "aftercare") {
+    text = arg === "reassurance"
+      ? protocols.aftercare.reassurance.text
+      : (protocols.aftercare.steps.find((s) => s.id === arg) || {}).text;
+  } else if (kind === "rf") {
+    text = (protocols.red_flags[arg] || {}).script;
+  } else if (kind === "flag") {
+    text = (protocols.flags[arg] || {}).text;
+  } else if (kind === "phrase") {
+    text = phrases[arg];
+  } else if (kind === "content") {
+    text = (protocols[arg] || {}).text;
+  } else if (kind === "protocols") {
+    text = getPath(protocols, arg);
+  }
+  if (typeof text !== "string") throw new Error(`unknown content reference ${ref}`);
+  for (const param of params) {
+    const [key, value] = param.split("=");
+    text = text.split(`{${key}}`).join(value);
+  }
+  if (/\{[a-z_]+\}/.test(text)) throw new Error(`${ref}: fill the placeholders with |key=value`);
+  return text;
+}
+
+// ---------------------------------------------------------------------- speech and SSML
+
+function plain(ssml) {
+  return (ssml || "")
+    .replace(/<[^>]+>/g, " ")
+    .replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"")
+    .replace(/&apos;/g, "'").replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+function norm(text) {
+  return text.replace(/[\u2018\u2019]/g, "'").replace(/\s+/g, " ").trim().toLowerCase();
+}
+
+const ssmlStats = { checked: 0, issues: [] };
+const ssmlCache = new Map();
+
+async function checkSsml(ssml) {
+  ssmlStats.checked++;
+  if (!ssmlCache.has(ssml)) {
+    const problems = [];
+    const errors = await ssmlCheck.check(ssml, { platform: "amazon", locale: "en-US" });
+    for (const e of errors || []) problems.push(JSON.stringify(e));
+    if (!/^<speak>[\s\S]*<\/speak>$/.test(ssml)) problems.push("not wrapped in <speak>...</speak>");
+    if (ssml.length > 8000) problems.push(`${ssml.length} characters (Alexa's limit is 8000)`);
+    ssmlCache.set(ssml, problems);
+  }
+  return ssmlCache.get(ssml);
+}
+
+// ------------------------------------------------------------------ utterance resolution
+
+/*
+ * virtual-core (virtual-alexa's NLU) turns each sample into a regex by replacing every {slot}
+ * with a greedy (.*) and trimming the spaces around it, then type-checks the one match the
+ * regex finds. Samples with adjacent slots ("{helper} {muscle} is cramping") can never match:
+ * "her calf" is captured whole by the first slot. We replace SamplePhrase.matchesUtterance
+ * with a matcher that puts each slot type's values and synonyms in the regex (longest first),
+ * so the regex engine finds the split Alexa would. Matching, scoring (literal characters,
+ * then typed slots) and everything after it (intent and slot JSON, entity resolution,
+ * session, envelope) stay virtual-alexa's.
+ */
+function escapeRegex(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function cleanUtterance(text) {
+  // The punctuation virtual-core drops (apostrophes are kept: "it's", "wife's").
+  return text.replace(/[!"¿?|#$%/()=+\-_<>*{}·¡[\].,;:]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+function literalRegex(text) {
+  const words = cleanUtterance(text);
+  const body = words ? words.split(" ").map(escapeRegex).join("\\s+") : "";
+  return (/^\s/.test(text) ? "\\s+" : "") + body + (/\s$/.test(text) && body ? "\\s+" : "");
+}
+
+function installTypedSlotMatcher() {
+  const typeRegexCache = new Map();
+  const typeRegex = (type) => {
+    if (!typeRegexCache.has(type.name)) {
+      const words = new Set();
+      for (const v of type.values) {
+        words.add(cleanUtterance(v.name.value.toLowerCase()));
+        for (const s of v.name.synonyms || []) words.add(cleanUtterance(s.toLowerCase()));
+      }
+      const sorted = [...words].filter((w) => w).sort((a, b) => b.length - a.length);
+      typeRegexCache.set(type.name, sorted.map(literalRegex).join("|"));
+    }
+    return typeRegexCache.get(type.name);
+  };
+  const sampleCache = new Map(); // "intent|phrase" -> { regex, names }: one model per conversation
+  SamplePhrase.prototype.matchesUtterance = function (utterance) {
+    const sample = this;
+    const key = `${sample.intent}|${sample.phrase}`;
+    if (!sample._typedRegex && sampleCache.has(key)) {
+      const cached = sampleCache.get(key);
+      sample._typedRegex = cached.regex;
+      sample.slotNames = cached.names;
+    }
+    if (!sample._typedRegex) {
+      const model = sample.sampleUtterances.interactionModel();
+      const intent = model.intentSchema.intent(sample.intent);
+      const names = [];
+      let source = "";
+      for (const part of sample.phrase.split(/(\{[^}]+\})/)) {
+        if (!part.startsWith("{")) {
+          source += literalRegex(part);
+          continue;
+        }
+        const slotName = part.slice(1, -1).split("|").pop();
+        const slot = intent && intent.slotForName(slotName);
+        const type = slot && model.slotTypes.slotType(slot.type);
+        if (!type) throw new Error(`sample "${sample.phrase}": no slot type for {${slotName}}`);
+        names.push(slotName);
+        source += `(${typeRegex(type)})`;
+      }
+      sample._typedRegex = new RegExp(`^${source.replace(/(\\s\+)+/g, "\\s+")}$`, "i");
+      sample.slotNames = names;
+      sampleCache.set(key, { regex: sample._typedRegex, names });
+    }
+    const match = cleanUtterance(utterance).match(sample._typedRegex);
+    const values = match ? match.slice(1).map((v) => v.replace(/\s+/g, " ")) : [];
+    return {
+      samplePhrase: sample,
+      matches: () => Boolean(match),
+      slotValues: () => values,
+      score: () => (match ? match[0].length - values.reduce((n, v) => n + v.length, 0) : 0),
+      scoreSlots: () => values.length,
+    };
+  };
+}
+
+// ---------------------------------------------------------------------- script validation
+
+const ACTIONS = ["say", "launch", "intend", "end"];
+const EXPECTATIONS = [
+  "intent", "slots", "mode", "muscle", "variant", "track", "step", "red_flag", "question",
+  "starts_with", "says", "not_says", "says_red_flag", "reprompt_says", "ssml_has", "ended",
+  "silent", "allow_error",
+];
+const OTHER = ["new_session", "advance_seconds", "note"];
+const STATE_KEYS = ["mode", "muscle", "variant", "track", "step", "red_flag", "question"];
+
+function validateTurn(turn, where) {
+  const errors = [];
+  if (typeof turn !== "object" || turn === null || Array.isArray(turn)) {
+    return [`${where}: a turn must be an object`];
+  }
+  for (const key of Object.keys(turn)) {
+    if (!ACTIONS.includes(key) && !EXPECTATIONS.includes(key) && !OTHER.includes(key)) {
+      errors.push(`${where}: unknown key "${key}"`);
+    }
+  }
+  const actions = ACTIONS.filter((a) => a in turn);
+  if (actions.length !== 1) errors.push(`${where}: needs exactly one of ${ACTIONS.join(", ")}`);
+  for (const key of ["says", "not_says", "reprompt_says", "ssml_has"]) {
+    if (key in turn && !Array.isArray(turn[key])) errors.push(`${where}: "${key}" must be a list`);
+  }
+  for (const key of ["says", "not_says", "reprompt_says"]) {
+    for (const ref of turn[key] || []) {
+      try { resolveText(ref); } catch (e) { errors.push(`${where}: ${e.message}`); }
+    }
+  }
+  for (const key of ["starts_with"]) {
+    if (key in turn) {
+      try { resolveText(turn[key]); } catch (e) { errors.push(`${where}: ${e.message}`); }
+    }
+  }
+  if ("says_red_flag" in turn && !protocols.red_flags[turn.says_red_flag]) {
+    errors.push(`${where}: unknown red flag ${turn.says_red_flag}`);
+  }
+  return errors;
+}
+
+function loadFiles(files) {
+  const conversations = [];
+  const errors = [];
+  for (const file of files) {
+    let data;
+    try {
+      data = JSON.parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+      errors.push(`${file}: ${e.message}`);
+      continue;
+    }
+    const list = Array.isArray(data) ? data : data.conversations;
+    if (!Array.isArray(list)) {
+      errors.push(`${file}: expected {"conversations": [...]}`);
+      continue;
+    }
+    for (const [i, c] of list.entries()) {
+      const where = `${path.basename(file)}#${i} ${c && c.name}`;
+      if (!c || typeof c.name !== "string" || !Array.isArray(c.turns) || c.turns.length === 0) {
+        errors.push(`${where}: a conversation needs a "name" and a non-empty "turns" list`);
+        continue;
+      }
+      c.turns.forEach((t, j) => errors.push(...validateTurn(t, `${where} turn ${j + 1}`)));
+      conversations.push({ ...c, file: path.basename(file) });
+    }
+  }
+  const names = new Set();
+  for (const c of conversations) {
+    if (names.has(c.name)) errors.push(`duplicate conversation name: ${c.name}`);
+    names.add(c.name);
+  }
+  return { conversations, errors };
+}
+
+// ------------------------------------------------------------------------- one conversation
+
+function resolvedSlots(intent) {
+  const out = {};
+  for (const [name, slot] of Object.entries((intent && intent.slots) || {})) {
+    if (!slot || slot.value === undefined || slot.value === null || slot.value === "") {
+      out[name] = null;
+      continue;
+    }
+    const authorities = (slot.resolutions && slot.resolutions.resolutionsPerAuthority) || [];
+    const matched = authorities.find((a) => a.status && a.status.code === "ER_SUCCESS_MATCH");
+    out[name] = matched ? matched.values[0].value.id : `?${slot.value}`;
+  }
+  return out;
+}
+
+function iso(ms) {
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
+}
+
+class Runner {
+  constructor(args) {
+    this.args = args;
+    this.model = JSON.parse(fs.readFileSync(args.model, "utf8"));
+    this.errorPhrase = norm(phrases[ERROR_PHRASE_KEY]);
+    this.emergencyScripts = Object.values(protocols.red_flags)
+      .filter((f) => f.level === "emergency").map((f) => norm(f.script));
+    this.turnCount = 0;
+  }
+
+  newAlexa(state) {
+    const alexa = VirtualAlexa.Builder()
+      .interactionModel(this.model)
+      .skillURL(this.args.url)
+      .applicationID(SKILL_ID)
+      .locale("en-US")
+      .create();
+    alexa.filter((request) => {
+      request.request.timestamp = iso(state.clock);
+      state.lastRequest = request;
+    });
+    return alexa;
+  }
+
+  /* "Alexa, ask cramp coach to ...": (true, rest) for an invocation, (false, text) otherwise. */
+  static invocation(text) {
+    const re = new RegExp(
+      `^(?:alexa[\\s,]+)?(?:ask|tell|open|launch|start|talk to|use|load|begin)\\s+${INVOCATION}` +
+      "(?:\\s*[,.]?\\s+(?:to|that|about|for|if|whether|and)\\b)?\\s*(.*)$", "i");
+    const match = re.exec(text.trim());
+    if (!match) return [false, text.trim()];
+    return [true, match[1].replace(/^[,.\s]+/, "").trim()];
+  }
+
+  async send(alexa, state, turn) {
+    // Returns { response, how } where how describes what was sent.
+    if ("launch" in turn) {
+      alexa.context().endSession(); // a launch always opens a new session
+      return { response: await alexa.launch(), how: "LaunchRequest" };
+    }
+    if ("end" in turn) {
+      const reason = turn.end === "timeout" ? 1 : turn.end === "error" ? 0 : 2;
+      return { response: await alexa.endSession(reason), how: "SessionEndedRequest" };
+    }
+    if ("intend" in turn) {
+      const { name, slots } = turn.intend;
+      return { response: await alexa.intend(name, slots || {}), how: `explicit ${name}` };
+    }
+    const [invoked, text] = Runner.invocation(turn.say);
+    if (invoked) {
+      alexa.context().endSession(); // a new session, same user and device
+      if (!text) return { response: await alexa.launch(), how: "LaunchRequest" };
+    }
+    if (/^(?:alexa[\s,]+)?exit$/i.test(text)) {
+      // As on a device (and in virtual-alexa's own utter()): "exit" closes the session.
+      return { response: await alexa.endSession(2), how: "SessionEndedRequest" };
+    }
+    const utterance = new virtualCore.Utterance(alexa.context().interactionModel(), text);
+    const request = alexa.request();
+    if (utterance.matched()) {
+      request.intent(utterance.intent()).slots(utterance.toJSON());
+    } else {
+      // What Alexa does with an utterance no sample covers, when the model has a fallback.
+      request.intent("AMAZON.FallbackIntent");
+    }
+    return { response: await request.send(), how: utterance.matched() ? "utterance" : "no match" };
+  }
+
+  async runConversation(conversation) {
+    const state = { clock: T0_MS, lastRequest: null };
+    const alexa = this.newAlexa(state);
+    const lines = [];
+    const failures = [];
+    for (const [index, turn] of conversation.turns.entries()) {
+      const label = `turn ${index + 1} (${turn.say !== undefined ? JSON.stringify(turn.say)
+        : turn.launch ? "launch" : turn.end ? `end:${turn.end}` : `intend ${turn.intend.name}`})`;
+      if (turn.new_session) alexa.context().endSession();
+      state.clock += 1000 * (turn.advance_seconds !== undefined ? turn.advance_seconds
+        : DEFAULT_TURN_SECONDS);
+      state.lastRequest = null;
+      let result;
+      try {
+        result = await this.send(alexa, state, turn);
+      } catch (error) {
+        const message = `request failed: ${error && error.message ? error.message : error}`;
+        failures.push(`${label}: ${message}`);
+        lines.push(`    ${label}`, `      FAIL ${message}`);
+        break;
+      }
+      this.turnCount++;
+      const problems = await this.check(turn, result, state.lastRequest);
+      const request = state.lastRequest ? state.lastRequest.request : {};
+      const heard = request.intent
+        ? `${request.intent.name} ${JSON.stringify(resolvedSlots(request.intent))}`
+        : request.type;
+      const speech = plain(((result.response.response || {}).outputSpeech || {}).ssml);
+      if (this.args.verbose || problems.length) {
+        lines.push(`    ${label} -> ${heard}${result.how === "no match" ? " (no sample matched)" : ""}`);
+        lines.push(`      says: ${speech || "(nothing)"}`);
+        const cramp = (result.response.sessionAttributes || {}).cramp || {};
+        lines.push(`      state: ${JSON.stringify(Object.fromEntries(
+          STATE_KEYS.map((k) => [k, cramp[k]])))} ended=${Boolean(
+          (result.response.response || {}).shouldEndSession)}`);
+      }
+      for (const p of problems) {
+        failures.push(`${label}: ${p}`);
+        lines.push(`      FAIL ${p}`);
+      }
+    }
+    return { name: conversation.name, file: conversation.file, failures, lines };
+  }
+
+  async check(turn, result, requestJSON) {
+    const problems = [];
+    const raw = result.response;
+    const body = raw.response || {};
+    const request = requestJSON ? requestJSON.request : {};
+    const cramp = (raw.sessionAttributes || {}).cramp || {};
+    const ssml = (body.outputSpeech || {}).ssml;
+    const repromptSsml = ((body.reprompt || {}).outputSpeech || {}).ssml;
+    const speech = norm(plain(ssml));
+    const reprompt = norm(plain(repromptSsml));
+
+    // SSML: every string the skill would have Alexa speak.
+    for (const [what, text] of [["speech", ssml], ["reprompt", repromptSsml]]) {
+      if (text === undefined) continue;
+      for (const issue of await checkSsml(text)) {
+        const entry = `${what} SSML: ${issue}`;
+        problems.push(entry);
+        ssmlStats.issues.push({ ssml: text, issue });
+      }
+    }
+    if (body.outputSpeech && body.outputSpeech.type !== "SSML") {
+      problems.push(`outputSpeech type is ${body.outputSpeech.type}, not SSML`);
+    }
+
+    // What was sent.
+    const sentIntent = request.type === "IntentRequest" ? request.intent.name : request.type;
+    if ("intent" in turn && turn.intent !== sentIntent) {
+      problems.push(`intent: expected ${turn.intent}, resolved to ${sentIntent}` +
+        (result.how === "no match" ? " (no sample in the model matched the utterance)" : ""));
+    }
+    if ("slots" in turn) {
+      const got = resolvedSlots(request.intent);
+      for (const [name, want] of Object.entries(turn.slots)) {
+        const have = name in got ? got[name] : null;
+        if (have !== want) problems.push(`slot ${name}: expected ${want}, got ${have}`);
+      }
+    }
+
+    // Invariants for every spoken response.
+    const silent = request.type === "SessionEndedRequest";
+    if (turn.silent || silent) {
+      if (ssml && plain(ssml)) problems.push(`expected silence, heard: ${plain(ssml)}`);
+    } else {
+      if (!speech) problems.push("the response says nothing");
+      if (!body.shouldEndSession && !reprompt) {
+        problems.push("the session stays open without a reprompt");
+      }
+      if (!turn.allow_error && speech.includes(this.errorPhrase)) {
+        problems.push("the skill answered with its calm error fallback (a crash behind it)");
+      }
+      for (const script of this.emergencyScripts) {
+        if (speech.includes(script) && !speech.includes("9 1 1")) {
+          problems.push("an emergency script without the emergency number (9 1 1)");
+        }
+      }
+    }
+
+    // The turn's expectations.
+    for (const key of STATE_KEYS) {
+      if (key in turn && cramp[key] !== turn[key]) {
+        problems.push(`${key}: expected ${JSON.stringify(turn[key])}, got ${JSON.stringify(cramp[key])}`);
+      }
+    }
+    if ("ended" in turn && Boolean(body.shouldEndSession) !== turn.ended) {
+      problems.push(`ended: expected ${turn.ended}, got ${Boolean(body.shouldEndSession)}`);
+    }
+    if ("starts_with" in turn && !speech.startsWith(norm(resolveText(turn.starts_with)))) {
+      problems.push(`should start with "${resolveText(turn.starts_with)}"`);
+    }
+    for (const ref of turn.says || []) {
+      if (!speech.includes(norm(resolveText(ref)))) problems.push(`should say "${resolveText(ref)}"`);
+    }
+    for (const ref of turn.not_says || []) {
+      if (speech.includes(norm(resolveText(ref)))) problems.push(`should not say "${resolveText(ref)}"`);
+    }
+    for (const ref of turn.reprompt_says || []) {
+      if (!reprompt.includes(norm(resolveText(ref)))) {
+        problems.push(`reprompt should say "${resolveText(ref)}" (reprompt: "${reprompt}")`);
+      }
+    }
+    for (const raw of turn.ssml_has || []) {
+      if (!(ssml || "").includes(raw)) problems.push(`the SSML should contain ${raw}`);
+    }
+    if ("says_red_flag" in turn) {
+      const flag = protocols.red_flags[turn.says_red_flag];
+      if (!speech.includes(norm(flag.script))) {
+        problems.push(`should say the ${turn.says_red_flag} script "${flag.script}"`);
+      }
+    }
+    return problems;
+  }
+}
+
+// ------------------------------------------------------------------------------------ main
+
+async function main() {
+  const started = Date.now();
+  const args = parseArgs(process.argv.slice(2));
+  installTypedSlotMatcher();
+  const { conversations, errors } = loadFiles(args.files);
+  if (errors.length) {
+    console.error("e2e: the conversation scripts are invalid:");
+    for (const e of errors) console.error(`  ${e}`);
+    console.log(`0 passed, ${conversations.length || 1} failed`);
+    process.exit(1);
+  }
+  const selected = conversations.filter((c) => !args.only || c.name.includes(args.only));
+  if (selected.length === 0) {
+    console.error("e2e: no conversations to run");
+    console.log("0 passed, 1 failed");
+    process.exit(1);
+  }
+  const runner = new Runner(args);
+  const results = new Array(selected.length);
+  let next = 0;
+  async function worker() {
+    while (next < selected.length) {
+      const i = next++;
+      try {
+        results[i] = await runner.runConversation(selected[i]);
+      } catch (error) {
+        results[i] = { name: selected[i].name, file: selected[i].file,
+          failures: [`runner error: ${error && error.stack ? error.stack : error}`], lines: [] };
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(args.jobs, selected.length) }, worker));
+
+  let passed = 0;
+  for (const r of results) {
+    const ok = r.failures.length === 0;
+    if (ok) passed++;
+    console.log(`${ok ? "ok  " : "FAIL"} ${r.file}: ${r.name}`);
+    if (!ok || args.verbose) for (const line of r.lines) console.log(line);
+    if (!ok && r.lines.length === 0) for (const f of r.failures) console.log(`      FAIL ${f}`);
+  }
+  const failed = results.length - passed;
+  const distinct = new Map(ssmlStats.issues.map((i) => [`${i.issue} in ${i.ssml}`, i]));
+  if (distinct.size) {
+    console.log(`\nSSML issues reported by ssml-check-core (${distinct.size} distinct):`);
+    for (const key of distinct.keys()) console.log(`  ${key}`);
+  }
+  console.log(`\n${results.length} conversations, ${runner.turnCount} turns, ` +
+    `${ssmlStats.checked} SSML strings checked (${ssmlCache.size} distinct), ` +
+    `${ssmlStats.issues.length} SSML issues, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && ssmlStats.issues.length === 0 ? 0 : 1);
+}
+
+main().catch((error) => {
+  console.error(error && error.stack ? error.stack : error);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+});
