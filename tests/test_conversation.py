@@ -518,3 +518,24 @@ def test_a_screen_shows_the_step_and_a_speaker_gets_no_directive(talk: Conversat
     directive = response["response"]["directives"][0]
     assert directive["type"] == "Alexa.Presentation.APL.RenderDocument"
     assert directive["datasources"]["payload"]["step"]["text"].startswith("Step 2 of 7: Cup")
+
+
+def test_yes_it_is_easing_on_the_last_step_goes_straight_to_aftercare(
+    talk: Conversation, content: Content
+) -> None:
+    talk.cramp("TOES", helper="PARTNER")  # the toes routine ends on a held stretch
+    last = len(content.muscles["TOES"].partner) - 1
+    for _ in range(last):
+        turn = talk.say("Next")
+    assert turn.state["question"] == "easing" and turn.state["step"] == last
+    turn = talk.say("Yes")
+    assert turn.speech.startswith("Good, the cramp is easing.")
+    assert turn.state["track"] == "aftercare"
+
+
+def test_help_after_a_red_flag_repeats_the_advice(talk: Conversation, content: Content) -> None:
+    talk.cramp("CALF", helper="PARTNER")
+    talk.symptom("RF_DVT")
+    turn = talk.say("Help")
+    assert content.red_flags["RF_DVT"].script in turn.speech
+    assert "like her calf" not in turn.speech

@@ -511,6 +511,8 @@ class Conversation:
         if question == "breath_check":
             return self._red_flag(s, "RF_PE" if yes else "RF_DVT")
         if question == "easing":
+            if yes and s.step + 1 >= len(self._track(s)):
+                return self._better(s, e, profile)  # eased on the last step: no second question
             if yes:
                 return self._next(s, e, profile)
             return self._still_cramping(s, e, profile)
@@ -630,6 +632,8 @@ class Conversation:
         return self._say(s, " ".join(parts), self._p("red_flag_reprompt"))
 
     def _help(self, s: State, e: Event, profile: Profile | None) -> Outcome:
+        if s.mode == "red_flag":
+            return self._locked(s)  # the steps stay stopped: help repeats the advice
         if s.in_routine:
             return self._say(
                 s, f"{self._p('help_routine')} {self._p('prompt_next')}", self._p("reprompt_step")
