@@ -35,7 +35,9 @@ unit: setup node_modules/.installed
 # Everything CI checks: lint, types, unit + integration + end-to-end tests.
 test: lint typecheck unit
 
+# Benchmarks (not part of the tests). Speech timing needs espeak-ng (Debian package).
 bench: setup
+	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
 	$(BIN)/python -m bench
 
 serve: setup
