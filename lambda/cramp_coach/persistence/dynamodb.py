@@ -1,0 +1,289 @@
+"""DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml, through boto3.
+
+The AWS SDK is imported the first time a request needs stored memory, never at module
+import: the cold one-shot path ("her calf is cramping") must not pay for it.
+
+Calls are bounded so a response still leaves in time when the table is unreachable:
+1 s connect and read timeouts, two attempts, and once a call has failed the rest of the same
+turn (same user, same request timestamp) goes without the store. Every failure is raised as
+StoreError, whose message holds only the operation and an error code (no keys, no values).
+Actions used: GetItem, PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from cramp_coach.core.model import Profile
+from cramp_coach.persistence import StoreError
+from cramp_coach.persistence.items import (
+    PROFILE_SK,
+    log_items,
+    log_range,
+    profile_from,
+    profile_update,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 1.0
+# The first try and one retry ("standard" mode: jittered backoff, <= 1 s after a throttle).
+# total_max_attempts, not max_attempts: botocore's max_attempts counts retries (2 -> 3 tries).
+TOTAL_ATTEMPTS = 2
+# Store time one turn may spend before the rest of the turn skips the store (speech first).
+TURN_BUDGET_S = 1.5
+BATCH_SIZE = 25  # BatchWriteItem's limit
+BATCH_ROUNDS = 4  # UnprocessedItems are retried this many times, then StoreError
+ENDPOINT_ENV = ("CRAMP_DYNAMODB_ENDPOINT",)  # AWS_ENDPOINT_URL_DYNAMODB is read by botocore
+
+
+def client_config() -> Any:
+    """The botocore Config every DynamoStore client uses (tests build theirs from it too)."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
+        max_pool_connections=10,
+    )
+
+
+def make_client(endpoint_url: str | None = None) -> Any:
+    """A DynamoDB client with the bounded config; endpoint_url points at a local server."""
+    import boto3  # lazily: see the module docstring
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region is None and endpoint_url:
+        region = "us-east-1"  # a local server ignores it, but botocore insists on one
+    # A session of its own: boto3's default session is not safe to share across threads.
+    session = boto3.session.Session()
+    return session.client(
+        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=client_config()
+    )
+
+
+def _to_av(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return {"N": repr(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def _from_av(value: Mapping[str, Any]) -> Any:
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        number = float(value["N"])
+        return int(number) if number.is_integer() and "." not in value["N"] else number
+    if "BOOL" in value:
+        return bool(value["BOOL"])
+    return None  # NULL or a type this code never writes
+
+
+def _plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {name: _from_av(value) for name, value in item.items()}
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str) and code:
+            return code
+    return type(exc).__name__
+
+
+class DynamoStore:
+    """The Store protocol on one DynamoDB table (pk = user key, sk = profile | log#...)."""
+
+    def __init__(
+        self, table_name: str, client: Any | None = None, endpoint_url: str | None = None
+    ) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._endpoint_url = endpoint_url or next(
+            (os.environ[name] for name in ENDPOINT_ENV if os.environ.get(name)), None
+        )
+        self._lock = threading.Lock()
+        # Store time spent per turn (user key, request timestamp); inf once a call failed.
+        self._turns: OrderedDict[tuple[str, float], float] = OrderedDict()
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    with self._calling("client"):
+                        self._client = make_client(self._endpoint_url)
+        return self._client
+
+    @contextmanager
+    def _calling(self, operation: str) -> Iterator[None]:
+        """Turn SDK failures into StoreError carrying only the operation and an error code."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            if not isinstance(exc, BotoCoreError | ClientError):
+                raise
+            # from None: the SDK's message may quote request details; the code is enough.
+            raise StoreError(f"DynamoDB {operation} failed: {_error_code(exc)}") from None
+
+    @contextmanager
+    def _turn(self, user_key: str, now: float) -> Iterator[None]:
+        """Account store time to this turn; skip the store once it failed or used its budget."""
+        turn = (user_key, now)
+        with self._lock:
+            spent = self._turns.get(turn, 0.0)
+        if spent >= TURN_BUDGET_S:
+            raise StoreError("DynamoDB skipped for the rest of this turn")
+        started = time.monotonic()
+        failed = False
+        try:
+            yield
+        except StoreError:
+            failed = True
+            raise
+        finally:
+            elapsed = math.inf if failed else time.monotonic() - started
+            with self._lock:
+                self._turns[turn] = self._turns.get(turn, 0.0) + elapsed
+                self._turns.move_to_end(turn)
+                while len(self._turns) > 64:  # only the current turns matter
+                    self._turns.popitem(last=False)
+
+    def _key(self, user_key: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": user_key}, "sk": {"S": sk}}
+
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            with self._calling("Query"):
+                page = self.client.query(TableName=self.table_name, **kwargs)
+            items.extend(page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return items
+            kwargs["ExclusiveStartKey"] = last
+
+    # ------------------------------------------------------------------ Store protocol
+    def load(self, user_key: str, now: float) -> Profile:
+        """One strongly consistent Query: the last seven days of the log and the profile.
+
+        "profile" sorts after every "log#..." key, so the range from the window's start up
+        to "profile" holds exactly the items the profile needs: one round trip, not two.
+        """
+        low, _ = log_range(now)
+        with self._turn(user_key, now):
+            items = self._query_all(
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": {"S": user_key}, ":low": {"S": low}, ":high": {"S": PROFILE_SK},
+                },
+                ConsistentRead=True,
+            )
+        profile: dict[str, Any] | None = None
+        logs: list[dict[str, Any]] = []
+        for item in items:
+            sk = item.get("sk", {}).get("S")
+            if sk == PROFILE_SK:
+                profile = _plain(item)
+            elif isinstance(sk, str) and sk.startswith("log#"):
+                logs.append(_plain(item))
+        return profile_from(profile, logs, now)
+
+    def save(
+        self,
+        user_key: str,
+        now: float,
+        *,
+        entries: list[dict[str, Any]],
+        prefs: dict[str, Any],
+        resume: dict[str, Any] | None,
+        clear_resume: bool,
+        freq_advised: bool,
+    ) -> None:
+        """PutItem per log entry (an idempotent upsert), then one UpdateItem on the profile.
+
+        The profile update SETs only the attributes that changed (plus expires_at), so two
+        devices saving at once never overwrite each other's changes.
+        """
+        sets, removes = profile_update(
+            now, prefs=prefs, resume=resume, clear_resume=clear_resume, freq_advised=freq_advised
+        )
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        set_parts: list[str] = []
+        for i, (name, value) in enumerate(sets.items()):
+            names[f"#s{i}"] = name
+            values[f":s{i}"] = _to_av(value)
+            set_parts.append(f"#s{i} = :s{i}")
+        remove_parts: list[str] = []
+        for i, name in enumerate(removes):
+            names[f"#r{i}"] = name
+            remove_parts.append(f"#r{i}")
+        expression = "SET " + ", ".join(set_parts)
+        if remove_parts:
+            expression += " REMOVE " + ", ".join(remove_parts)
+        with self._turn(user_key, now):
+            for sk, attrs in log_items(entries, now):
+                item = self._key(user_key, sk) | {k: _to_av(v) for k, v in attrs.items()}
+                with self._calling("PutItem"):
+                    self.client.put_item(TableName=self.table_name, Item=item)
+            with self._calling("UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(user_key, PROFILE_SK),
+                    UpdateExpression=expression,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+
+    def delete_user(self, user_key: str) -> None:
+        """Every item of the user, in batches of 25; unprocessed deletes are retried, bounded."""
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": user_key}},
+            ProjectionExpression="#sk",
+            ExpressionAttributeNames={"#sk": "sk"},
+            ConsistentRead=True,
+        )
+        keys = [item["sk"]["S"] for item in items if "S" in item.get("sk", {})]
+        for start in range(0, len(keys), BATCH_SIZE):
+            requests: list[dict[str, Any]] = [
+                {"DeleteRequest": {"Key": self._key(user_key, sk)}}
+                for sk in keys[start:start + BATCH_SIZE]
+            ]
+            for attempt in range(BATCH_ROUNDS):
+                with self._calling("BatchWriteItem"):
+                    result = self.client.batch_write_item(
+                        RequestItems={self.table_name: requests}
+                    )
+                requests = result.get("UnprocessedItems", {}).get(self.table_name, [])
+                if not requests:
+                    break
+                time.sleep(0.05 * 2**attempt)  # unprocessed means throttled: back off a little
+            if requests:
+                raise StoreError("DynamoDB BatchWriteItem left items unprocessed")
+        log.info("deleted %d stored items", len(keys))

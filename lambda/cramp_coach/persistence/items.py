@@ -1,0 +1,183 @@
+"""The stored shape of a user's memory: one place both stores build and read items from.
+
+Logical items (DynamoDB and SQLite hold the same ones), all under pk = user_key:
+
+- sk = ``profile``: default_variant, quiet, resume (JSON of a State dict), resume_saved_at,
+  freq_advised_at, expires_at.
+- sk = ``log#<ISO-8601 UTC start>#<rid>``: one routine started: muscle, variant, outcome,
+  started_at, expires_at.
+
+Values here are plain Python (str, bool, int, float); each store only translates them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from cramp_coach.core.model import FREQ_WINDOW_S, Profile
+from cramp_coach.persistence import RETENTION_S
+
+log = logging.getLogger(__name__)
+
+PROFILE_SK = "profile"
+LOG_PREFIX = "log#"
+# "~" sorts after every character of an ISO timestamp: the top of the log's key range.
+LOG_END = "log#~"
+VARIANTS = ("partner", "alone")
+PREF_NAMES = ("default_variant", "quiet")
+
+PROFILE_ATTRS = (
+    "default_variant", "quiet", "resume", "resume_saved_at", "freq_advised_at", "expires_at",
+)
+LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
+# Only what a later "continue" needs: the pending log entries and the last words are not kept.
+_RESUME_DROPPED = ("unsaved", "last_speech", "last_reprompt")
+_MAX_TEXT = 64  # muscle ids, variants and outcomes are short codes; anything longer is corrupt
+
+
+def iso_utc(ts: float) -> str:
+    """Fixed-width ISO-8601 UTC with milliseconds, so string order is time order."""
+    moment = datetime.fromtimestamp(ts, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def log_sk(started_at: float, rid: str) -> str:
+    return f"{LOG_PREFIX}{iso_utc(started_at)}#{rid}"
+
+
+def log_range(now: float) -> tuple[str, str]:
+    """Sort-key bounds (inclusive) of the log entries the profile needs: the last seven days."""
+    return LOG_PREFIX + iso_utc(now - FREQ_WINDOW_S), LOG_END
+
+
+def expires_at(now: float) -> int:
+    """The TTL attribute: epoch seconds, RETENTION_S after the write."""
+    return int(now) + RETENTION_S
+
+
+def expired(item: Mapping[str, Any], now: float) -> bool:
+    """DynamoDB deletes expired items lazily (up to days late), so readers skip them too."""
+    value = item.get("expires_at")
+    return isinstance(value, int | float) and value <= now
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _short_text(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= _MAX_TEXT else None
+
+
+def log_item(entry: Mapping[str, Any], now: float) -> tuple[str, dict[str, Any]] | None:
+    """(sk, attributes) of one LogEntry dict, or None when it is not a valid entry.
+
+    The whole entry is written each time, so a later outcome simply overwrites the earlier one.
+    """
+    rid = _short_text(entry.get("rid"))
+    started_at = _finite(entry.get("started_at"))
+    muscle = _short_text(entry.get("muscle"))
+    variant = _short_text(entry.get("variant"))
+    outcome = _short_text(entry.get("outcome")) or "in_progress"
+    if rid is None or "#" in rid or started_at is None or started_at < 0 or muscle is None:
+        return None
+    attrs: dict[str, Any] = {
+        "muscle": muscle,
+        "variant": variant or "partner",
+        "outcome": outcome,
+        "started_at": started_at,
+        "expires_at": expires_at(now),
+    }
+    return log_sk(started_at, rid), attrs
+
+
+def log_items(entries: Iterable[Mapping[str, Any]], now: float) -> list[tuple[str, dict[str, Any]]]:
+    items: list[tuple[str, dict[str, Any]]] = []
+    for entry in entries:
+        item = log_item(entry, now) if isinstance(entry, Mapping) else None
+        if item is None:
+            # Never log the entry itself: only that one was dropped.
+            log.warning("dropping an invalid log entry")
+            continue
+        items.append(item)
+    return items
+
+
+def profile_update(
+    now: float,
+    *,
+    prefs: Mapping[str, Any],
+    resume: Mapping[str, Any] | None,
+    clear_resume: bool,
+    freq_advised: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """(attributes to set, attributes to remove) on the profile item: only what changed.
+
+    expires_at is always refreshed, so a user who keeps using the skill keeps their settings.
+    clear_resume wins over resume: a routine that ended must not be offered again.
+    """
+    sets: dict[str, Any] = {"expires_at": expires_at(now)}
+    removes: list[str] = []
+    for name, value in prefs.items():
+        valid = value in VARIANTS if name == "default_variant" else isinstance(value, bool)
+        if name in PREF_NAMES and valid:
+            sets[name] = value
+        elif name in PREF_NAMES and value is None:
+            removes.append(name)
+        else:
+            log.warning("ignoring unknown or invalid preference %s", name)
+    if clear_resume:
+        removes += ["resume", "resume_saved_at"]
+    elif resume is not None:
+        snapshot = {k: v for k, v in resume.items() if k not in _RESUME_DROPPED}
+        sets["resume"] = json.dumps(snapshot, separators=(",", ":"))
+        sets["resume_saved_at"] = float(now)
+    if freq_advised:
+        sets["freq_advised_at"] = float(now)
+    return sets, removes
+
+
+def profile_from(
+    profile: Mapping[str, Any] | None, logs: Iterable[Mapping[str, Any]], now: float
+) -> Profile:
+    """The core's Profile from stored items; expired, foreign or corrupt values are ignored."""
+    result = Profile()
+    if profile is not None and not expired(profile, now):
+        if profile.get("default_variant") in VARIANTS:
+            result.default_variant = profile["default_variant"]
+        if isinstance(profile.get("quiet"), bool):
+            result.quiet = profile["quiet"]
+        result.resume = _resume(profile.get("resume"))
+        result.resume_saved_at = _finite(profile.get("resume_saved_at"))
+        if result.resume is None or result.resume_saved_at is None:
+            result.resume, result.resume_saved_at = None, None
+        result.freq_advised_at = _finite(profile.get("freq_advised_at"))
+    recent: list[tuple[float, str]] = []
+    for item in logs:
+        started_at = _finite(item.get("started_at"))
+        muscle = _short_text(item.get("muscle"))
+        if expired(item, now) or started_at is None or muscle is None:
+            continue
+        if now - started_at < FREQ_WINDOW_S:
+            recent.append((started_at, muscle))
+    recent.sort()
+    result.recent_starts = [t for t, _ in recent]
+    result.recent_muscles = [m for _, m in recent]
+    return result
+
+
+def _resume(value: object) -> dict[str, Any] | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,239 @@
+"""A failing table never stops the spoken step, and nothing written is lost.
+
+Every turn is timed around the handler call (envelope in, envelope out) and must leave within
+3 s with the expected speech; the log entries ride in the session until the store is back.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from cramp_coach.persistence import user_key
+from cramp_coach.persistence.dynamodb import DynamoStore, make_client
+from cramp_coach.skill import build_skill
+from tests.dynamo_server import (
+    LoopbackMoto,
+    create_table,
+    fault_server,
+    items_of,
+    moto_server,
+)
+from tests.persistence_envelopes import T0, Device, Turn
+
+__all__ = ["moto_server"]
+
+BOUND_S = 3.0
+USER = "amzn1.ask.account.FAULTTESTUSER"
+STEP1 = "Help them sit back or lie down"
+STEP2 = "Cup their heel"
+EASING = "Good, the cramp is easing"
+ASK = "Which muscle is cramping?"
+TIMINGS: dict[str, list[float]] = {}  # printed with -s; figures for the report
+
+
+def text(turn: Turn) -> str:
+    return re.sub(r"<[^>]+>", "", turn.speech).strip()
+
+
+def spoken(turn: Turn, start: str, label: str) -> None:
+    TIMINGS.setdefault(label, []).append(round(turn.seconds, 3))
+    assert text(turn).startswith(start), text(turn)
+    assert turn.seconds < BOUND_S, f"{label}: turn took {turn.seconds:.2f} s"
+
+
+def unsaved(dev: Device) -> list[dict[str, Any]]:
+    return list(dev.attributes.get("cramp", {}).get("unsaved", []))
+
+
+def logs(endpoint: str, table: str) -> list[dict[str, Any]]:
+    return [i for i in items_of(endpoint, table, user_key(USER)) if i["sk"]["S"].startswith("log#")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report_timings() -> Any:
+    yield
+    for label, values in TIMINGS.items():
+        print(f"\n{label}: {values}")
+
+
+def test_server_stopped_mid_conversation(moto_server: LoopbackMoto) -> None:
+    flaky = LoopbackMoto()  # its own port, moto's shared backend: stop/start keeps the table
+    flaky.start()
+    try:
+        table = create_table(flaky.endpoint)
+        dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=flaky.endpoint)), USER)
+        spoken(dev.launch(T0), ASK, "stopped: healthy")
+        spoken(dev.cramp(T0 + 5), STEP1, "stopped: healthy")
+        assert [i["outcome"]["S"] for i in logs(flaky.endpoint, table)] == ["in_progress"]
+        flaky.stop()
+        spoken(dev.intent("AMAZON.NextIntent", T0 + 30), STEP2, "stopped: refused")
+        spoken(dev.intent("BetterIntent", T0 + 60), EASING, "stopped: refused")
+        assert [u["outcome"] for u in unsaved(dev)] == ["eased"]  # rides in the session
+        spoken(dev.intent("AMAZON.NextIntent", T0 + 90), "Rest the leg", "stopped: refused")
+        flaky.start()
+        spoken(dev.intent("AMAZON.NextIntent", T0 + 120), "For lingering", "stopped: back")
+        assert unsaved(dev) == []
+        assert [i["outcome"]["S"] for i in logs(flaky.endpoint, table)] == ["eased"]
+    finally:
+        flaky.stop()
+
+
+def test_unknown_table(moto_server: LoopbackMoto) -> None:
+    dev = Device(build_skill(lambda: DynamoStore("no-such-table",
+                                                 endpoint_url=moto_server.endpoint)), USER)
+    spoken(dev.launch(T0), ASK, "unknown table")
+    spoken(dev.cramp(T0 + 5), STEP1, "unknown table")
+    spoken(dev.intent("BetterIntent", T0 + 30), EASING, "unknown table")
+    assert [u["outcome"] for u in unsaved(dev)] == ["eased"]
+
+
+@pytest.mark.parametrize("mode", ["throttle", "hang"])
+def test_misbehaving_server_within_bound(moto_server: LoopbackMoto, mode: str) -> None:
+    """A loopback server answering 400 ProvisionedThroughputExceeded, or never answering."""
+    with fault_server(mode) as server:
+        dev = Device(build_skill(lambda: DynamoStore("t", endpoint_url=server.endpoint)), USER)
+        spoken(dev.launch(T0), ASK, mode)  # load fails: no resume offer, the question
+        spoken(dev.cramp(T0 + 5), STEP1, mode)  # save fails: the step is spoken
+        spoken(dev.intent("BetterIntent", T0 + 30), EASING, mode)  # load fails, save skipped
+        assert server.requests == 2 * 3  # two attempts per failing call, one call per turn
+        assert [u["outcome"] for u in unsaved(dev)] == ["eased"]
+
+
+def test_throttled_then_recovers(moto_server: LoopbackMoto) -> None:
+    """Throttling injected into a real client (botocore retries it), then lifted."""
+    table = create_table(moto_server.endpoint)
+    client = make_client(moto_server.endpoint)
+    throttled = {"on": True, "calls": 0}
+
+    def throttle(request: Any, **_: Any) -> AWSResponse | None:
+        if not throttled["on"]:
+            return None
+        throttled["calls"] += 1
+        body = (b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
+                b'"message":"Rate of requests exceeds the allowed throughput."}')
+        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        response = AWSResponse(request.url, 400, headers, raw=None)  # type: ignore[arg-type]
+        response._content = body  # type: ignore[attr-defined]  # what botocore parses
+        return response
+
+    client.meta.events.register("before-send.dynamodb", throttle)
+    dev = Device(build_skill(lambda: DynamoStore(table, client=client)), USER)
+    spoken(dev.launch(T0), ASK, "throttled (hook)")
+    spoken(dev.cramp(T0 + 5), STEP1, "throttled (hook)")
+    spoken(dev.intent("AMAZON.NextIntent", T0 + 30), STEP2, "throttled (hook)")
+    assert throttled["calls"] == 3 * 2  # one failing call per turn, two attempts each
+    assert len(unsaved(dev)) == 1 and logs(moto_server.endpoint, table) == []
+    throttled["on"] = False
+    spoken(dev.intent("BetterIntent", T0 + 60), EASING, "throttle lifted")
+    assert unsaved(dev) == []
+    assert [i["outcome"]["S"] for i in logs(moto_server.endpoint, table)] == ["eased"]
+
+
+def test_store_is_not_touched_again_in_a_failed_turn(moto_server: LoopbackMoto) -> None:
+    with fault_server("hang") as server:
+        store = DynamoStore("t", endpoint_url=server.endpoint)
+        with pytest.raises(Exception, match="ReadTimeoutError"):
+            store.load("k", T0)
+        with pytest.raises(Exception, match="skipped"):
+            store.save("k", T0, entries=[], prefs={}, resume=None, clear_resume=False,
+                       freq_advised=False)
+        assert server.requests == 2
+
+
+# ---------------------------------------------------------------- two devices at once
+def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
+    """Eight threads append for one user to the same server: every entry arrives."""
+    table = create_table(moto_server.endpoint)
+    threads_n, per_thread = 8, 25
+    errors: list[BaseException] = []
+
+    def device(n: int) -> None:
+        try:
+            store = DynamoStore(table, endpoint_url=moto_server.endpoint)
+            for i in range(per_thread):
+                entry = {"rid": f"d{n}r{i}", "started_at": T0 + i, "muscle": "CALF",
+                         "variant": "alone", "outcome": "eased"}
+                store.save(user_key(USER), T0 + 1000 + n * 100 + i, entries=[entry],
+                           prefs={"quiet": n % 2 == 0}, resume=None, clear_resume=False,
+                           freq_advised=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=device, args=(n,)) for n in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(logs(moto_server.endpoint, table)) == threads_n * per_thread
+    profile = DynamoStore(table, endpoint_url=moto_server.endpoint).load(user_key(USER), T0 + 60)
+    assert len(profile.recent_starts) == threads_n * per_thread
+
+
+def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
+    """Two Echos in one household, one cramp each at the same moment, different prefs."""
+    table = create_table(moto_server.endpoint)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def echo(muscle: str, heard: str, helper: str, offset: float) -> None:
+        dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)),
+                     USER)
+        dev.launch(T0 + offset)
+        barrier.wait()
+        dev.cramp(T0 + 5 + offset, muscle=muscle, heard=heard, helper=helper)
+        results.append(text(dev.intent("AMAZON.StopIntent", T0 + 20 + offset)))
+
+    threads = [threading.Thread(target=echo, args=("CALF", "calf", "PARTNER", 0.0)),
+               threading.Thread(target=echo, args=("FOOT_ARCH", "foot", "ALONE", 1.0))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2
+    entries = logs(moto_server.endpoint, table)
+    assert sorted(i["muscle"]["S"] for i in entries) == ["CALF", "FOOT_ARCH"]
+
+
+def test_cold_lambda_path_does_not_import_boto3() -> None:
+    code = (
+        "import sys, json\n"
+        "import cramp_coach.lambda_entry as entry\n"
+        "import cramp_coach.persistence.dynamodb\n"
+        "from tests.persistence_envelopes import envelope, slot, stamp, T0\n"
+        "req = {'type': 'IntentRequest', 'requestId': 'r', 'timestamp': stamp(T0),\n"
+        "       'locale': 'en-US', 'intent': {'name': 'CrampIntent', 'slots': {\n"
+        "       'muscle': slot('muscle', 'calf', 'CALF', 'MUSCLE'),\n"
+        "       'helper': slot('helper', 'her', 'PARTNER', 'HELPER')}}}\n"
+        "session = {'new': True, 'sessionId': 's', 'application': {'applicationId': 'a'},\n"
+        "           'user': {'userId': 'u'}, 'attributes': {}}\n"
+        "out = entry.handler(envelope(req, 'u', session), None)\n"
+        "assert 'Help them sit back' in json.dumps(out)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": "t", "PATH": "/usr/bin:/bin",
+           "AWS_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=str(Path(__file__).parents[1]),
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("variable", ["CRAMP_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"])
+def test_local_endpoint_from_the_environment(moto_server: LoopbackMoto, variable: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    table = create_table(moto_server.endpoint)
+    monkeypatch.setenv(variable, moto_server.endpoint)
+    store = DynamoStore(table)
+    store.save("k", T0, entries=[], prefs={"default_variant": "alone"}, resume=None,
+               clear_resume=False, freq_advised=False)
+    assert store.load("k", T0 + 1).default_variant == "alone"
