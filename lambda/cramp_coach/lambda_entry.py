@@ -6,12 +6,16 @@ DynamoDB store the first time a request needs stored memory.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cramp_coach.skill import build_skill, configure_logging, handle_envelope
 
 configure_logging()
-_skill = build_skill()
+# Under SnapStart this init runs once per published version and is snapshotted, so paying
+# for the AWS SDK here takes it off every restored cold start (a launch reads the table).
+# Without SnapStart it stays lazy: the one-shot's step 1 needs nothing stored.
+_skill = build_skill(prepare_store=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

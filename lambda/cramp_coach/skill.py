@@ -123,6 +123,7 @@ def event_from(handler_input: HandlerInput) -> Event:
     return Event(
         event_kind,
         now,
+        request_id=str(request.request_id or ""),
         muscle=muscle,
         heard_back=heard == "back",
         helper=helper if helper in ("PARTNER", "ALONE") else None,
@@ -139,6 +140,12 @@ class Memory:
         self._factory = store_factory
         self._store: Store | None = None
 
+    def prepare(self) -> None:
+        """Build the store (and its AWS client) now, e.g. during a SnapStart init."""
+        store = self.store
+        if hasattr(store, "client"):
+            store.client  # noqa: B018  (the DynamoStore property builds its SDK client)
+
     @property
     def store(self) -> Store:
         # Built on first use: the cold one-shot path never imports the AWS SDK.
@@ -149,8 +156,9 @@ class Memory:
     def load(self, key: str, now: float) -> Profile | None:
         try:
             return self.store.load(key, now)
-        except Exception:
-            log.exception("store load failed; carrying on without stored memory")
+        except Exception as exc:
+            # The type only: a traceback or message could carry stored data.
+            log.error("store load failed (%s); carrying on without memory", type(exc).__name__)
             return None
 
     def save(self, key: str, now: float, outcome: Outcome, force: bool) -> None:
@@ -165,8 +173,8 @@ class Memory:
         if outcome.delete_history:
             try:
                 self.store.delete_user(key)
-            except Exception:
-                log.exception("store delete failed")
+            except Exception as exc:
+                log.error("store delete failed (%s)", type(exc).__name__)
             return
         # Defer writes while the store is cold and the session goes on: the entries ride in
         # the session attributes and are written on a later turn or at the end.
@@ -182,9 +190,11 @@ class Memory:
                 clear_resume=outcome.clear_resume,
                 freq_advised=outcome.freq_advised,
             )
-        except Exception:
-            log.exception(
-                "store save failed; %d log entries kept for the next turn", len(state.unsaved)
+        except Exception as exc:
+            log.error(
+                "store save failed (%s); %d log entries kept for the next turn",
+                type(exc).__name__,
+                len(state.unsaved),
             )
             return
         state.unsaved = []
@@ -192,8 +202,8 @@ class Memory:
     def forget(self, key: str) -> None:
         try:
             self.store.delete_user(key)
-        except Exception:
-            log.exception("store delete failed")
+        except Exception as exc:
+            log.error("store delete failed (%s)", type(exc).__name__)
 
 
 def _user_key(handler_input: HandlerInput) -> str:
@@ -227,8 +237,9 @@ def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
     if outcome.card_title and outcome.card_text and supports_apl(handler_input):
         payload = {"step": {"title": outcome.card_title, "text": outcome.card_text}}
         builder.add_directive(
-            RenderDocumentDirective(token="cramp-step", document=_step_document(),
-                                    datasources={"payload": payload})
+            RenderDocumentDirective(
+                token="cramp-step", document=_step_document(), datasources={"payload": payload}
+            )
         )
     if outcome.speech:
         builder.speak(outcome.speech)
@@ -338,9 +349,21 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
         log.debug("response end_session=%s", end)
 
 
-def build_skill(store_factory: Callable[[], Store] | None = None) -> CustomSkill:
-    """The whole skill, ready for Lambda, the web service or the local chat."""
+def build_skill(
+    store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
+) -> CustomSkill:
+    """The whole skill, ready for Lambda, the web service or the local chat.
+
+    `prepare_store` builds the store before the first request: right under SnapStart, whose
+    snapshot keeps it; wrong for a plain cold start, which would pay for the AWS SDK even on
+    the one-shot path that needs nothing stored.
+    """
     memory = Memory(store_factory or store_from_env)
+    if prepare_store:
+        try:
+            memory.prepare()
+        except Exception as exc:
+            log.error("store not prepared (%s); it will be built on first use", type(exc).__name__)
     conversations: dict[str, Conversation] = {}
 
     def conversation() -> Conversation:

@@ -28,6 +28,7 @@ from cramp_coach.core.model import (
 )
 from cramp_coach.core.speech import countdown, duration_words, wrap_voice
 
+
 def needs_profile(state: State, event: Event) -> bool:
     """Whether the adapter should load the stored profile before this event.
 
@@ -44,8 +45,10 @@ def needs_profile(state: State, event: Event) -> bool:
     if state.track == "aftercare" and kind in ("next", "skip", "yes", "better"):
         return True  # the end of aftercare may bring the frequent-cramps advice
     # Preferences: who usually speaks, when the words did not say.
-    return kind == "cramp" and event.helper is None and not (
-        state.variant_known or state.profile_loaded
+    return (
+        kind == "cramp"
+        and event.helper is None
+        and not (state.variant_known or state.profile_loaded)
     )
 
 
@@ -230,7 +233,7 @@ class Conversation:
         else:
             # A new routine: its ten-minute clock starts at the first step (G1).
             s.started_at = e.now
-        s.rid = hashlib.sha256(f"{e.now}:{muscle_id}".encode()).hexdigest()[:12]
+        s.rid = hashlib.sha256(f"{e.now}:{muscle_id}:{e.request_id}".encode()).hexdigest()[:12]
         s.muscle, s.track, s.step, s.repeats = muscle_id, "main", 0, 0
         s.clarifying, s.tries = None, 0
         s.safety_checked = False

@@ -32,6 +32,7 @@ class Event:
     part: str | None = None  # BODY_PART id
     symptom: str | None = None  # SYMPTOM id
     volume: str | None = None  # QUIET | NORMAL
+    request_id: str = ""  # makes log ids unique when two devices start in the same second
 
 
 @dataclass
