@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from cramp_coach.content import parse_content
 
 PROTOCOLS = (
