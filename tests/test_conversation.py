@@ -539,3 +539,29 @@ def test_help_after_a_red_flag_repeats_the_advice(talk: Conversation, content: C
     turn = talk.say("Help")
     assert content.red_flags["RF_DVT"].script in turn.speech
     assert "like her calf" not in turn.speech
+
+
+def test_a_cramp_with_no_muscle_mid_routine_keeps_the_place_and_the_clock(
+    talk: Conversation, content: Content
+) -> None:
+    first = talk.cramp("CALF", helper="PARTNER")
+    talk.say("Next")
+    turn = talk.say("CrampIntent", helper=("she", "PARTNER"))
+    assert turn.speech.startswith("We're on the calf steps.")
+    assert turn.state["step"] == 1 and turn.state["started_at"] == first.state["started_at"]
+
+
+def test_i_have_a_cramp_asks_where_and_keeps_the_speaker(
+    talk: Conversation, content: Content
+) -> None:
+    turn = talk.say("CrampIntent", helper=("my", "ALONE"))
+    assert turn.speech.startswith("Which muscle is cramping?")
+    turn = talk.cramp("CALF")
+    assert turn.speech.startswith(steps_of(content, "CALF", "alone")[0])
+
+
+def test_a_possessive_inside_the_muscle_words_picks_the_speaker(
+    talk: Conversation, content: Content
+) -> None:
+    turn = talk.say("CrampIntent", muscle=("back of my thigh", "HAMSTRING"))
+    assert turn.speech.startswith(steps_of(content, "HAMSTRING", "alone")[0])

@@ -120,6 +120,12 @@ def event_from(handler_input: HandlerInput) -> Event:
     part, _ = _slot_id(request, "part")
     symptom, _ = _slot_id(request, "symptom")
     volume, _ = _slot_id(request, "volume")
+    if helper not in ("PARTNER", "ALONE") and heard:
+        # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
+        words = set(heard.split())
+        helper = (
+            "ALONE" if "my" in words else "PARTNER" if words & {"her", "his", "their"} else None
+        )
     return Event(
         event_kind,
         now,

@@ -293,6 +293,9 @@ class Conversation:
                 return self._start_routine(s, muscle, e)
         if muscle in self.c.muscles:
             return self._start_routine(s, muscle, e)
+        if s.mode == "routine" and muscle not in self.c.vague:
+            # "She has a cramp" mid-routine names no new muscle: keep the place (and the clock).
+            return self._step_speech(s, lead=self._p("same_muscle", name=self._card_name(s)))
         if muscle in self.c.vague:
             vague = self.c.vague[muscle]
             if vague.default is not None:
@@ -309,9 +312,15 @@ class Conversation:
         # PROTOCOLS section 5: unknown after one re-prompt -> the calf, the most common site.
         if s.tries >= 1 or s.mode == "clarifying":
             return self._start_routine(s, "CALF", e, note=self._p("default_calf"))
+        if e.helper in ("PARTNER", "ALONE"):
+            s.variant = "partner" if e.helper == "PARTNER" else "alone"
+            s.variant_known = True
         s.tries += 1
         s.mode = "asking_muscle"
-        return self._say(s, self._p("ask_muscle_again"), self._p("ask_muscle_reprompt"))
+        # "I have a cramp" named no muscle: ask plainly. A word we did not know: say so.
+        unclear = e.muscle is not None or e.kind != "cramp"
+        question = self._p("ask_muscle_again" if unclear else "ask_muscle")
+        return self._say(s, question, self._p("ask_muscle_reprompt"))
 
     def _clarify(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         if s.mode != "clarifying" or not s.clarifying:
