@@ -209,7 +209,6 @@ class Conversation:
             reprompt,
             card_title=f"Cramp Coach: {self._card_name(s)}",
             card_text=f"Step {s.step + 1} of {len(steps)}: {step.text}",
-            save_resume=False,
         )
 
     def _card_name(self, s: State) -> str:

@@ -80,7 +80,6 @@ class State:
     variant_known: bool = False  # the listener told us who is speaking
     quiet: bool | None = None
     profile_loaded: bool = False
-    freq_due: bool = False
     last_speech: str = ""
     last_reprompt: str = ""
     unsaved: list[dict[str, Any]] = field(default_factory=list)  # LogEntry dicts not yet stored
