@@ -10,22 +10,6 @@ from cramp_coach.content import Content
 from cramp_coach.local.nlu import MODELS_DIR
 from cramp_coach.skill import INTENT_EVENTS
 
-REQUIRED_BUILTINS = {
-    "AMAZON.HelpIntent",
-    "AMAZON.StopIntent",
-    "AMAZON.CancelIntent",
-    "AMAZON.NavigateHomeIntent",
-    "AMAZON.FallbackIntent",
-    "AMAZON.YesIntent",
-    "AMAZON.NoIntent",
-    "AMAZON.NextIntent",
-    "AMAZON.PreviousIntent",
-    "AMAZON.RepeatIntent",
-    "AMAZON.StartOverIntent",
-    "AMAZON.PauseIntent",
-    "AMAZON.ResumeIntent",
-}
-
 
 def _model(path: Path = MODELS_DIR / "en-US.json") -> dict[str, Any]:
     return json.loads(path.read_text())["interactionModel"]["languageModel"]  # type: ignore[no-any-return]
