@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from cramp_coach.content import Content, Muscle, RedFlag, Step
 from cramp_coach.core.model import (
@@ -27,6 +29,11 @@ from cramp_coach.core.model import (
     State,
 )
 from cramp_coach.core.speech import countdown, duration_words, wrap_voice
+
+_MODES = frozenset(
+    {"idle", "asking_muscle", "clarifying", "routine", "paused", "red_flag", "finished"}
+)
+_Handler = Callable[[State, Event, Profile | None], Outcome]
 
 
 def needs_profile(state: State, event: Event) -> bool:
@@ -57,10 +64,38 @@ class Conversation:
 
     def __init__(self, content: Content) -> None:
         self.c = content
+        self._handlers: dict[str, _Handler] = {
+            "launch": self._launch,
+            "cramp": self._cramp,
+            "clarify": self._clarify,
+            "next": self._next,
+            "skip": self._next,
+            "previous": self._previous,
+            "repeat": self._repeat,
+            "start_over": self._start_over,
+            "pause": self._pause,
+            "resume": self._resume,
+            "better": self._better,
+            "still_cramping": self._still_cramping,
+            "hurts": self._hurts,
+            "alone": self._variant,
+            "helper": self._variant,
+            "yes": self._yes,
+            "no": self._no,
+            "help": self._help,
+            "disclaimer": self._disclaimer,
+            "prevention": self._prevention,
+            "count": self._count,
+            "delete_history": self._delete_history,
+            "voice": self._voice,
+        }
 
     # ----------------------------------------------------------------- entry point
     def handle(self, state: State, event: Event, profile: Profile | None = None) -> Outcome:
         s = replace(state, flags=list(state.flags), unsaved=[dict(u) for u in state.unsaved])
+        if not self._coherent(s):
+            # Session attributes that name no muscle, track or step we have: start afresh.
+            s = State()
         if profile is not None and not s.profile_loaded:
             self._apply_profile(s, profile)
         out = self._dispatch(s, event, profile)
@@ -72,6 +107,17 @@ class Conversation:
         if out.reprompt:
             out.reprompt = wrap_voice(out.reprompt, out.state.quiet)
         return out
+
+    def _coherent(self, s: State) -> bool:
+        if s.mode not in _MODES or s.track not in ("main", "gentle", "aftercare"):
+            return False
+        if s.variant not in ("partner", "alone"):
+            return False
+        if s.muscle is None:
+            return not s.in_routine
+        if s.muscle not in self.c.muscles:
+            return False
+        return 0 <= s.step < len(self._track(s))
 
     def _apply_profile(self, s: State, profile: Profile) -> None:
         s.profile_loaded = True
@@ -103,42 +149,20 @@ class Conversation:
             return self._red_flag(s, "RF_LONG")
         if s.question and kind in ("yes", "no"):
             return self._answer(s, e, profile)
-        handler = {
-            "launch": self._launch,
-            "cramp": self._cramp,
-            "clarify": self._clarify,
-            "next": self._next,
-            "skip": self._next,
-            "previous": self._previous,
-            "repeat": self._repeat,
-            "start_over": self._start_over,
-            "pause": self._pause,
-            "resume": self._resume,
-            "better": self._better,
-            "still_cramping": self._still_cramping,
-            "hurts": self._hurts,
-            "alone": self._variant,
-            "helper": self._variant,
-            "yes": self._yes,
-            "no": self._no,
-            "help": self._help,
-            "disclaimer": self._disclaimer,
-            "prevention": self._prevention,
-            "count": self._count,
-            "delete_history": self._delete_history,
-            "voice": self._voice,
-        }.get(kind, self._fallback)
-        return handler(s, e, profile)
+        return self._handlers.get(kind, self._fallback)(s, e, profile)
 
     # ----------------------------------------------------------------- helpers
     def _p(self, key: str, **values: object) -> str:
         return self.c.phrase(key, **values)
 
-    def _say(self, s: State, speech: str, reprompt: str | None = None, **kw: object) -> Outcome:
-        out = Outcome(state=s, speech=speech, reprompt=reprompt)
-        for k, v in kw.items():
-            setattr(out, k, v)
-        return out
+    def _say(self, s: State, speech: str, reprompt: str | None = None, **kw: Any) -> Outcome:
+        return Outcome(state=s, speech=speech, reprompt=reprompt, **kw)
+
+    def _take_speaker(self, s: State, e: Event) -> None:
+        """Who is speaking picks the variant: a helper's words, or the sufferer's own."""
+        if e.helper in ("PARTNER", "ALONE"):
+            s.variant = "partner" if e.helper == "PARTNER" else "alone"
+            s.variant_known = True
 
     def _muscle(self, s: State) -> Muscle:
         assert s.muscle is not None
@@ -220,9 +244,7 @@ class Conversation:
         switching = s.in_routine and s.track != "aftercare"
         if switching and s.muscle == muscle_id:
             return self._step_speech(s, lead=self._p("same_muscle", name=self._muscle(s).name))
-        if e.helper in ("PARTNER", "ALONE"):
-            s.variant = "partner" if e.helper == "PARTNER" else "alone"
-            s.variant_known = True
+        self._take_speaker(s, e)
         if "PREGNANT" in s.flags:
             s.variant = "partner"  # G6: the partner does the foot work
         lead = ""
@@ -269,11 +291,7 @@ class Conversation:
         if now - profile.resume_saved_at > RESUME_WINDOW_S:
             return None
         snapshot = State.from_dict(profile.resume)
-        if not snapshot.in_routine or snapshot.muscle not in self.c.muscles:
-            return None
-        if snapshot.step >= len(self._track(snapshot)):
-            return None
-        return snapshot
+        return snapshot if snapshot.in_routine and self._coherent(snapshot) else None
 
     def _cramp(self, s: State, e: Event, profile: Profile | None) -> Outcome:
         muscle = e.muscle
@@ -299,9 +317,7 @@ class Conversation:
             vague = self.c.vague[muscle]
             if vague.default is not None:
                 return self._start_routine(s, vague.default, e, note=vague.note or "")
-            if e.helper in ("PARTNER", "ALONE"):
-                s.variant = "partner" if e.helper == "PARTNER" else "alone"
-                s.variant_known = True
+            self._take_speaker(s, e)
             s.mode, s.clarifying, s.tries = "clarifying", muscle, 0
             assert vague.question is not None
             return self._say(s, vague.question, vague.question)
@@ -311,9 +327,7 @@ class Conversation:
         # PROTOCOLS section 5: unknown after one re-prompt -> the calf, the most common site.
         if s.tries >= 1 or s.mode == "clarifying":
             return self._start_routine(s, "CALF", e, note=self._p("default_calf"))
-        if e.helper in ("PARTNER", "ALONE"):
-            s.variant = "partner" if e.helper == "PARTNER" else "alone"
-            s.variant_known = True
+        self._take_speaker(s, e)
         s.tries += 1
         s.mode = "asking_muscle"
         # "I have a cramp" named no muscle: ask plainly. A word we did not know: say so.
