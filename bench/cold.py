@@ -75,8 +75,9 @@ class ColdSamples:
             "variant": self.scenario.extra,
             "runs": len(self.wall_ms),
             "to_response_ms_median": med("spawn_to_response_ms"),
-            "to_response_ms_min": round(min(float(r["spawn_to_response_ms"])
-                                            for r in self.runs), 1),
+            "to_response_ms_min": round(
+                min(float(r["spawn_to_response_ms"]) for r in self.runs), 1
+            ),
             "whole_process_ms_median": med("wall_ms"),
             "interpreter_start_ms_median": med("interpreter_start_ms"),
             "in_process_ms_median": med("total_ms"),
@@ -86,8 +87,9 @@ class ColdSamples:
             "aws_sdk_after_import": last["aws_after_import"],
             "aws_sdk_after_response": last["aws_after_response"],
             "speech": last["ssml"],
-            "to_response_ms_samples": [round(float(r["spawn_to_response_ms"]), 2)
-                                       for r in self.runs],
+            "to_response_ms_samples": [
+                round(float(r["spawn_to_response_ms"]), 2) for r in self.runs
+            ],
             "whole_process_ms_samples": [round(v, 2) for v in self.wall_ms],
         }
 
@@ -148,22 +150,11 @@ def prepare_tables(endpoint: str, now: float) -> None:
     import boto3
 
     from cramp_coach.local.envelopes import Session
-    from cramp_coach.persistence.dynamodb import DynamoStore
+    from cramp_coach.persistence.dynamodb import DynamoStore, table_definition
     from cramp_coach.skill import build_skill, handle_envelope
 
     client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
-    client.create_table(
-        TableName=CRAMP_TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**table_definition(CRAMP_TABLE))
     client.create_table(
         TableName=OFFICIAL_TABLE,
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
@@ -182,8 +173,14 @@ def prepare_tables(endpoint: str, now: float) -> None:
     skill = build_skill(store_factory=lambda: DynamoStore(CRAMP_TABLE, endpoint_url=endpoint))
     session = Session(user_id=BENCH_USER)
     started = now - 300
-    session.absorb(handle_envelope(skill, session.intent(
-        "CrampIntent", started, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")})))
+    session.absorb(
+        handle_envelope(
+            skill,
+            session.intent(
+                "CrampIntent", started, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
+            ),
+        )
+    )
     session.absorb(handle_envelope(skill, session.intent("AMAZON.NextIntent", started + 20)))
     session.absorb(handle_envelope(skill, session.session_ended(started + 40)))
 
@@ -194,42 +191,87 @@ def scenarios(now: float, variants: bool, artifacts: dict[str, Path]) -> list[Sc
     ours = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": CRAMP_TABLE, "LOG_LEVEL": "INFO"}
     launch = Session(user_id=BENCH_USER).launch(now)
     oneshot = Session(user_id=BENCH_USER).intent(
-        "CrampIntent", now, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")})
+        "CrampIntent", now, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
+    )
     plan = [
-        Scenario("hello", "baseline: ask-sdk-core hello world, launch",
-                 "bench.baselines.hello_world", launch),
-        Scenario("official", "baseline: official persistence pattern, launch (reads)",
-                 "bench.baselines.official_persistence", launch,
-                 {"OFFICIAL_TABLE": OFFICIAL_TABLE}),
-        Scenario("oneshot", "cramp coach: cold one-shot, her calf",
-                 "cramp_coach.lambda_entry", oneshot, ours),
-        Scenario("launch", "cramp coach: cold launch, reads profile (resume)",
-                 "cramp_coach.lambda_entry", launch, ours),
+        Scenario(
+            "hello",
+            "baseline: ask-sdk-core hello world, launch",
+            "bench.baselines.hello_world",
+            launch,
+        ),
+        Scenario(
+            "official",
+            "baseline: official persistence pattern, launch (reads)",
+            "bench.baselines.official_persistence",
+            launch,
+            {"OFFICIAL_TABLE": OFFICIAL_TABLE},
+        ),
+        Scenario(
+            "oneshot",
+            "cramp coach: cold one-shot, her calf",
+            "cramp_coach.lambda_entry",
+            oneshot,
+            ours,
+        ),
+        Scenario(
+            "launch",
+            "cramp coach: cold launch, reads profile (resume)",
+            "cramp_coach.lambda_entry",
+            launch,
+            ours,
+        ),
     ]
     if not variants:
         return plan
     plan += [
-        Scenario("launch_botocore", "proposal: cold launch, botocore client (no boto3)",
-                 "bench.prototypes.entry_botocore", launch, ours, extra=True),
-        Scenario("launch_sigv4", "proposal: cold launch, SigV4 over http.client (no SDK)",
-                 "bench.prototypes.entry_sigv4", launch, ours, extra=True),
+        Scenario(
+            "launch_botocore",
+            "proposal: cold launch, botocore client (no boto3)",
+            "bench.prototypes.entry_botocore",
+            launch,
+            ours,
+            extra=True,
+        ),
+        Scenario(
+            "launch_sigv4",
+            "proposal: cold launch, SigV4 over http.client (no SDK)",
+            "bench.prototypes.entry_sigv4",
+            launch,
+            ours,
+            extra=True,
+        ),
     ]
     no_pyc = {**ours, "PYTHONDONTWRITEBYTECODE": "1"}
     if "plain" in artifacts:
-        plan.append(Scenario("oneshot_artifact", "as deployed: one-shot, artifact without .pyc",
-                             "cramp_coach.lambda_entry", oneshot, no_pyc,
-                             code_dir=artifacts["plain"], extra=True))
+        plan.append(
+            Scenario(
+                "oneshot_artifact",
+                "as deployed: one-shot, artifact without .pyc",
+                "cramp_coach.lambda_entry",
+                oneshot,
+                no_pyc,
+                code_dir=artifacts["plain"],
+                extra=True,
+            )
+        )
     if "compiled" in artifacts:
-        plan.append(Scenario("oneshot_artifact_pyc",
-                             "proposal: one-shot, artifact with precompiled .pyc",
-                             "cramp_coach.lambda_entry", oneshot, no_pyc,
-                             code_dir=artifacts["compiled"], extra=True))
+        plan.append(
+            Scenario(
+                "oneshot_artifact_pyc",
+                "proposal: one-shot, artifact with precompiled .pyc",
+                "cramp_coach.lambda_entry",
+                oneshot,
+                no_pyc,
+                code_dir=artifacts["compiled"],
+                extra=True,
+            )
+        )
     return plan
 
 
 def child_env(endpoint: str, scenario: Scenario) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "CRAMP_", "PYTHON"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CRAMP_", "PYTHON"))}
     env.update(aws_env(endpoint))
     code_dir = scenario.code_dir or REPO / "lambda"
     env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(REPO)])
@@ -251,23 +293,36 @@ def deploy_copies(root: Path) -> dict[str, Path]:
 
     plain = root / "artifact"
     if SAM_FUNCTION_DIR.is_dir():
-        shutil.copytree(SAM_FUNCTION_DIR, plain,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            SAM_FUNCTION_DIR, plain, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     else:
         build_with_pip(plain)
     compiled = root / "artifact-pyc"
     shutil.copytree(plain, compiled)
-    compileall.compile_dir(compiled, quiet=1, workers=1,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    compileall.compile_dir(
+        compiled,
+        quiet=1,
+        workers=1,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
     return {"plain": plain, "compiled": compiled}
 
 
-def run_child(scenario: Scenario, event_path: Path, env: dict[str, str],
-              extra_flags: tuple[str, ...] = ()) -> tuple[float, dict[str, Any], str]:
+def run_child(
+    scenario: Scenario, event_path: Path, env: dict[str, str], extra_flags: tuple[str, ...] = ()
+) -> tuple[float, dict[str, Any], str]:
     argv = [sys.executable, "-P", *extra_flags, str(CHILD), scenario.module, str(event_path)]
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=REPO,
-                          timeout=CHILD_TIMEOUT_S, check=False)
+    done = subprocess.run(
+        argv,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
     wall_ms = (time.perf_counter() - started) * 1e3
     if done.returncode != 0:
         raise RuntimeError(f"{scenario.name} child failed ({done.returncode}):\n{done.stderr}")
@@ -287,16 +342,22 @@ def import_profile(stderr: str, top: int = 12) -> list[dict[str, Any]]:
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
-        parts = line[len("import time:"):].split("|")
+        parts = line[len("import time:") :].split("|")
         try:
             self_us, cumulative_us = int(parts[0]), int(parts[1])
         except ValueError:
             continue
         rows.append((cumulative_us, self_us, parts[2].rstrip()))
     rows.sort(reverse=True)
-    return [{"module": name.strip(), "depth": (len(name) - len(name.lstrip())) // 2,
-             "cumulative_ms": round(cum / 1e3, 1), "self_ms": round(own / 1e3, 1)}
-            for cum, own, name in rows[:top]]
+    return [
+        {
+            "module": name.strip(),
+            "depth": (len(name) - len(name.lstrip())) // 2,
+            "cumulative_ms": round(cum / 1e3, 1),
+            "self_ms": round(own / 1e3, 1),
+        }
+        for cum, own, name in rows[:top]
+    ]
 
 
 def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict[str, Any]:
@@ -321,8 +382,7 @@ def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict
             # Rotate the order each round so no scenario always runs first or last.
             for i in range(len(plan)):
                 scenario = plan[(i + round_no) % len(plan)]
-                wall_ms, report, _ = run_child(scenario, paths[scenario.name],
-                                               envs[scenario.name])
+                wall_ms, report, _ = run_child(scenario, paths[scenario.name], envs[scenario.name])
                 samples[scenario.name].wall_ms.append(wall_ms)
                 samples[scenario.name].runs.append(report)
         profiles: dict[str, Any] = {}
@@ -330,8 +390,9 @@ def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict
             for scenario in plan:
                 if scenario.extra:
                     continue
-                _, _, stderr = run_child(scenario, paths[scenario.name], envs[scenario.name],
-                                         ("-X", "importtime"))
+                _, _, stderr = run_child(
+                    scenario, paths[scenario.name], envs[scenario.name], ("-X", "importtime")
+                )
                 profiles[scenario.name] = import_profile(stderr)
 
     summaries = {name: s.summary() for name, s in samples.items()}
@@ -339,21 +400,27 @@ def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict
     def ratio(ours: str, base: str, key: str) -> float:
         return round(samples[ours].median(key) / samples[base].median(key), 2)
 
-    optional = (("launch_botocore", "official"), ("launch_sigv4", "official"),
-                ("oneshot_artifact", "hello"), ("oneshot_artifact_pyc", "hello"),
-                ("oneshot_artifact_pyc", "oneshot_artifact"))
+    optional = (
+        ("launch_botocore", "official"),
+        ("launch_sigv4", "official"),
+        ("oneshot_artifact", "hello"),
+        ("oneshot_artifact_pyc", "hello"),
+        ("oneshot_artifact_pyc", "oneshot_artifact"),
+    )
     ratios = {
         f"{name}_vs_{base}": ratio(name, base, "spawn_to_response_ms")
-        for name, base in optional if name in samples
+        for name, base in optional
+        if name in samples
     } | {
         "oneshot_vs_hello": ratio("oneshot", "hello", "spawn_to_response_ms"),
         "launch_vs_official": ratio("launch", "official", "spawn_to_response_ms"),
         "oneshot_vs_hello_fastest_run": round(
-            summaries["oneshot"]["to_response_ms_min"] / summaries["hello"]["to_response_ms_min"],
-            2),
+            summaries["oneshot"]["to_response_ms_min"] / summaries["hello"]["to_response_ms_min"], 2
+        ),
         "launch_vs_official_fastest_run": round(
-            summaries["launch"]["to_response_ms_min"]
-            / summaries["official"]["to_response_ms_min"], 2),
+            summaries["launch"]["to_response_ms_min"] / summaries["official"]["to_response_ms_min"],
+            2,
+        ),
         "oneshot_vs_hello_whole_process": ratio("oneshot", "hello", "wall_ms"),
         "launch_vs_official_whole_process": ratio("launch", "official", "wall_ms"),
     }

@@ -23,6 +23,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from cramp_coach.persistence.dynamodb import table_definition
+
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -69,8 +71,11 @@ class LoopbackMoto:
 def admin_client(endpoint: str) -> Any:
     """A plain client for test set-up and inspection (table admin is not the skill's job)."""
     return boto3.session.Session().client(
-        "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -78,18 +83,7 @@ def create_table(endpoint: str, name: str | None = None) -> str:
     """The table of template.yaml: pk S HASH, sk S RANGE, on demand, TTL on expires_at."""
     name = name or f"cramp-{uuid.uuid4().hex[:8]}"
     client = admin_client(endpoint)
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    client.create_table(**table_definition(name))
     client.update_time_to_live(
         TableName=name,
         TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True},
@@ -118,8 +112,10 @@ def items_of(endpoint: str, table: str, pk: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[LoopbackMoto]:
     """One loopback moto server for the whole session, with fake credentials in the env."""
-    saved = {k: os.environ.get(k) for k in (*FAKE_AWS_ENV, "AWS_PROFILE",
-                                            "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")}
+    saved = {
+        k: os.environ.get(k)
+        for k in (*FAKE_AWS_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+    }
     os.environ.update(FAKE_AWS_ENV)
     for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"):
         os.environ.pop(k, None)
@@ -169,12 +165,14 @@ class FaultServer:
                 if outer.mode == "hang":
                     outer._release.wait(30)
                     return
-                body = json.dumps({
-                    "__type": "com.amazonaws.dynamodb.v20120810"
-                              "#ProvisionedThroughputExceededException",
-                    "message": "The level of configured provisioned throughput for the table "
-                               "was exceeded.",
-                }).encode()
+                body = json.dumps(
+                    {
+                        "__type": "com.amazonaws.dynamodb.v20120810"
+                        "#ProvisionedThroughputExceededException",
+                        "message": "The level of configured provisioned throughput for the table "
+                        "was exceeded.",
+                    }
+                ).encode()
                 self.send_response(400)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(body)))

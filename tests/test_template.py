@@ -320,3 +320,13 @@ def test_samconfig_defaults() -> None:
     assert deploy["resolve_s3"] is True
     assert deploy["confirm_changeset"] is True
     assert default["validate"]["parameters"]["lint"] is True
+
+
+def test_local_table_definition_matches_the_deployed_table(cfn: Template) -> None:
+    from cramp_coach.persistence.dynamodb import table_definition
+
+    _, table = only(cfn, "AWS::DynamoDB::Table")
+    local = table_definition("any")
+    assert table["Properties"]["KeySchema"] == local["KeySchema"]
+    assert table["Properties"]["AttributeDefinitions"] == local["AttributeDefinitions"]
+    assert table["Properties"]["BillingMode"] == local["BillingMode"]

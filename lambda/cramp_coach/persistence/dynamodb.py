@@ -58,6 +58,24 @@ def client_config() -> Any:
     )
 
 
+def table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments for the table template.yaml deploys: for local servers only
+    (tests, benchmarks, trying the DynamoDB path locally); the function's role cannot create it.
+    """
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
 def make_client(endpoint_url: str | None = None) -> Any:
     """A DynamoDB client with the bounded config; endpoint_url points at a local server."""
     import boto3  # lazily: see the module docstring
@@ -199,7 +217,9 @@ class DynamoStore:
             items = self._query_all(
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
                 ExpressionAttributeValues={
-                    ":pk": {"S": user_key}, ":low": {"S": low}, ":high": {"S": PROFILE_SK},
+                    ":pk": {"S": user_key},
+                    ":low": {"S": low},
+                    ":high": {"S": PROFILE_SK},
                 },
                 ConsistentRead=True,
             )
@@ -273,13 +293,11 @@ class DynamoStore:
         for start in range(0, len(keys), BATCH_SIZE):
             requests: list[dict[str, Any]] = [
                 {"DeleteRequest": {"Key": self._key(user_key, sk)}}
-                for sk in keys[start:start + BATCH_SIZE]
+                for sk in keys[start : start + BATCH_SIZE]
             ]
             for attempt in range(BATCH_ROUNDS):
                 with self._calling("BatchWriteItem"):
-                    result = self.client.batch_write_item(
-                        RequestItems={self.table_name: requests}
-                    )
+                    result = self.client.batch_write_item(RequestItems={self.table_name: requests})
                 requests = result.get("UnprocessedItems", {}).get(self.table_name, [])
                 if not requests:
                     break
