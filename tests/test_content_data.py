@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cramp_coach.content import parse_content
+from tests.spec import LEG_MUSCLES, RED_FLAGS, ROUTINE_MUSCLES
 
 PROTOCOLS = (
     Path(__file__).resolve().parents[1]
@@ -20,43 +21,6 @@ PROTOCOLS = (
 )
 DATA = json.loads(PROTOCOLS.read_text(encoding="utf-8"))
 
-MUSCLES = (
-    "CALF",
-    "FOOT_ARCH",
-    "TOES",
-    "HAMSTRING",
-    "QUADRICEPS",
-    "SHIN",
-    "LOWER_BACK",
-    "HAND",
-    "NECK",
-)
-LEGS = {"CALF", "FOOT_ARCH", "TOES", "HAMSTRING", "QUADRICEPS", "SHIN"}
-RED_FLAGS = [
-    "RF_PE",
-    "RF_DVT",
-    "RF_LONG",
-    "RF_HEAT",
-    "RF_HEAT2",
-    "RF_RHABDO",
-    "RF_FLUID",
-    "RF_NEURO",
-    "RF_CHEST",
-    "RF_TRUNK",
-    "RF_CES",
-    "RF_BACK",
-    "RF_MENING",
-    "RF_HAND",
-    "RF_SWELL",
-    "RF_TOXIN",
-    "RF_PREG",
-    "RF_CHILD",
-    "RF_INFANT",
-    "RF_FREQ",
-    "RF_MED",
-    "RF_WASTE",
-    "RF_WALK",
-]
 SOURCE_KEYS = [
     "seed000",
     "seed001",
@@ -179,8 +143,8 @@ def all_source_fields():
 
 def test_loader_accepts_the_data():
     content = parse_content(DATA, {})
-    assert set(content.muscles) == set(MUSCLES)
-    assert set(content.red_flags) == set(RED_FLAGS)
+    assert set(content.muscles) == set(ROUTINE_MUSCLES)
+    assert set(content.red_flags) == RED_FLAGS
 
 
 def test_every_source_key_is_listed():
@@ -199,9 +163,9 @@ def test_source_tags_resolve(where, source):
 
 
 def test_muscles_shape():
-    assert set(DATA["muscles"]) == set(MUSCLES)
+    assert set(DATA["muscles"]) == set(ROUTINE_MUSCLES)
     for mid, m in DATA["muscles"].items():
-        assert m["leg"] is (mid in LEGS), mid
+        assert m["leg"] is (mid in LEG_MUSCLES), mid
         assert m["partner"] and m["alone"], mid
         ids = [s["id"] for s in m["partner"]]
         assert ids == [str(i) for i in range(1, len(ids) + 1)], mid
@@ -275,7 +239,7 @@ def test_spoken_text_is_for_the_ear(where, text):
 
 
 def test_red_flags():
-    assert set(DATA["red_flags"]) == set(RED_FLAGS)
+    assert set(DATA["red_flags"]) == RED_FLAGS
     for rid, rf in DATA["red_flags"].items():
         assert rf["level"] == LEVEL[rid], rid
         if rf["level"] == "emergency":

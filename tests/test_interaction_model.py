@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.spec import RED_FLAGS, ROUTINE_MUSCLES
+
 REPO_ROOT = Path(__file__).parents[1]
 MODEL_PATH = REPO_ROOT / "interaction_models" / "en-US.json"
 
@@ -61,43 +63,13 @@ BUILTIN_INTENTS: frozenset[str] = frozenset(
     }
 )
 
-ROUTINE_MUSCLES: frozenset[str] = frozenset(
-    {"CALF", "FOOT_ARCH", "TOES", "HAMSTRING", "QUADRICEPS", "SHIN", "LOWER_BACK", "HAND", "NECK"}
-)
+
 VAGUE_MUSCLES: frozenset[str] = frozenset({"LEG", "THIGH", "FOOT", "KNEE"})
 OUT_OF_SCOPE_MUSCLES: frozenset[str] = frozenset({"CHEST", "TRUNK", "FACE", "ALL_OVER"})
 
-# Red-flag ids of PROTOCOLS.md section 4 ("-" written "_"), plus the two routine-changing flags.
-RED_FLAGS: frozenset[str] = frozenset(
-    {
-        "RF_PE",
-        "RF_DVT",
-        "RF_LONG",
-        "RF_HEAT",
-        "RF_HEAT2",
-        "RF_RHABDO",
-        "RF_FLUID",
-        "RF_NEURO",
-        "RF_CHEST",
-        "RF_TRUNK",
-        "RF_CES",
-        "RF_BACK",
-        "RF_MENING",
-        "RF_HAND",
-        "RF_SWELL",
-        "RF_TOXIN",
-        "RF_PREG",
-        "RF_CHILD",
-        "RF_INFANT",
-        "RF_FREQ",
-        "RF_MED",
-        "RF_WASTE",
-        "RF_WALK",
-    }
-)
 
 EXPECTED_TYPE_IDS: dict[str, frozenset[str]] = {
-    "MUSCLE": ROUTINE_MUSCLES | VAGUE_MUSCLES | OUT_OF_SCOPE_MUSCLES,
+    "MUSCLE": frozenset(ROUTINE_MUSCLES) | VAGUE_MUSCLES | OUT_OF_SCOPE_MUSCLES,
     "HELPER": frozenset({"PARTNER", "ALONE"}),
     "SIDE": frozenset({"LEFT", "RIGHT"}),
     "BODY_PART": frozenset({"FRONT", "BACK", "TOP", "BELOW", "ABOVE"}),

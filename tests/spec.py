@@ -1,0 +1,23 @@
+"""Ids fixed by PROTOCOLS.md and ARCHITECTURE.md, written out once for the tests.
+
+Hard-coded on purpose: the tests compare the content and the model against the spec,
+not against the code's own idea of it.
+"""
+
+from __future__ import annotations
+
+# PROTOCOLS.md section 2, in its order.
+ROUTINE_MUSCLES = (
+    "CALF", "FOOT_ARCH", "TOES", "HAMSTRING", "QUADRICEPS", "SHIN", "LOWER_BACK", "HAND", "NECK",
+)  # fmt: skip
+LEG_MUSCLES = frozenset({"CALF", "FOOT_ARCH", "TOES", "HAMSTRING", "QUADRICEPS", "SHIN"})
+
+# PROTOCOLS.md section 4, "-" written "_".
+RED_FLAGS = frozenset(
+    {
+        "RF_PE", "RF_DVT", "RF_LONG", "RF_HEAT", "RF_HEAT2", "RF_RHABDO", "RF_FLUID",
+        "RF_NEURO", "RF_CHEST", "RF_TRUNK", "RF_CES", "RF_BACK", "RF_MENING", "RF_HAND",
+        "RF_SWELL", "RF_TOXIN", "RF_PREG", "RF_CHILD", "RF_INFANT", "RF_FREQ", "RF_MED",
+        "RF_WASTE", "RF_WALK",
+    }
+)  # fmt: skip
