@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 MODELS_DIR = Path(__file__).resolve().parents[3] / "interaction_models"
 _SLOT = re.compile(r"\{(\w+)\}")
@@ -43,7 +44,7 @@ class InteractionModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         model = data["interactionModel"]["languageModel"]
         self.invocation: str = model["invocationName"]
-        self.intents: list[dict[str, object]] = model["intents"]
+        self.intents: list[dict[str, Any]] = model["intents"]
         # value or synonym -> (slot type, id)
         self.values: dict[str, dict[str, str]] = {}
         for slot_type in model.get("types", []):
@@ -62,8 +63,8 @@ class InteractionModel:
         patterns = []
         for intent in self.intents:
             name = str(intent["name"])
-            slot_types = {s["name"]: s["type"] for s in intent.get("slots", [])}  # type: ignore[attr-defined]
-            for sample in intent.get("samples", []):  # type: ignore[attr-defined]
+            slot_types = {s["name"]: s["type"] for s in intent.get("slots", [])}
+            for sample in intent.get("samples", []):
                 text = normalize(_SLOT.sub(lambda m: f" SLOT{m.group(1)}SLOT ", sample))
                 parts = []
                 literal = 0
@@ -112,7 +113,7 @@ class InteractionModel:
 
     def _slots(self, intent: str, match: re.Match[str]) -> dict[str, tuple[str, str | None]]:
         declared = next(i for i in self.intents if i["name"] == intent)
-        types = {s["name"]: s["type"] for s in declared.get("slots", [])}  # type: ignore[attr-defined]
+        types = {s["name"]: s["type"] for s in declared.get("slots", [])}
         slots: dict[str, tuple[str, str | None]] = {}
         for name, heard in match.groupdict().items():
             if heard is not None:
