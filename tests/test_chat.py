@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -128,3 +129,24 @@ def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
     assert "Because of the warning signs you mentioned" in out
     assert content.prevention[0].text in out
     assert "Traceback" not in out + result.stderr
+
+
+def test_leaving_the_chat_mid_routine_keeps_it_resumable(tmp_path: Any) -> None:
+    store = str(tmp_path / "chat.sqlite3")
+    env = {**os.environ, "CRAMP_SQLITE_PATH": store}
+    command = [sys.executable, "-m", "cramp_coach", "chat", "--store", "sqlite"]
+    first = "Alexa, tell cramp coach her calf is cramping\nnext\n"
+    subprocess.run(
+        command, input=first, env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    later = subprocess.run(
+        command,
+        input="Alexa, open cramp coach\ncontinue\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "You were on step 2 of the calf steps" in later.stdout
+    assert "Picking up at step 2." in later.stdout

@@ -135,6 +135,10 @@ def run(skill: Any, lines: Iterable[str], out: TextIO, interactive: bool) -> int
         if interactive:
             out.write("you> ")
             out.flush()
+    if chat.open:
+        # Leaving mid-session is Alexa's timeout: the skill gets its SessionEndedRequest,
+        # so a routine stays resumable and its log entry is written.
+        chat.say("/silence")
     return 0
 
 
