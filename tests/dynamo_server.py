@@ -1,23 +1,28 @@
 """A real DynamoDB-compatible server on loopback for the persistence tests, and fault servers.
 
 moto's server runs in a thread on 127.0.0.1 (no in-process mock: every call goes over HTTP
-through botocore, timeouts and retries included). Test modules import the fixtures:
+through the store's real client, timeouts and retries included). Test modules import the
+fixtures they use:
 
-    from tests.dynamo_server import dynamo_table, moto_server  # noqa: F401
+    from tests.dynamo_server import client_kind, moto_server  # noqa: F401
+
+`client_kind` runs a test once per DynamoDB client make_client can choose: "http"
+(DynamoHttpClient, what a cold Lambda uses) and "boto3" (the AWS SDK).
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -32,6 +37,17 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+# A developer's own settings must not steer the tests' clients.
+UNSET_FOR_TESTS = (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+    "CRAMP_DYNAMODB_CLIENT",
+)
 
 
 def free_port() -> int:
@@ -114,10 +130,10 @@ def moto_server() -> Iterator[LoopbackMoto]:
     """One loopback moto server for the whole session, with fake credentials in the env."""
     saved = {
         k: os.environ.get(k)
-        for k in (*FAKE_AWS_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
+        for k in (*FAKE_AWS_ENV, *UNSET_FOR_TESTS)
     }
     os.environ.update(FAKE_AWS_ENV)
-    for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"):
+    for k in UNSET_FOR_TESTS:
         os.environ.pop(k, None)
     server = LoopbackMoto()
     server.start()
@@ -132,52 +148,77 @@ def moto_server() -> Iterator[LoopbackMoto]:
                 os.environ[k] = v
 
 
-@dataclass
-class Table:
-    endpoint: str
-    name: str
+CLIENT_KINDS = ("http", "boto3")
 
 
-@pytest.fixture
-def dynamo_table(moto_server: LoopbackMoto) -> Table:
-    """A fresh table per test on the session's server."""
-    return Table(moto_server.endpoint, create_table(moto_server.endpoint))
+@pytest.fixture(params=CLIENT_KINDS)
+def client_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once per client; the environment makes every DynamoStore use that one."""
+    kind: str = request.param
+    monkeypatch.setenv("CRAMP_DYNAMODB_CLIENT", kind)
+    return kind
 
 
 class FaultServer:
     """A loopback HTTP server that answers DynamoDB calls badly.
 
     mode "throttle": 400 ProvisionedThroughputExceededException at once;
-    mode "hang": reads the request and never answers (until closed).
+    mode "hang": reads the request and never answers (until closed);
+    mode "badcrc": 200 with a body whose x-amz-crc32 header does not match;
+    mode "proxy": forwards every call to `upstream` (a moto server) untouched, unless
+    `failing` is set, when it throttles like mode "throttle".
     """
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, upstream: str | None = None) -> None:
         self.mode = mode
         self.requests = 0
+        self.failing = mode != "proxy"
+        self.seen_headers: list[dict[str, str]] = []
         self._release = threading.Event()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real endpoint
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                self.rfile.read(length)
+                body = self.rfile.read(length)
                 outer.requests += 1
+                outer.seen_headers.append(dict(self.headers.items()))
                 if outer.mode == "hang":
                     outer._release.wait(30)
+                    self.close_connection = True
                     return
-                body = json.dumps(
-                    {
-                        "__type": "com.amazonaws.dynamodb.v20120810"
-                        "#ProvisionedThroughputExceededException",
-                        "message": "The level of configured provisioned throughput for the table "
-                        "was exceeded.",
-                    }
-                ).encode()
-                self.send_response(400)
+                if outer.mode == "badcrc":
+                    self.answer(200, b"{}", {"x-amz-crc32": "12345"})
+                elif outer.mode == "proxy" and not outer.failing:
+                    self.forward(body)
+                else:
+                    self.answer(400, THROTTLED, {})
+
+            def answer(self, status: int, body: bytes, extra: dict[str, str]) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def forward(self, body: bytes) -> None:
+                assert upstream is not None
+                target = urlsplit(upstream)
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
+                try:
+                    names = ("Content-Type", "X-Amz-Target", "X-Amz-Date", "Authorization")
+                    headers = {n: self.headers[n] for n in names if self.headers[n]}
+                    conn.request("POST", "/", body=body, headers=headers)
+                    response = conn.getresponse()
+                    data = response.read()
+                    crc = response.getheader("x-amz-crc32")
+                    self.answer(response.status, data, {"x-amz-crc32": crc} if crc else {})
+                finally:
+                    conn.close()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return None
@@ -197,9 +238,17 @@ class FaultServer:
         self._httpd.server_close()
 
 
+THROTTLED = json.dumps(
+    {
+        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "message": "The level of configured provisioned throughput for the table was exceeded.",
+    }
+).encode()
+
+
 @contextlib.contextmanager
-def fault_server(mode: str) -> Iterator[FaultServer]:
-    server = FaultServer(mode)
+def fault_server(mode: str, upstream: str | None = None) -> Iterator[FaultServer]:
+    server = FaultServer(mode, upstream)
     try:
         yield server
     finally:

@@ -1,4 +1,5 @@
-"""The memory features through the real skill, against both stores (SQLite and DynamoDB).
+"""The memory features through the real skill, against both stores (SQLite and DynamoDB),
+DynamoDB once through each client (DynamoHttpClient and boto3).
 
 Each "device" is a fresh skill with a fresh store instance (a new Lambda container or a new
 process), so everything remembered between sessions really went through the store.
@@ -47,7 +48,7 @@ class Backend:
         return Device(build_skill(store_factory=self.new_store), user_id=user_id)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(params=["sqlite", "dynamodb-http", "dynamodb-boto3"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         path = tmp_path / "data" / "cramp-coach.sqlite3"
@@ -66,7 +67,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     def raw_dynamo(pk: str) -> list[dict[str, Any]]:
         return [_plain(item) for item in items_of(server.endpoint, table, pk)]
 
-    return Backend("dynamodb", lambda: DynamoStore(table, endpoint_url=server.endpoint),
+    kind = request.param.removeprefix("dynamodb-")  # the client: DynamoHttpClient or boto3
+    return Backend(request.param,
+                   lambda: DynamoStore(table, endpoint_url=server.endpoint, client_kind=kind),
                    raw_dynamo)
 
 

@@ -2,6 +2,7 @@
 
 Every turn is timed around the handler call (envelope in, envelope out) and must leave within
 3 s with the expected speech; the log entries ride in the session until the store is back.
+Each test runs once per DynamoDB client (the `client_kind` fixture: http and boto3).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
-from cramp_coach.persistence import user_key
-from cramp_coach.persistence.dynamodb import DynamoStore, make_client
+from cramp_coach.persistence import StoreError, user_key
+from cramp_coach.persistence.dynamodb import DynamoStore
 from cramp_coach.skill import build_skill
 from tests.dynamo_server import (
     LoopbackMoto,
+    client_kind,
     create_table,
     fault_server,
     items_of,
@@ -28,7 +29,7 @@ from tests.dynamo_server import (
 )
 from tests.persistence_envelopes import T0, Device, Turn
 
-__all__ = ["moto_server"]
+__all__ = ["client_kind", "moto_server"]  # fixtures, imported for pytest
 
 BOUND_S = 3.0
 USER = "amzn1.ask.account.FAULTTESTUSER"
@@ -64,7 +65,7 @@ def report_timings() -> Any:
         print(f"\n{label}: {values}")
 
 
-def test_server_stopped_mid_conversation(moto_server: LoopbackMoto) -> None:
+def test_server_stopped_mid_conversation(moto_server: LoopbackMoto, client_kind: str) -> None:
     flaky = LoopbackMoto()  # its own port, moto's shared backend: stop/start keeps the table
     flaky.start()
     try:
@@ -86,7 +87,7 @@ def test_server_stopped_mid_conversation(moto_server: LoopbackMoto) -> None:
         flaky.stop()
 
 
-def test_unknown_table(moto_server: LoopbackMoto) -> None:
+def test_unknown_table(moto_server: LoopbackMoto, client_kind: str) -> None:
     dev = Device(build_skill(lambda: DynamoStore("no-such-table",
                                                  endpoint_url=moto_server.endpoint)), USER)
     spoken(dev.launch(T0), ASK, "unknown table")
@@ -96,60 +97,66 @@ def test_unknown_table(moto_server: LoopbackMoto) -> None:
 
 
 @pytest.mark.parametrize("mode", ["throttle", "hang"])
-def test_misbehaving_server_within_bound(moto_server: LoopbackMoto, mode: str) -> None:
+def test_misbehaving_server_within_bound(
+    moto_server: LoopbackMoto, client_kind: str, mode: str
+) -> None:
     """A loopback server answering 400 ProvisionedThroughputExceeded, or never answering."""
     with fault_server(mode) as server:
         dev = Device(build_skill(lambda: DynamoStore("t", endpoint_url=server.endpoint)), USER)
-        spoken(dev.launch(T0), ASK, mode)  # load fails: no resume offer, the question
-        spoken(dev.cramp(T0 + 5), STEP1, mode)  # save fails: the step is spoken
-        spoken(dev.intent("BetterIntent", T0 + 30), EASING, mode)  # load fails, save skipped
+        label = f"{client_kind} {mode}"
+        spoken(dev.launch(T0), ASK, label)  # load fails: no resume offer, the question
+        spoken(dev.cramp(T0 + 5), STEP1, label)  # save fails: the step is spoken
+        spoken(dev.intent("BetterIntent", T0 + 30), EASING, label)  # load fails, save skipped
         assert server.requests == 2 * 3  # two attempts per failing call, one call per turn
         assert [u["outcome"] for u in unsaved(dev)] == ["eased"]
 
 
-def test_throttled_then_recovers(moto_server: LoopbackMoto) -> None:
-    """Throttling injected into a real client (botocore retries it), then lifted."""
+def test_throttled_then_recovers(moto_server: LoopbackMoto, client_kind: str) -> None:
+    """A proxy in front of the real server throttles every call (each client retries once),
+    then the throttling lifts and the entry that rode in the session is written."""
     table = create_table(moto_server.endpoint)
-    client = make_client(moto_server.endpoint)
-    throttled = {"on": True, "calls": 0}
-
-    def throttle(request: Any, **_: Any) -> AWSResponse | None:
-        if not throttled["on"]:
-            return None
-        throttled["calls"] += 1
-        body = (b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
-                b'"message":"Rate of requests exceeds the allowed throughput."}')
-        headers = {"Content-Type": "application/x-amz-json-1.0"}
-        response = AWSResponse(request.url, 400, headers, raw=None)  # type: ignore[arg-type]
-        response._content = body  # type: ignore[attr-defined]  # what botocore parses
-        return response
-
-    client.meta.events.register("before-send.dynamodb", throttle)
-    dev = Device(build_skill(lambda: DynamoStore(table, client=client)), USER)
-    spoken(dev.launch(T0), ASK, "throttled (hook)")
-    spoken(dev.cramp(T0 + 5), STEP1, "throttled (hook)")
-    spoken(dev.intent("AMAZON.NextIntent", T0 + 30), STEP2, "throttled (hook)")
-    assert throttled["calls"] == 3 * 2  # one failing call per turn, two attempts each
-    assert len(unsaved(dev)) == 1 and logs(moto_server.endpoint, table) == []
-    throttled["on"] = False
-    spoken(dev.intent("BetterIntent", T0 + 60), EASING, "throttle lifted")
-    assert unsaved(dev) == []
-    assert [i["outcome"]["S"] for i in logs(moto_server.endpoint, table)] == ["eased"]
+    with fault_server("proxy", upstream=moto_server.endpoint) as proxy:
+        proxy.failing = True
+        dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
+        label = f"{client_kind} throttled"
+        spoken(dev.launch(T0), ASK, label)
+        spoken(dev.cramp(T0 + 5), STEP1, label)
+        spoken(dev.intent("AMAZON.NextIntent", T0 + 30), STEP2, label)
+        assert proxy.requests == 3 * 2  # one failing call per turn, two attempts each
+        assert len(unsaved(dev)) == 1 and logs(moto_server.endpoint, table) == []
+        proxy.failing = False
+        spoken(dev.intent("BetterIntent", T0 + 60), EASING, f"{client_kind} throttle lifted")
+        assert unsaved(dev) == []
+        assert [i["outcome"]["S"] for i in logs(moto_server.endpoint, table)] == ["eased"]
 
 
-def test_store_is_not_touched_again_in_a_failed_turn(moto_server: LoopbackMoto) -> None:
+def test_corrupted_answer_is_retried_then_refused(moto_server: LoopbackMoto) -> None:
+    """A 200 whose CRC32 does not match its body is never trusted: one retry, then StoreError.
+
+    DynamoHttpClient only: botocore 1.44 in standard retry mode accepts such a body as it is.
+    """
+    with fault_server("badcrc") as server:
+        store = DynamoStore("t", endpoint_url=server.endpoint, client_kind="http")
+        with pytest.raises(StoreError):
+            store.load("k", T0)
+        assert server.requests == 2
+
+
+def test_store_is_not_touched_again_in_a_failed_turn(
+    moto_server: LoopbackMoto, client_kind: str
+) -> None:
     with fault_server("hang") as server:
         store = DynamoStore("t", endpoint_url=server.endpoint)
-        with pytest.raises(Exception, match="ReadTimeoutError"):
+        with pytest.raises(StoreError, match="Timeout"):
             store.load("k", T0)
-        with pytest.raises(Exception, match="skipped"):
+        with pytest.raises(StoreError, match="skipped"):
             store.save("k", T0, entries=[], prefs={}, resume=None, clear_resume=False,
                        freq_advised=False)
         assert server.requests == 2
 
 
 # ---------------------------------------------------------------- two devices at once
-def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
+def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto, client_kind: str) -> None:
     """Eight threads append for one user to the same server: every entry arrives."""
     table = create_table(moto_server.endpoint)
     threads_n, per_thread = 8, 25
@@ -178,7 +185,7 @@ def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
     assert len(profile.recent_starts) == threads_n * per_thread
 
 
-def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
+def test_two_devices_through_the_skill(moto_server: LoopbackMoto, client_kind: str) -> None:
     """Two Echos in one household, one cramp each at the same moment, different prefs."""
     table = create_table(moto_server.endpoint)
     barrier = threading.Barrier(2)
@@ -229,7 +236,8 @@ def test_cold_lambda_path_does_not_import_boto3() -> None:
 
 
 @pytest.mark.parametrize("variable", ["CRAMP_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"])
-def test_local_endpoint_from_the_environment(moto_server: LoopbackMoto, variable: str,
+def test_local_endpoint_from_the_environment(moto_server: LoopbackMoto, client_kind: str,
+                                             variable: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     table = create_table(moto_server.endpoint)
     monkeypatch.setenv(variable, moto_server.endpoint)
