@@ -174,6 +174,7 @@ class FaultServer:
         self.requests = 0
         self.failing = mode != "proxy"
         self.seen_headers: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int]] = []  # the client's address per request
         self._release = threading.Event()
         outer = self
 
@@ -185,6 +186,7 @@ class FaultServer:
                 body = self.rfile.read(length)
                 outer.requests += 1
                 outer.seen_headers.append(dict(self.headers.items()))
+                outer.peers.append(self.client_address[:2])
                 if outer.mode == "hang":
                     outer._release.wait(30)
                     self.close_connection = True

@@ -7,6 +7,7 @@ Each test runs once per DynamoDB client (the `client_kind` fixture: http and bot
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -233,6 +234,34 @@ def test_cold_lambda_path_does_not_import_boto3() -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_cold_launch_reads_the_table_without_the_aws_sdk(moto_server: LoopbackMoto) -> None:
+    """A fresh process with keys in the environment, as a cold Lambda: the launch reads the
+    interrupted routine from the table and offers it, and neither boto3 nor botocore loads."""
+    table = create_table(moto_server.endpoint)
+    dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)), USER)
+    spoken(dev.cramp(T0), STEP1, "cold launch: set-up")
+    spoken(dev.intent("AMAZON.NextIntent", T0 + 20), STEP2, "cold launch: set-up")
+    dev.intent("AMAZON.StopIntent", T0 + 40)
+    code = (
+        "import sys, json\n"
+        "import cramp_coach.lambda_entry as entry\n"
+        "from tests.persistence_envelopes import Device, T0\n"
+        f"turn = Device(entry._skill, {USER!r}).launch(T0 + 300)\n"
+        "print(json.dumps({'speech': turn.speech, 'sdk': sorted(m for m in sys.modules\n"
+        "      if m.split('.')[0] in ('boto3', 'botocore'))}))\n"
+    )
+    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": table, "PATH": "/usr/bin:/bin",
+           "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint, "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_SESSION_TOKEN": "testing", "PYTHONPATH": "lambda"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=str(Path(__file__).parents[1]), timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "You were on step 2 of the calf steps" in result["speech"]
+    assert result["sdk"] == []
 
 
 @pytest.mark.parametrize("variable", ["CRAMP_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"])

@@ -78,6 +78,10 @@ def _error_code(body: bytes, status: int) -> str:
     kind = parsed.get("__type") if isinstance(parsed, dict) else None
     if isinstance(kind, str) and kind:
         return kind.rsplit("#", 1)[-1]
+    # DynamoDB answers in JSON; compatible servers (moto) refuse authentication in AWS's XML.
+    xml_code = re.search(rb"<Code>([A-Za-z0-9.]{1,64})</Code>", body)
+    if xml_code:
+        return xml_code.group(1).decode("ascii")
     return f"HTTP{status}"
 
 
