@@ -6,6 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +30,9 @@ def _import_entry(**env: str) -> dict[str, bool]:
     }
     if "AWS_LAMBDA_INITIALIZATION_TYPE" not in env:
         environment.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
+    for name in [name for name, value in environment.items() if value == ""]:
+        del environment[name]  # "" here means: not set in this environment
+    environment.pop("CRAMP_DYNAMODB_CLIENT", None)
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + PROBE],
         env=environment,
@@ -35,6 +41,7 @@ def _import_entry(**env: str) -> dict[str, bool]:
         check=True,
         timeout=60,
     )
+    assert "store not prepared" not in out.stderr  # a failed preparation is logged there
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -42,11 +49,44 @@ def test_a_plain_cold_start_does_not_import_the_aws_sdk() -> None:
     assert _import_entry() == {"sdk": False, "handler": True}
 
 
-def test_a_snapstart_init_prepares_the_dynamodb_client_for_the_snapshot() -> None:
-    assert _import_entry(AWS_LAMBDA_INITIALIZATION_TYPE="snap-start") == {
-        "sdk": True,
-        "handler": True,
-    }
+@pytest.fixture
+def container_credentials() -> Iterator[str]:
+    """What SnapStart gives a function instead of keys: a loopback credentials endpoint."""
+    body = json.dumps({"AccessKeyId": "ASIATEST", "SecretAccessKey": "test", "Token": "test",
+                       "Expiration": "2099-01-01T00:00:00Z"}).encode()
+
+    class Credentials(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.headers["Authorization"] == "token" else 401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Credentials)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/creds"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_snapstart_init_prepares_the_dynamodb_client_for_the_snapshot(
+    container_credentials: str,
+) -> None:
+    """No keys in the environment under SnapStart: boto3 (container credentials) is built in
+    the init, so the snapshot holds it and restored starts do not pay for it."""
+    assert _import_entry(
+        AWS_LAMBDA_INITIALIZATION_TYPE="snap-start",
+        AWS_ACCESS_KEY_ID="",
+        AWS_SECRET_ACCESS_KEY="",
+        AWS_CONTAINER_CREDENTIALS_FULL_URI=container_credentials,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN="token",
+    ) == {"sdk": True, "handler": True}
 
 
 def test_the_handler_answers_a_real_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
