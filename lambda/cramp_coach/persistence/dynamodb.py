@@ -37,6 +37,7 @@ from cramp_coach.persistence.items import (
     profile_from,
     profile_update,
 )
+from cramp_coach.persistence.sigv4 import credentials_from_env
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,6 @@ def make_client(endpoint_url: str | None = None, kind: str | None = None) -> Any
         raise ValueError(f"{CLIENT_ENV} must be one of {', '.join(CLIENT_KINDS)}, not {kind!r}")
     region = _region(endpoint_url)
     if kind != "boto3":
-        from cramp_coach.persistence.sigv4 import credentials_from_env
-
         url = _http_endpoint(region, endpoint_url)
         if region is not None and url is not None and credentials_from_env() is not None:
             # One socket timeout serves as both connect and read timeout (both 1 s).
@@ -127,7 +126,7 @@ def make_client(endpoint_url: str | None = None, kind: str | None = None) -> Any
         if kind == "http":
             raise ValueError(
                 f"{CLIENT_ENV}=http needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                "environment and a region with a known endpoint"
+                "environment, a region with a known endpoint and no FIPS or dual-stack setting"
             )
     import boto3  # lazily: see the module docstring
 
