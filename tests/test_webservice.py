@@ -559,6 +559,32 @@ def test_amazon_documented_valid_urls(url: str) -> None:
     check_cert_url(url)
 
 
+def test_a_failed_certificate_url_is_not_fetched_again_for_a_while(pki: Pki) -> None:
+    """Made-up URLs cannot keep a worker downloading: a failed one is refused from memory for
+    30 s, then tried again; the real certificate URL is unaffected throughout."""
+    clock = {"now": NOW}
+    fetched: list[str] = []
+    app = create_app(_spy_skill([]), verify=True, skill_id=SKILL_ID, trust_anchors=[pki.root],
+                     fetcher=_fetcher(pki, fetched), clock=lambda: clock["now"])
+    bad = "https://s3.amazonaws.com/echo.api/garbage.pem"
+    svc = Service(port=0)
+
+    def post(url: str) -> int:
+        body = calf_envelope(at=clock["now"])
+        return svc.post(body, signed_headers(pki.leaf_key, body, url))[0]
+
+    for server in _serve(app):
+        svc.port = server.server_port
+        assert [post(bad) for _ in range(3)] == [400, 400, 400]
+        assert fetched.count(bad) == 1
+        assert post(CERT_URL) == 200
+        clock["now"] = NOW + timedelta(seconds=29)
+        assert post(bad) == 400 and fetched.count(bad) == 1
+        clock["now"] = NOW + timedelta(seconds=31)
+        assert post(bad) == 400 and fetched.count(bad) == 2
+        assert post(CERT_URL) == 200 and fetched.count(CERT_URL) == 1
+
+
 def test_real_fetch_failure_is_a_fetch_error() -> None:
     with pytest.raises(CertificateFetchError):
         fetch_certificate_chain("https://127.0.0.1:9/echo.api/x.pem", timeout=2)

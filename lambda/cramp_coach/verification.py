@@ -135,6 +135,10 @@ TIMESTAMP_TOLERANCE = timedelta(seconds=150)
 SKILL_EVENT_TOLERANCE = timedelta(hours=1)
 MAX_CERT_BYTES = 64 * 1024  # the real chain is about 6 KiB
 FETCH_TIMEOUT_S = 3.0  # Alexa waits 8 s for the whole answer; never spend them all here
+# A URL whose chain could not be fetched or did not validate is refused without a new fetch
+# for this long: a caller sending made-up URLs cannot keep a worker waiting on downloads.
+FAILED_URL_HOLD = timedelta(seconds=30)
+FAILED_URLS_KEPT = 64
 
 Clock = Callable[[], datetime]
 Fetcher = Callable[[str], bytes]  # certificate URL -> PEM bytes; raises CertificateFetchError
@@ -234,7 +238,8 @@ class AlexaRequestVerifier(AbstractVerifier):
     Plugged into flask-ask-sdk's ``SkillAdapter(verifiers=[...])``: it runs after the
     envelope is parsed and before any handler. Any failure raises VerificationException,
     which the adapter answers with 400. Certificates are cached per URL (bounded LRU) for
-    as long as the whole chain is valid; a failed fetch is never cached.
+    as long as the whole chain is valid; a URL that failed is refused for FAILED_URL_HOLD
+    without another download (bounded too).
     """
 
     def __init__(
@@ -252,6 +257,7 @@ class AlexaRequestVerifier(AbstractVerifier):
         self._clock = clock or utc_now
         self._cache: OrderedDict[str, _Verified] = OrderedDict()
         self._cache_size = cache_size
+        self._failed: OrderedDict[str, datetime] = OrderedDict()  # URL -> refused until
         self._lock = threading.Lock()  # gthread workers may share one verifier
 
     # -- AbstractVerifier ------------------------------------------------------------
@@ -290,8 +296,20 @@ class AlexaRequestVerifier(AbstractVerifier):
                 self._cache.move_to_end(url)
                 return cached.key
             self._cache.pop(url, None)
-        verified = self._validate_chain(self._download(url), now)
+            refused_until = self._failed.get(url)
+            if refused_until is not None and now < refused_until:
+                raise VerificationException("certificate chain failed recently; not fetched again")
+        try:
+            verified = self._validate_chain(self._download(url), now)
+        except VerificationException:
+            with self._lock:
+                self._failed[url] = now + FAILED_URL_HOLD
+                self._failed.move_to_end(url)
+                while len(self._failed) > FAILED_URLS_KEPT:
+                    self._failed.popitem(last=False)
+            raise
         with self._lock:
+            self._failed.pop(url, None)
             self._cache[url] = verified
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
