@@ -22,9 +22,9 @@ from cramp_coach.core import Conversation, Event, State
 from cramp_coach.persistence import RETENTION_S, Store, user_key
 from cramp_coach.persistence.dynamodb import DynamoStore, _plain
 from cramp_coach.persistence.sqlite import SqliteStore
-from cramp_coach.skill import Memory, build_skill, handle_envelope
+from cramp_coach.skill import Memory, build_skill
 from tests.dynamo_server import LoopbackMoto, admin_client, create_table, items_of, moto_server
-from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn, skill_disabled, slot
+from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn
 
 __all__ = ["moto_server"]  # the session fixture, imported for pytest
 
@@ -221,7 +221,7 @@ def test_default_variant_and_quiet_voice_persist(backend: Backend) -> None:
     dev = backend.device()
     dev.launch(T0)
     dev.intent("AloneIntent", T0 + 5)
-    dev.intent("VoiceIntent", T0 + 10, volume=slot("volume", "quieter", "QUIET", "VOLUME"))
+    dev.intent("VoiceIntent", T0 + 10, volume=("quieter", "QUIET"))
     dev.intent("AMAZON.StopIntent", T0 + 15)
     later = backend.device()
     step1 = later.cramp(T0 + DAY, helper=None)  # "calf cramp": nobody named
@@ -273,8 +273,7 @@ def test_skill_disabled_deletes_only_that_user(backend: Backend) -> None:
     other_dev = backend.device(other)
     other_dev.cramp(T0 + 100)
     other_dev.intent("AMAZON.StopIntent", T0 + 110)
-    dev = backend.device()
-    handle_envelope(dev.skill, skill_disabled(USER, T0 + 200))
+    backend.device().disable_skill(T0 + 200)
     assert backend.raw(user_key(USER)) == []
     assert len(backend.raw(user_key(other))) == 2
 
@@ -284,7 +283,7 @@ def test_logs_hold_no_user_id_or_key(backend: Backend, caplog: pytest.LogCapture
     caplog.set_level(logging.DEBUG, logger="cramp_coach")
     interrupted_on_step_2(backend, T0)
     backend.device().launch(T0 + 60)
-    handle_envelope(backend.device().skill, skill_disabled(USER, T0 + 120))
+    backend.device().disable_skill(T0 + 120)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("cramp"))
     assert "deleted 2 stored items" in logged
     assert USER not in logged and user_key(USER) not in logged

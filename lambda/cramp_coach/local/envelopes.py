@@ -119,6 +119,10 @@ class Session:
         self.attributes = dict(response.get("sessionAttributes") or {})
         self.new = False
         if response.get("response", {}).get("shouldEndSession"):
-            self.attributes = {}
-            self.new = True
-            self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
+            self.restart()
+
+    def restart(self) -> None:
+        """Start a new session: a new id, no attributes (what a launch or an ended session does)."""
+        self.attributes = {}
+        self.new = True
+        self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
