@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import os
 import py_compile
-import socket
 import statistics
 import subprocess
 import sys
@@ -104,12 +103,6 @@ class ColdSamples:
         }
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def aws_env(endpoint: str) -> dict[str, str]:
     """Dummy credentials and the local endpoint: nothing can reach real AWS."""
     return {
@@ -144,6 +137,8 @@ def local_dynamodb() -> Iterator[str]:
     import logging
 
     from moto.server import ThreadedMotoServer
+
+    from cramp_coach.local.loopback import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on stderr
     port = free_port()

@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from cramp_coach.local.loopback import free_port, wait_until_healthy
 
 SKILL_ID = "amzn1.ask.skill.bench-0000"
 CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
@@ -208,27 +209,6 @@ def _no_control_socket() -> list[str]:
     return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("gunicorn did not become healthy")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,4,16")
@@ -242,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     here = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory() as tmp:
         leaf_key = _make_pki(Path(tmp))
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, PKI_ENV: tmp, "CRAMP_STORE": "none", "LOG_LEVEL": "WARNING"}
         command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(here),
                    "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--log-level", "warning",
@@ -250,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                    "load_webservice:make_app()"]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
-            _wait_healthy(port, proc)
+            wait_until_healthy(port, proc)
             _run_level(port, args.workers, args.warmup, 10, _signed_pool(leaf_key, 12))
             results = []
             for level in levels:

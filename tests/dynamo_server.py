@@ -16,7 +16,6 @@ import contextlib
 import http.client
 import json
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from cramp_coach.local.loopback import free_port
 from cramp_coach.persistence.dynamodb import table_definition
 
 FAKE_AWS_ENV = {
@@ -48,12 +48,6 @@ UNSET_FOR_TESTS = (
     "AWS_USE_DUALSTACK_ENDPOINT",
     "CRAMP_DYNAMODB_CLIENT",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LoopbackMoto:

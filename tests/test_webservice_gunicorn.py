@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 from gunicorn.config import Config
 
 from cramp_coach.local.envelopes import Session
+from cramp_coach.local.loopback import free_port, wait_until_healthy
 from cramp_coach.webservice import MAX_BODY_BYTES
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
@@ -25,32 +25,11 @@ _NO_CONTROL_SOCKET = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("SKILL_ID", "CRAMP_VERIFY", "CRAMP_ALLOW_UNVERIFIED")}
     env.update(CRAMP_STORE="none", **extra)
     return env
-
-
-def _wait(port: int, proc: subprocess.Popen[str], deadline_s: float = 20) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.communicate()}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not come up")
 
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
@@ -81,7 +60,7 @@ def _calf() -> bytes:
 
 @pytest.fixture(scope="module")
 def unverified_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
-    port = _free_port()
+    port = free_port()
     errors = tmp_path_factory.mktemp("gunicorn") / "stderr.txt"
     code = ("from cramp_coach.webservice import serve; "
             f"serve('127.0.0.1', {port}, workers=2, verify=False)")
@@ -89,7 +68,7 @@ def unverified_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
         proc = subprocess.Popen([sys.executable, "-c", code], env=_env(),
                                 stdout=subprocess.DEVNULL, stderr=err, text=True)
         try:
-            _wait(port, proc)
+            wait_until_healthy(port, proc, timeout_s=20)
             yield port, errors
         finally:
             _stop(proc)
@@ -136,7 +115,7 @@ def test_serve_refuses_to_verify_without_a_skill_id() -> None:
 
 
 def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
-    port = _free_port()
+    port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
         [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "1", *_NO_CONTROL_SOCKET,
@@ -144,7 +123,7 @@ def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
         env=_env(SKILL_ID=SKILL_ID), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        _wait(port, proc)
+        wait_until_healthy(port, proc, timeout_s=20)
         status, body = _call(port, "POST", "/", _calf(), {"Content-Type": "application/json"})
         assert status == 400, body  # unsigned
         assert b"Traceback" not in body
