@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -137,8 +137,8 @@ def template_table_actions() -> list[str]:
 
 
 @pytest.fixture
-def iam_user(moto_server: LoopbackMoto) -> Iterator[Any]:
-    """Make an IAM user whose policy is the template's; yields a function giving its keys."""
+def iam_user(moto_server: LoopbackMoto) -> Callable[[list[str]], dict[str, str]]:
+    """A function that makes an IAM user allowed `actions` (on any resource) and gives its keys."""
     iam = boto3.session.Session().client(
         "iam", endpoint_url=moto_server.endpoint, region_name="us-east-1",
         aws_access_key_id="testing", aws_secret_access_key="testing",
@@ -159,7 +159,7 @@ def iam_user(moto_server: LoopbackMoto) -> Iterator[Any]:
         return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
                 "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
-    yield make
+    return make
 
 
 def use_keys(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str]) -> None:

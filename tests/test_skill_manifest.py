@@ -219,8 +219,11 @@ def test_subscribes_to_skill_disabled() -> None:
 # --- the assembled package --------------------------------------------------------------------
 
 
-def run_build(*args: str) -> subprocess.CompletedProcess[str]:
+def run_build(*args: str, endpoint_env: str | None = None) -> subprocess.CompletedProcess[str]:
+    """tools/build_skill_package.py; CRAMP_SKILL_ENDPOINT set only when endpoint_env is given."""
     env = {k: v for k, v in os.environ.items() if k != "CRAMP_SKILL_ENDPOINT"}
+    if endpoint_env is not None:
+        env["CRAMP_SKILL_ENDPOINT"] = endpoint_env
     return subprocess.run(
         [sys.executable, str(BUILD), *args],
         capture_output=True,
@@ -283,16 +286,7 @@ def test_package_fills_the_endpoint(tmp_path: Path) -> None:
 
 def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None:
     out = tmp_path / "skill"
-    env = {**os.environ, "CRAMP_SKILL_ENDPOINT": FAKE_ENDPOINT}
-    run = subprocess.run(
-        [sys.executable, str(BUILD), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    run = run_build("--out", str(out), endpoint_env=FAKE_ENDPOINT)
     assert run.returncode == 0, run.stderr
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
