@@ -122,10 +122,7 @@ def items_of(endpoint: str, table: str, pk: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[LoopbackMoto]:
     """One loopback moto server for the whole session, with fake credentials in the env."""
-    saved = {
-        k: os.environ.get(k)
-        for k in (*FAKE_AWS_ENV, *UNSET_FOR_TESTS)
-    }
+    saved = {k: os.environ.get(k) for k in (*FAKE_AWS_ENV, *UNSET_FOR_TESTS)}
     os.environ.update(FAKE_AWS_ENV)
     for k in UNSET_FOR_TESTS:
         os.environ.pop(k, None)

@@ -67,8 +67,9 @@ class Device:
     def intent(self, name: str, ts: float, **slots: Slot) -> Turn:
         return self._send(self.session.intent(name, ts, slots))
 
-    def cramp(self, ts: float, muscle: str = "CALF", heard: str = "calf",
-              helper: str | None = "PARTNER") -> Turn:
+    def cramp(
+        self, ts: float, muscle: str = "CALF", heard: str = "calf", helper: str | None = "PARTNER"
+    ) -> Turn:
         slots: dict[str, Slot] = {"muscle": (heard, muscle)}
         if helper is not None:
             slots["helper"] = ({"PARTNER": "her", "ALONE": "my"}[helper], helper)

@@ -63,14 +63,34 @@ def botocore_authorization(
 @pytest.mark.parametrize(
     ("url", "host", "region", "token", "body"),
     [
-        ("https://dynamodb.eu-west-1.amazonaws.com/", "dynamodb.eu-west-1.amazonaws.com",
-         "eu-west-1", "FwoGZXIvYXdzEXAMPLETOKEN==", b'{"TableName":"t"}'),
-        ("https://dynamodb.us-east-1.amazonaws.com/", "dynamodb.us-east-1.amazonaws.com",
-         "us-east-1", None, b"{}"),
-        ("http://127.0.0.1:8000/", "127.0.0.1:8000", "us-east-1", None,
-         json.dumps({"Item": {"muscle": {"S": "Wade \u2019s calf  cramp"}}}).encode()),
-        ("https://dynamodb.cn-north-1.amazonaws.com.cn/", "dynamodb.cn-north-1.amazonaws.com.cn",
-         "cn-north-1", "token with  double  spaces", b""),
+        (
+            "https://dynamodb.eu-west-1.amazonaws.com/",
+            "dynamodb.eu-west-1.amazonaws.com",
+            "eu-west-1",
+            "FwoGZXIvYXdzEXAMPLETOKEN==",
+            b'{"TableName":"t"}',
+        ),
+        (
+            "https://dynamodb.us-east-1.amazonaws.com/",
+            "dynamodb.us-east-1.amazonaws.com",
+            "us-east-1",
+            None,
+            b"{}",
+        ),
+        (
+            "http://127.0.0.1:8000/",
+            "127.0.0.1:8000",
+            "us-east-1",
+            None,
+            json.dumps({"Item": {"muscle": {"S": "Wade \u2019s calf  cramp"}}}).encode(),
+        ),
+        (
+            "https://dynamodb.cn-north-1.amazonaws.com.cn/",
+            "dynamodb.cn-north-1.amazonaws.com.cn",
+            "cn-north-1",
+            "token with  double  spaces",
+            b"",
+        ),
     ],
 )
 def test_signature_equals_botocores(
@@ -86,8 +106,16 @@ def test_signature_equals_botocores(
     }
     if token:
         headers["X-Amz-Security-Token"] = token
-    ours = authorization(method="POST", path="/", headers=headers, body=body, credentials=creds,
-                         region=region, service="dynamodb", amz_date=date)
+    ours = authorization(
+        method="POST",
+        path="/",
+        headers=headers,
+        body=body,
+        credentials=creds,
+        region=region,
+        service="dynamodb",
+        amz_date=date,
+    )
     assert ours == botocore_authorization(url, headers, body, creds, region, date)
     assert SECRET not in ours
 
@@ -95,8 +123,13 @@ def test_signature_equals_botocores(
 def test_signature_changes_with_every_signed_part() -> None:
     creds = Credentials("AKIDEXAMPLE", SECRET)
     base: dict[str, Any] = {
-        "method": "POST", "path": "/", "body": b"{}", "credentials": creds,
-        "region": "us-east-1", "service": "dynamodb", "amz_date": "20261121T031500Z",
+        "method": "POST",
+        "path": "/",
+        "body": b"{}",
+        "credentials": creds,
+        "region": "us-east-1",
+        "service": "dynamodb",
+        "amz_date": "20261121T031500Z",
         "headers": {"Host": "h", "X-Amz-Target": "DynamoDB_20120810.Query"},
     }
     reference = authorization(**base)
@@ -113,9 +146,16 @@ def test_signature_changes_with_every_signed_part() -> None:
 
 def test_a_query_string_is_refused() -> None:
     with pytest.raises(ValueError, match="query"):
-        authorization(method="POST", path="/?a=1", headers={}, body=b"",
-                      credentials=Credentials("k", "s"), region="r", service="s",
-                      amz_date="20261121T031500Z")
+        authorization(
+            method="POST",
+            path="/?a=1",
+            headers={},
+            body=b"",
+            credentials=Credentials("k", "s"),
+            region="r",
+            service="s",
+            amz_date="20261121T031500Z",
+        )
 
 
 def test_credentials_hide_their_secrets() -> None:
@@ -140,8 +180,11 @@ def template_table_actions() -> list[str]:
 def iam_user(moto_server: LoopbackMoto) -> Callable[[list[str]], dict[str, str]]:
     """A function that makes an IAM user allowed `actions` (on any resource) and gives its keys."""
     iam = boto3.session.Session().client(
-        "iam", endpoint_url=moto_server.endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "iam",
+        endpoint_url=moto_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
     def make(actions: list[str]) -> dict[str, str]:
@@ -150,14 +193,18 @@ def iam_user(moto_server: LoopbackMoto) -> Callable[[list[str]], dict[str, str]]
         iam.put_user_policy(
             UserName=name,
             PolicyName="table",
-            PolicyDocument=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
-            }),
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+                }
+            ),
         )
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        return {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
 
     return make
 
@@ -176,11 +223,23 @@ def test_verifying_server_accepts_every_call_under_the_template_policy(
     table = create_table(moto_server.endpoint)
     use_keys(monkeypatch, iam_user(template_table_actions()))
     store = DynamoStore(table, endpoint_url=moto_server.endpoint, client_kind="http")
-    entry = {"rid": "r1", "started_at": T0, "muscle": "CALF", "variant": "partner",
-             "outcome": "eased"}
+    entry = {
+        "rid": "r1",
+        "started_at": T0,
+        "muscle": "CALF",
+        "variant": "partner",
+        "outcome": "eased",
+    }
     with enable_iam_authentication():
-        store.save("k", T0, entries=[entry], prefs={"default_variant": "alone"}, resume=None,
-                   clear_resume=False, freq_advised=False)
+        store.save(
+            "k",
+            T0,
+            entries=[entry],
+            prefs={"default_variant": "alone"},
+            resume=None,
+            clear_resume=False,
+            freq_advised=False,
+        )
         profile = store.load("k", T0 + 60)
         store.delete_user("k")
         after = store.load("k", T0 + 120)
@@ -198,12 +257,18 @@ def test_verifying_server_refuses_a_wrong_secret_and_a_missing_action(
     use_keys(monkeypatch, keys | {"AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"] + "x"})
     with enable_iam_authentication():
         with pytest.raises(StoreError, match="SignatureDoesNotMatch"):
-            DynamoStore(table, endpoint_url=moto_server.endpoint, client_kind="http").load(
-                "k", T0)
+            DynamoStore(table, endpoint_url=moto_server.endpoint, client_kind="http").load("k", T0)
         use_keys(monkeypatch, keys)
         store = DynamoStore(table, endpoint_url=moto_server.endpoint, client_kind="http")
-        store.save("k", T0, entries=[], prefs={"quiet": True}, resume=None,
-                   clear_resume=False, freq_advised=False)
+        store.save(
+            "k",
+            T0,
+            entries=[],
+            prefs={"quiet": True},
+            resume=None,
+            clear_resume=False,
+            freq_advised=False,
+        )
         with pytest.raises(StoreError, match="AccessDenied"):
             store.load("k", T0 + 1)
 
@@ -228,10 +293,18 @@ def test_endpoint_for_region(region: str, expected: str | None) -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
-                 "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "CRAMP_DYNAMODB_CLIENT",
-                 "AWS_DEFAULT_REGION"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_USE_FIPS_ENDPOINT",
+        "AWS_USE_DUALSTACK_ENDPOINT",
+        "CRAMP_DYNAMODB_CLIENT",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
@@ -260,8 +333,12 @@ def test_without_keys_boto3_is_used(clean_env: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     "setting",
-    [("CRAMP_DYNAMODB_CLIENT", "boto3"), ("AWS_USE_FIPS_ENDPOINT", "true"),
-     ("AWS_USE_DUALSTACK_ENDPOINT", "true"), ("AWS_REGION", "us-isob-east-1")],
+    [
+        ("CRAMP_DYNAMODB_CLIENT", "boto3"),
+        ("AWS_USE_FIPS_ENDPOINT", "true"),
+        ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+        ("AWS_REGION", "us-isob-east-1"),
+    ],
 )
 def test_settings_only_boto3_serves_choose_boto3(
     clean_env: pytest.MonkeyPatch, setting: tuple[str, str]

@@ -42,8 +42,9 @@ def _require_node_modules() -> None:
     modules = ROOT / "node_modules"
     missing = [p for p in NODE_PACKAGES if not (modules / p / "package.json").exists()]
     if missing:
-        pytest.fail(f"node packages missing ({', '.join(missing)}): run npm ci in {ROOT}",
-                    pytrace=False)
+        pytest.fail(
+            f"node packages missing ({', '.join(missing)}): run npm ci in {ROOT}", pytrace=False
+        )
 
 
 def _tail(path: Path, lines: int = 40) -> str:
@@ -62,15 +63,20 @@ def skill_url(tmp_path: Path) -> Iterator[str]:
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, str(E2E / "serve_for_e2e.py"), "--port-file", str(port_file)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         url = None
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                pytest.fail(f"the e2e server exited ({server.returncode}):\n{_tail(log_path)}",
-                            pytrace=False)
+                pytest.fail(
+                    f"the e2e server exited ({server.returncode}):\n{_tail(log_path)}",
+                    pytrace=False,
+                )
             text = port_file.read_text().strip() if port_file.exists() else ""
             if text.isdigit():
                 try:
@@ -81,8 +87,11 @@ def skill_url(tmp_path: Path) -> Iterator[str]:
                     pass
             time.sleep(0.05)
         if url is None:
-            pytest.fail(f"the e2e server did not answer /healthz within {SERVER_START_TIMEOUT_S} s:"
-                        f"\n{_tail(log_path)}", pytrace=False)
+            pytest.fail(
+                f"the e2e server did not answer /healthz within {SERVER_START_TIMEOUT_S} s:"
+                f"\n{_tail(log_path)}",
+                pytrace=False,
+            )
         yield url
     finally:
         server.terminate()
@@ -96,8 +105,12 @@ def skill_url(tmp_path: Path) -> Iterator[str]:
 def _run_node(*args: str) -> subprocess.CompletedProcess[str]:
     assert NODE is not None
     return subprocess.run(
-        [NODE, str(RUNNER), *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=RUN_TIMEOUT_S, check=False,
+        [NODE, str(RUNNER), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
     )
 
 
@@ -149,9 +162,15 @@ def _one_turn_script(tmp_path: Path, turn: dict[str, Any]) -> Path:
 
 def _fake_response(ssml: str) -> dict[str, Any]:
     reprompt = {"outputSpeech": {"type": "SSML", "ssml": "<speak>Hm?</speak>"}}
-    return {"version": "1.0", "sessionAttributes": {},
-            "response": {"outputSpeech": {"type": "SSML", "ssml": ssml}, "reprompt": reprompt,
-                         "shouldEndSession": False}}
+    return {
+        "version": "1.0",
+        "sessionAttributes": {},
+        "response": {
+            "outputSpeech": {"type": "SSML", "ssml": ssml},
+            "reprompt": reprompt,
+            "shouldEndSession": False,
+        },
+    }
 
 
 def test_the_runner_fails_on_an_ssml_issue(tmp_path: Path) -> None:
@@ -166,11 +185,16 @@ def test_the_runner_fails_on_an_ssml_issue(tmp_path: Path) -> None:
 
 def test_the_runner_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     _require_node_modules()
-    script = _one_turn_script(tmp_path, {"say": "Alexa, tell cramp coach her calf is cramping",
-                                         "intent": "CrampIntent", "says": ["Help them sit back"]})
+    script = _one_turn_script(
+        tmp_path,
+        {
+            "say": "Alexa, tell cramp coach her calf is cramping",
+            "intent": "CrampIntent",
+            "says": ["Help them sit back"],
+        },
+    )
     with _FakeSkill(_fake_response("<speak>Something else entirely.</speak>")) as fake:
         result = _run_node("--url", fake.url, str(script))
     assert result.returncode != 0, result.stdout
     assert 'should say "Help them sit back"' in result.stdout
     assert result.stdout.rstrip().endswith("0 passed, 1 failed")
-

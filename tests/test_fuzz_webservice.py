@@ -35,13 +35,33 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5000"))
 nasty_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40
 ) | st.sampled_from(
-    ["", "\x00", "\u202e", "🦵" * 50, "\uff43\uff41\uff4c\uff46", "Ca\u0301lf", "%s%n",
-     "${jndi:x}", "\ufeff", "null", "NaN", "-1", "1e999", "<speak>", "]]>", "\\u0000", "x" * 3000]
+    [
+        "",
+        "\x00",
+        "\u202e",
+        "🦵" * 50,
+        "\uff43\uff41\uff4c\uff46",
+        "Ca\u0301lf",
+        "%s%n",
+        "${jndi:x}",
+        "\ufeff",
+        "null",
+        "NaN",
+        "-1",
+        "1e999",
+        "<speak>",
+        "]]>",
+        "\\u0000",
+        "x" * 3000,
+    ]
 )
 
 json_leaf = (
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False, allow_infinity=False) | nasty_text
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | nasty_text
 )
 json_value = st.recursive(
     json_leaf,
@@ -50,20 +70,36 @@ json_value = st.recursive(
 )
 
 REQUEST_TYPES = [
-    "LaunchRequest", "IntentRequest", "SessionEndedRequest", "AlexaSkillEvent.SkillDisabled",
-    "AlexaSkillEvent.SkillEnabled", "Display.ElementSelected", "CanFulfillIntentRequest",
-    "Connections.Response", "System.ExceptionEncountered", "Nope",
+    "LaunchRequest",
+    "IntentRequest",
+    "SessionEndedRequest",
+    "AlexaSkillEvent.SkillDisabled",
+    "AlexaSkillEvent.SkillEnabled",
+    "Display.ElementSelected",
+    "CanFulfillIntentRequest",
+    "Connections.Response",
+    "System.ExceptionEncountered",
+    "Nope",
 ]
-INTENTS = ["CrampIntent", "ClarifyIntent", "SymptomIntent", "VoiceIntent", "AMAZON.NextIntent",
-           "AMAZON.StopIntent", "AMAZON.HelpIntent", "NotAnIntent"]
+INTENTS = [
+    "CrampIntent",
+    "ClarifyIntent",
+    "SymptomIntent",
+    "VoiceIntent",
+    "AMAZON.NextIntent",
+    "AMAZON.StopIntent",
+    "AMAZON.HelpIntent",
+    "NotAnIntent",
+]
 
 
 def _base_envelopes() -> list[dict[str, Any]]:
     session = Session(skill_id=SKILL_ID)
     return [
         session.launch(T),
-        session.intent("CrampIntent", T,
-                       {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}),
+        session.intent(
+            "CrampIntent", T, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
+        ),
         session.intent("ClarifyIntent", T, {"part": ("front", "FRONT")}),
         session.intent("SymptomIntent", T, {"symptom": ("swollen", "RF_DVT")}),
         session.intent("AMAZON.NextIntent", T),
@@ -119,18 +155,24 @@ def plausible_envelope(draw: st.DrawFn) -> bytes:
     request["type"] = draw(st.sampled_from(REQUEST_TYPES) | nasty_text)
     request["locale"] = draw(st.sampled_from(["en-US", "de-DE", ""]) | nasty_text)
     # Mostly a valid timestamp, so that most of these reach the skill's handlers.
-    request["timestamp"] = draw(st.sampled_from(
-        ["2026-11-21T03:00:00Z"] * 6 + ["2026-13-45T99:00:00Z", "yesterday", "", "0"]
-    ))
+    request["timestamp"] = draw(
+        st.sampled_from(
+            ["2026-11-21T03:00:00Z"] * 6 + ["2026-13-45T99:00:00Z", "yesterday", "", "0"]
+        )
+    )
     request["intent"] = {
         "name": draw(st.sampled_from(INTENTS) | nasty_text),
         "confirmationStatus": "NONE",
-        "slots": draw(st.dictionaries(
-            nasty_text,
-            st.fixed_dictionaries({"name": nasty_text, "value": nasty_text | st.none()},
-                                  optional={"resolutions": json_value}),
-            max_size=3,
-        )),
+        "slots": draw(
+            st.dictionaries(
+                nasty_text,
+                st.fixed_dictionaries(
+                    {"name": nasty_text, "value": nasty_text | st.none()},
+                    optional={"resolutions": json_value},
+                ),
+                max_size=3,
+            )
+        ),
     }
     if "session" in envelope:
         envelope["session"]["attributes"] = draw(
@@ -162,23 +204,37 @@ def client() -> FlaskClient:
     return app.test_client()
 
 
-def test_fuzzed_envelopes_never_5xx(client: FlaskClient,
-                                    record_property: Any) -> None:
+def test_fuzzed_envelopes_never_5xx(client: FlaskClient, record_property: Any) -> None:
     tried = {"n": 0, "ok": 0}
     statuses: dict[int, int] = {}
     # The skill logs every calm fallback with its traceback: keep the run quiet and fast.
-    quiet = [logging.getLogger(n) for n in ("cramp_coach", "cramp_coach.access",
-                                            "cramp_coach.webservice", "flask.app")]
+    quiet = [
+        logging.getLogger(n)
+        for n in ("cramp_coach", "cramp_coach.access", "cramp_coach.webservice", "flask.app")
+    ]
     levels = [(logger, logger.level, logger.disabled) for logger in quiet]
     for logger in quiet:
         logger.disabled = True
     started = time.monotonic()
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(body=PAYLOADS, content_type=st.sampled_from(
-        ["application/json", "application/json; charset=utf-8", "text/plain",
-         "application/x-www-form-urlencoded", ""]))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        body=PAYLOADS,
+        content_type=st.sampled_from(
+            [
+                "application/json",
+                "application/json; charset=utf-8",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "",
+            ]
+        ),
+    )
     def run(body: bytes, content_type: str) -> None:
         tried["n"] += 1
         headers = {"Content-Type": content_type} if content_type else {}
@@ -202,8 +258,10 @@ def test_fuzzed_envelopes_never_5xx(client: FlaskClient,
             logger.setLevel(level)
             logger.disabled = disabled
     elapsed = time.monotonic() - started
-    summary = (f"fuzz_webservice: {tried['n']} envelopes tried in {elapsed:.1f} s, "
-               f"{tried['ok']} answered 200, statuses {dict(sorted(statuses.items()))}")
+    summary = (
+        f"fuzz_webservice: {tried['n']} envelopes tried in {elapsed:.1f} s, "
+        f"{tried['ok']} answered 200, statuses {dict(sorted(statuses.items()))}"
+    )
     print(summary)
     record_property("fuzz_examples", tried["n"])
     record_property("fuzz_statuses", json.dumps(statuses))

@@ -52,8 +52,14 @@ def test_a_plain_cold_start_does_not_import_the_aws_sdk() -> None:
 @pytest.fixture
 def container_credentials() -> Iterator[str]:
     """What SnapStart gives a function instead of keys: a loopback credentials endpoint."""
-    body = json.dumps({"AccessKeyId": "ASIATEST", "SecretAccessKey": "test", "Token": "test",
-                       "Expiration": "2099-01-01T00:00:00Z"}).encode()
+    body = json.dumps(
+        {
+            "AccessKeyId": "ASIATEST",
+            "SecretAccessKey": "test",
+            "Token": "test",
+            "Expiration": "2099-01-01T00:00:00Z",
+        }
+    ).encode()
 
     class Credentials(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -68,14 +68,18 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         return [_plain(item) for item in items_of(server.endpoint, table, pk)]
 
     kind = request.param.removeprefix("dynamodb-")  # the client: DynamoHttpClient or boto3
-    return Backend(request.param,
-                   lambda: DynamoStore(table, endpoint_url=server.endpoint, client_kind=kind),
-                   raw_dynamo)
+    return Backend(
+        request.param,
+        lambda: DynamoStore(table, endpoint_url=server.endpoint, client_kind=kind),
+        raw_dynamo,
+    )
 
 
 def logs(backend: Backend, user_id: str = USER) -> list[dict[str, Any]]:
-    return sorted((i for i in backend.raw(user_key(user_id)) if i["sk"].startswith("log#")),
-                  key=lambda i: i["sk"])
+    return sorted(
+        (i for i in backend.raw(user_key(user_id)) if i["sk"].startswith("log#")),
+        key=lambda i: i["sk"],
+    )
 
 
 def interrupted_on_step_2(backend: Backend, t: float) -> None:
@@ -140,7 +144,8 @@ def test_log_records_each_routine_and_counts_the_week(backend: Backend) -> None:
         interrupted_on_step_2(backend, T0 + day * DAY)
     entries = logs(backend)
     assert [(e["muscle"], e["variant"], e["outcome"]) for e in entries] == [
-        ("CALF", "partner", "stopped")] * 3
+        ("CALF", "partner", "stopped")
+    ] * 3
     assert [float(e["started_at"]) for e in entries] == [T0, T0 + DAY, T0 + 2 * DAY]
     count = backend.device().intent("CrampCountIntent", T0 + 2 * DAY + 3600)
     assert "You've had 3 cramps logged in the last seven days" in text(count)
@@ -159,8 +164,9 @@ def test_outcome_update_overwrites_the_same_entry(backend: Backend) -> None:
 
 
 # ---------------------------------------------------------------- frequency advice
-def finish_aftercare(conversation: Conversation, state: State, t: float, store: Store,
-                     memory: Memory) -> str:
+def finish_aftercare(
+    conversation: Conversation, state: State, t: float, store: Store, memory: Memory
+) -> str:
     """Walk the aftercare to its end, loading the profile on the finishing turn."""
     key = user_key(USER)
     while True:
@@ -182,10 +188,12 @@ def test_frequency_advice_once_is_kept_in_the_store(backend: Backend) -> None:
     spoken = []
     for when in (2.5, 3.5):
         t = T0 + when * DAY
-        state = conversation.handle(State(), Event("cramp", t, muscle="CALF",
-                                                  helper="PARTNER")).state
-        state = conversation.handle(state, Event("better", t + 20),
-                                    store.load(user_key(USER), t + 20)).state
+        state = conversation.handle(
+            State(), Event("cramp", t, muscle="CALF", helper="PARTNER")
+        ).state
+        state = conversation.handle(
+            state, Event("better", t + 20), store.load(user_key(USER), t + 20)
+        ).state
         state.profile_loaded = False
         spoken.append(finish_aftercare(conversation, state, t + 30, store, memory))
     assert FREQ in spoken[0]
@@ -263,8 +271,9 @@ def test_delete_history_by_voice_after_yes(backend: Backend) -> None:
     done = dev.intent("AMAZON.YesIntent", T0 + 2 * DAY + 15)
     assert text(done).startswith("Done. I've deleted your cramp history")
     assert backend.raw(user_key(USER)) == []
-    assert "no cramps logged" in text(backend.device().intent("CrampCountIntent",
-                                                              T0 + 2 * DAY + 60))
+    assert "no cramps logged" in text(
+        backend.device().intent("CrampCountIntent", T0 + 2 * DAY + 60)
+    )
 
 
 def test_skill_disabled_deletes_only_that_user(backend: Backend) -> None:
@@ -291,11 +300,23 @@ def test_logs_hold_no_user_id_or_key(backend: Backend, caplog: pytest.LogCapture
 
 def test_unsaved_entries_are_not_duplicated_by_a_second_save(backend: Backend) -> None:
     store = backend.new_store()
-    entry = {"rid": "abc123", "started_at": T0, "muscle": "CALF", "variant": "alone",
-             "outcome": "in_progress"}
+    entry = {
+        "rid": "abc123",
+        "started_at": T0,
+        "muscle": "CALF",
+        "variant": "alone",
+        "outcome": "in_progress",
+    }
     for outcome in ("in_progress", "eased", "eased"):
-        store.save(user_key(USER), T0 + 10, entries=[{**entry, "outcome": outcome}], prefs={},
-                   resume=None, clear_resume=False, freq_advised=False)
+        store.save(
+            user_key(USER),
+            T0 + 10,
+            entries=[{**entry, "outcome": outcome}],
+            prefs={},
+            resume=None,
+            clear_resume=False,
+            freq_advised=False,
+        )
     assert [(e["outcome"], e["variant"]) for e in logs(backend)] == [("eased", "alone")]
 
 
@@ -303,6 +324,8 @@ def test_admin_client_sees_the_template_key_schema(moto_server: LoopbackMoto) ->
     table = create_table(moto_server.endpoint)
     described = admin_client(moto_server.endpoint).describe_table(TableName=table)["Table"]
     assert {k["AttributeName"]: k["KeyType"] for k in described["KeySchema"]} == {
-        "pk": "HASH", "sk": "RANGE"}
+        "pk": "HASH",
+        "sk": "RANGE",
+    }
     ttl = admin_client(moto_server.endpoint).describe_time_to_live(TableName=table)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"

@@ -89,8 +89,9 @@ def test_server_stopped_mid_conversation(moto_server: LoopbackMoto, client_kind:
 
 
 def test_unknown_table(moto_server: LoopbackMoto, client_kind: str) -> None:
-    dev = Device(build_skill(lambda: DynamoStore("no-such-table",
-                                                 endpoint_url=moto_server.endpoint)), USER)
+    dev = Device(
+        build_skill(lambda: DynamoStore("no-such-table", endpoint_url=moto_server.endpoint)), USER
+    )
     spoken(dev.launch(T0), ASK, "unknown table")
     spoken(dev.cramp(T0 + 5), STEP1, "unknown table")
     spoken(dev.intent("BetterIntent", T0 + 30), EASING, "unknown table")
@@ -151,8 +152,9 @@ def test_store_is_not_touched_again_in_a_failed_turn(
         with pytest.raises(StoreError, match="Timeout"):
             store.load("k", T0)
         with pytest.raises(StoreError, match="skipped"):
-            store.save("k", T0, entries=[], prefs={}, resume=None, clear_resume=False,
-                       freq_advised=False)
+            store.save(
+                "k", T0, entries=[], prefs={}, resume=None, clear_resume=False, freq_advised=False
+            )
         assert server.requests == 2
 
 
@@ -167,11 +169,22 @@ def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto, client_ki
         try:
             store = DynamoStore(table, endpoint_url=moto_server.endpoint)
             for i in range(per_thread):
-                entry = {"rid": f"d{n}r{i}", "started_at": T0 + i, "muscle": "CALF",
-                         "variant": "alone", "outcome": "eased"}
-                store.save(user_key(USER), T0 + 1000 + n * 100 + i, entries=[entry],
-                           prefs={"quiet": n % 2 == 0}, resume=None, clear_resume=False,
-                           freq_advised=False)
+                entry = {
+                    "rid": f"d{n}r{i}",
+                    "started_at": T0 + i,
+                    "muscle": "CALF",
+                    "variant": "alone",
+                    "outcome": "eased",
+                }
+                store.save(
+                    user_key(USER),
+                    T0 + 1000 + n * 100 + i,
+                    entries=[entry],
+                    prefs={"quiet": n % 2 == 0},
+                    resume=None,
+                    clear_resume=False,
+                    freq_advised=False,
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -193,15 +206,18 @@ def test_two_devices_through_the_skill(moto_server: LoopbackMoto, client_kind: s
     results: list[str] = []
 
     def echo(muscle: str, heard: str, helper: str, offset: float) -> None:
-        dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)),
-                     USER)
+        dev = Device(
+            build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)), USER
+        )
         dev.launch(T0 + offset)
         barrier.wait()
         dev.cramp(T0 + 5 + offset, muscle=muscle, heard=heard, helper=helper)
         results.append(text(dev.intent("AMAZON.StopIntent", T0 + 20 + offset)))
 
-    threads = [threading.Thread(target=echo, args=("CALF", "calf", "PARTNER", 0.0)),
-               threading.Thread(target=echo, args=("FOOT_ARCH", "foot", "ALONE", 1.0))]
+    threads = [
+        threading.Thread(target=echo, args=("CALF", "calf", "PARTNER", 0.0)),
+        threading.Thread(target=echo, args=("FOOT_ARCH", "foot", "ALONE", 1.0)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -224,11 +240,20 @@ def test_cold_lambda_path_does_not_import_boto3() -> None:
         "assert 'Help them sit back' in json.dumps(out)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
     )
-    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": "t", "PATH": "/usr/bin:/bin",
-           "AWS_REGION": "us-east-1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=str(Path(__file__).parents[1]),
-                          timeout=60)
+    env = {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": "t",
+        "PATH": "/usr/bin:/bin",
+        "AWS_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(Path(__file__).parents[1]),
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
@@ -249,12 +274,25 @@ def test_cold_launch_reads_the_table_without_the_aws_sdk(moto_server: LoopbackMo
         "print(json.dumps({'speech': turn.speech, 'sdk': sorted(m for m in sys.modules\n"
         "      if m.split('.')[0] in ('boto3', 'botocore'))}))\n"
     )
-    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": table, "PATH": "/usr/bin:/bin",
-           "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint, "AWS_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_SESSION_TOKEN": "testing", "PYTHONPATH": "lambda"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=str(Path(__file__).parents[1]), timeout=60)
+    env = {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": table,
+        "PATH": "/usr/bin:/bin",
+        "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "PYTHONPATH": "lambda",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(Path(__file__).parents[1]),
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "You were on step 2 of the calf steps" in result["speech"]
@@ -262,12 +300,19 @@ def test_cold_launch_reads_the_table_without_the_aws_sdk(moto_server: LoopbackMo
 
 
 @pytest.mark.parametrize("variable", ["CRAMP_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"])
-def test_local_endpoint_from_the_environment(moto_server: LoopbackMoto, client_kind: str,
-                                             variable: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_endpoint_from_the_environment(
+    moto_server: LoopbackMoto, client_kind: str, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = create_table(moto_server.endpoint)
     monkeypatch.setenv(variable, moto_server.endpoint)
     store = DynamoStore(table)
-    store.save("k", T0, entries=[], prefs={"default_variant": "alone"}, resume=None,
-               clear_resume=False, freq_advised=False)
+    store.save(
+        "k",
+        T0,
+        entries=[],
+        prefs={"default_variant": "alone"},
+        resume=None,
+        clear_resume=False,
+        freq_advised=False,
+    )
     assert store.load("k", T0 + 1).default_variant == "alone"

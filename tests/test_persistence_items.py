@@ -42,32 +42,59 @@ def test_window_bounds() -> None:
 
 
 def test_log_item_shape_and_invalid_entries() -> None:
-    sk, attrs = log_item({"rid": "abc", "started_at": T0, "muscle": "CALF",
-                          "variant": "alone", "outcome": "eased"}, T0 + 5) or ("", {})
+    sk, attrs = log_item(
+        {"rid": "abc", "started_at": T0, "muscle": "CALF", "variant": "alone", "outcome": "eased"},
+        T0 + 5,
+    ) or ("", {})
     assert sk == "log#2025-03-03T02:00:00.000Z#abc"
-    assert attrs == {"muscle": "CALF", "variant": "alone", "outcome": "eased",
-                     "started_at": T0, "expires_at": int(T0 + 5) + RETENTION_S}
-    for bad in ({}, {"rid": "a#b", "started_at": T0, "muscle": "CALF"},
-                {"rid": "a", "started_at": "soon", "muscle": "CALF"},
-                {"rid": "a", "started_at": float("nan"), "muscle": "CALF"},
-                {"rid": "a", "started_at": T0, "muscle": "x" * 500}):
+    assert attrs == {
+        "muscle": "CALF",
+        "variant": "alone",
+        "outcome": "eased",
+        "started_at": T0,
+        "expires_at": int(T0 + 5) + RETENTION_S,
+    }
+    for bad in (
+        {},
+        {"rid": "a#b", "started_at": T0, "muscle": "CALF"},
+        {"rid": "a", "started_at": "soon", "muscle": "CALF"},
+        {"rid": "a", "started_at": float("nan"), "muscle": "CALF"},
+        {"rid": "a", "started_at": T0, "muscle": "x" * 500},
+    ):
         assert log_item(bad, T0) is None
 
 
 def test_profile_update_sets_only_changes() -> None:
-    sets, removes = profile_update(T0, prefs={}, resume=None, clear_resume=False,
-                                   freq_advised=False)
+    sets, removes = profile_update(
+        T0, prefs={}, resume=None, clear_resume=False, freq_advised=False
+    )
     assert sets == {"expires_at": expires_at(T0)} and removes == []
-    state: dict[str, Any] = {"mode": "paused", "muscle": "CALF", "step": 2,
-                             "unsaved": [{"rid": "x"}], "last_speech": "words"}
-    sets, removes = profile_update(T0, prefs={"quiet": True, "default_variant": "alone",
-                                              "bogus": 1},
-                                   resume=state, clear_resume=False, freq_advised=True)
-    assert set(sets) == {"expires_at", "quiet", "default_variant", "resume",
-                         "resume_saved_at", "freq_advised_at"}
+    state: dict[str, Any] = {
+        "mode": "paused",
+        "muscle": "CALF",
+        "step": 2,
+        "unsaved": [{"rid": "x"}],
+        "last_speech": "words",
+    }
+    sets, removes = profile_update(
+        T0,
+        prefs={"quiet": True, "default_variant": "alone", "bogus": 1},
+        resume=state,
+        clear_resume=False,
+        freq_advised=True,
+    )
+    assert set(sets) == {
+        "expires_at",
+        "quiet",
+        "default_variant",
+        "resume",
+        "resume_saved_at",
+        "freq_advised_at",
+    }
     assert json.loads(sets["resume"]) == {"mode": "paused", "muscle": "CALF", "step": 2}
-    sets, removes = profile_update(T0, prefs={}, resume=state, clear_resume=True,
-                                   freq_advised=False)
+    sets, removes = profile_update(
+        T0, prefs={}, resume=state, clear_resume=True, freq_advised=False
+    )
     assert "resume" not in sets and removes == ["resume", "resume_saved_at"]
 
 
@@ -79,12 +106,25 @@ def test_profile_from_sorts_filters_and_ignores_corrupt_values() -> None:
         {"started_at": T0 - 30, "muscle": "CALF", "expires_at": T0 - 1},  # expired
         {"started_at": "x", "muscle": "CALF"},
     ]
-    profile = profile_from({"default_variant": "sideways", "quiet": "yes", "resume": "{bad",
-                            "resume_saved_at": T0, "expires_at": T0 + 10}, logs, T0)
+    profile = profile_from(
+        {
+            "default_variant": "sideways",
+            "quiet": "yes",
+            "resume": "{bad",
+            "resume_saved_at": T0,
+            "expires_at": T0 + 10,
+        },
+        logs,
+        T0,
+    )
     assert profile.recent_starts == [T0 - 3600, T0 - 60]
     assert profile.recent_muscles == ["CALF", "HAND"]
-    assert (profile.default_variant, profile.quiet, profile.resume,
-            profile.resume_saved_at) == (None, None, None, None)
+    assert (profile.default_variant, profile.quiet, profile.resume, profile.resume_saved_at) == (
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_dynamo_attribute_values_round_trip() -> None:

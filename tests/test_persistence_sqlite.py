@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 def test_default_path_is_the_ignored_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CRAMP_SQLITE_PATH", raising=False)
     assert default_path() == REPO / "data" / "cramp-coach.sqlite3"
-    ignored = subprocess.run(["git", "check-ignore", "-q", "data/cramp-coach.sqlite3"],
-                             cwd=REPO, check=False)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "data/cramp-coach.sqlite3"], cwd=REPO, check=False
+    )
     assert ignored.returncode == 0  # personal data never lands in a commit
 
 
-def test_store_from_env_defaults_to_sqlite(monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+def test_store_from_env_defaults_to_sqlite(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("CRAMP_STORE", raising=False)
     monkeypatch.setenv("CRAMP_SQLITE_PATH", str(tmp_path / "x.sqlite3"))
     store = store_from_env()
@@ -39,8 +39,15 @@ def test_folder_created_file_private_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "new" / "deeper" / "cramp.sqlite3"
     store = SqliteStore(path)
     assert not path.parent.exists()  # nothing happens until the store is used
-    store.save("k", T0, entries=[], prefs={"quiet": True}, resume=None, clear_resume=False,
-               freq_advised=False)
+    store.save(
+        "k",
+        T0,
+        entries=[],
+        prefs={"quiet": True},
+        resume=None,
+        clear_resume=False,
+        freq_advised=False,
+    )
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -56,13 +63,20 @@ def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
 
 def test_expired_rows_are_purged_on_save(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite3")
-    entry = {"rid": "r1", "started_at": T0, "muscle": "CALF", "variant": "alone",
-             "outcome": "eased"}
-    store.save("old", T0, entries=[entry], prefs={}, resume=None, clear_resume=False,
-               freq_advised=False)
+    entry = {
+        "rid": "r1",
+        "started_at": T0,
+        "muscle": "CALF",
+        "variant": "alone",
+        "outcome": "eased",
+    }
+    store.save(
+        "old", T0, entries=[entry], prefs={}, resume=None, clear_resume=False, freq_advised=False
+    )
     later = T0 + 91 * 24 * 3600
-    store.save("new", later, entries=[], prefs={}, resume=None, clear_resume=False,
-               freq_advised=False)
+    store.save(
+        "new", later, entries=[], prefs={}, resume=None, clear_resume=False, freq_advised=False
+    )
     with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
         assert [r[0] for r in conn.execute("SELECT pk FROM items")] == ["new"]
 
@@ -70,11 +84,22 @@ def test_expired_rows_are_purged_on_save(tmp_path: Path) -> None:
 def _append(path: str, worker: int, count: int) -> None:
     store = SqliteStore(path)
     for i in range(count):
-        entry = {"rid": f"w{worker}n{i}", "started_at": T0 + i, "muscle": "CALF",
-                 "variant": "partner", "outcome": "eased"}
-        store.save(user_key("household"), T0 + 100 + i, entries=[entry],
-                   prefs={"quiet": worker % 2 == 0}, resume={"step": i}, clear_resume=False,
-                   freq_advised=False)
+        entry = {
+            "rid": f"w{worker}n{i}",
+            "started_at": T0 + i,
+            "muscle": "CALF",
+            "variant": "partner",
+            "outcome": "eased",
+        }
+        store.save(
+            user_key("household"),
+            T0 + 100 + i,
+            entries=[entry],
+            prefs={"quiet": worker % 2 == 0},
+            resume={"step": i},
+            clear_resume=False,
+            freq_advised=False,
+        )
 
 
 def test_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
@@ -108,8 +133,14 @@ def test_embedded_default_runs_with_nothing_else(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRAMP_", "AWS_"))}
     env["CRAMP_SQLITE_PATH"] = str(tmp_path / "data" / "cramp-coach.sqlite3")
     for phase in ("first", "second"):
-        done = subprocess.run([sys.executable, "-c", code, phase], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", code, phase],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
     assert "You were on step 2 of the calf steps" in done.stdout
     assert (tmp_path / "data" / "cramp-coach.sqlite3").exists()

@@ -63,9 +63,15 @@ def make_root(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -95,9 +101,15 @@ def make_leaf(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -141,8 +153,9 @@ def pki() -> Pki:
     foreign_key, foreign_root = make_root("Someone Else's Root CA")
     stranger_key, stranger_leaf = make_leaf(foreign_key, foreign_root)
     other_key, other_name = make_leaf(root_key, root, san="echo-api.example.com")
-    old_key, expired = make_leaf(root_key, root, not_before=NOW - timedelta(days=400),
-                                 not_after=NOW - timedelta(days=1))
+    old_key, expired = make_leaf(
+        root_key, root, not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=1)
+    )
     base = "https://s3.amazonaws.com/echo.api/"
     chains = {
         CERT_URL: pem(leaf, root),
@@ -168,8 +181,13 @@ class Service:
     fetched: list[str] = field(default_factory=list)
     invoked: list[int] = field(default_factory=list)
 
-    def request(self, method: str, path: str = "/", body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+    def request(
+        self,
+        method: str,
+        path: str = "/",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes, dict[str, str]]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -178,8 +196,9 @@ class Service:
         finally:
             conn.close()
 
-    def post(self, body: bytes, headers: dict[str, str] | None = None
-             ) -> tuple[int, bytes, dict[str, str]]:
+    def post(
+        self, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
         merged = {"Content-Type": "application/json", **(headers or {})}
         return self.request("POST", "/", body, merged)
 
@@ -332,11 +351,13 @@ def _refusals(pki: Pki) -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]
     keys = pki.keys
     base = "https://s3.amazonaws.com/echo.api/"
 
-    def signed_for(url: str, key: rsa.RSAPrivateKey | None = None
-                   ) -> Callable[[], tuple[bytes, dict[str, str]]]:
+    def signed_for(
+        url: str, key: rsa.RSAPrivateKey | None = None
+    ) -> Callable[[], tuple[bytes, dict[str, str]]]:
         def build() -> tuple[bytes, dict[str, str]]:
             body = calf_envelope()
             return body, signed_headers(key or pki.leaf_key, body, url)
+
         return build
 
     def unsigned() -> tuple[bytes, dict[str, str]]:
@@ -413,8 +434,9 @@ def _refusals(pki: Pki) -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]
         "certificate fetch raises": signed_for(base + "raises-raw.pem"),
         "certificate not PEM": signed_for(base + "garbage.pem"),
         "chain to a foreign root": signed_for(base + "foreign.pem", keys[base + "foreign.pem"]),
-        "certificate for another name": signed_for(base + "wrong-name.pem",
-                                                   keys[base + "wrong-name.pem"]),
+        "certificate for another name": signed_for(
+            base + "wrong-name.pem", keys[base + "wrong-name.pem"]
+        ),
         "expired certificate": signed_for(base + "expired.pem", keys[base + "expired.pem"]),
         "wrong skill id": wrong_skill,
         "non-JSON body": non_json,
@@ -425,13 +447,34 @@ def _refusals(pki: Pki) -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]
 
 
 REFUSAL_NAMES = [
-    "unsigned", "no signature header", "only the SHA-1 Signature header", "wrongly signed",
-    "signature not base64", "tampered body", "stale timestamp", "timestamp from the future",
-    "url wrong host", "url host lookalike", "url userinfo", "url http scheme", "url wrong path",
-    "url path case", "url path escapes", "url encoded path", "url wrong port", "url bad port",
-    "certificate unreachable", "certificate fetch raises", "certificate not PEM",
-    "chain to a foreign root", "certificate for another name", "expired certificate",
-    "wrong skill id", "non-JSON body", "body not UTF-8", "JSON but not an object",
+    "unsigned",
+    "no signature header",
+    "only the SHA-1 Signature header",
+    "wrongly signed",
+    "signature not base64",
+    "tampered body",
+    "stale timestamp",
+    "timestamp from the future",
+    "url wrong host",
+    "url host lookalike",
+    "url userinfo",
+    "url http scheme",
+    "url wrong path",
+    "url path case",
+    "url path escapes",
+    "url encoded path",
+    "url wrong port",
+    "url bad port",
+    "certificate unreachable",
+    "certificate fetch raises",
+    "certificate not PEM",
+    "chain to a foreign root",
+    "certificate for another name",
+    "expired certificate",
+    "wrong skill id",
+    "non-JSON body",
+    "body not UTF-8",
+    "JSON but not an object",
     "JSON but not an envelope",
 ]
 
@@ -439,19 +482,35 @@ FOREIGN_URLS = {name for name in REFUSAL_NAMES if name.startswith("url ")}
 
 # Refused for the right reason, not by accident (the access log's "refused" field).
 EXPECTED_REASON = {
-    "unsigned": "missing", "no signature header": "missing",
-    "only the SHA-1 Signature header": "missing", "wrongly signed": "does not match",
-    "signature not base64": "base64", "tampered body": "does not match",
-    "stale timestamp": "timestamp", "timestamp from the future": "timestamp",
-    "url wrong host": "host", "url host lookalike": "host", "url userinfo": "host",
-    "url http scheme": "scheme", "url wrong path": "path", "url path case": "path",
-    "url path escapes": "path", "url encoded path": "path", "url wrong port": "port",
-    "url bad port": "malformed", "certificate unreachable": "not fetched",
-    "certificate fetch raises": "not fetched", "certificate not PEM": "not PEM",
-    "chain to a foreign root": "not trusted", "certificate for another name": "subjectAltName",
-    "expired certificate": "not valid at validation time", "wrong skill id": "another skill",
-    "non-JSON body": "not JSON", "body not UTF-8": "UTF-8",
-    "JSON but not an object": "not a JSON object", "JSON but not an envelope": "envelope",
+    "unsigned": "missing",
+    "no signature header": "missing",
+    "only the SHA-1 Signature header": "missing",
+    "wrongly signed": "does not match",
+    "signature not base64": "base64",
+    "tampered body": "does not match",
+    "stale timestamp": "timestamp",
+    "timestamp from the future": "timestamp",
+    "url wrong host": "host",
+    "url host lookalike": "host",
+    "url userinfo": "host",
+    "url http scheme": "scheme",
+    "url wrong path": "path",
+    "url path case": "path",
+    "url path escapes": "path",
+    "url encoded path": "path",
+    "url wrong port": "port",
+    "url bad port": "malformed",
+    "certificate unreachable": "not fetched",
+    "certificate fetch raises": "not fetched",
+    "certificate not PEM": "not PEM",
+    "chain to a foreign root": "not trusted",
+    "certificate for another name": "subjectAltName",
+    "expired certificate": "not valid at validation time",
+    "wrong skill id": "another skill",
+    "non-JSON body": "not JSON",
+    "body not UTF-8": "UTF-8",
+    "JSON but not an object": "not a JSON object",
+    "JSON but not an envelope": "envelope",
 }
 
 
@@ -500,8 +559,13 @@ def test_oversized_chunked_body_is_refused(service: Service) -> None:
     before = len(service.invoked)
     try:
         chunks = (b"x" * 8192 for _ in range(MAX_BODY_BYTES // 8192 + 2))
-        conn.request("POST", "/", body=chunks, encode_chunked=True,
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/",
+            body=chunks,
+            encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )
         status = conn.getresponse().status
     finally:
         conn.close()
@@ -529,8 +593,9 @@ def test_verification_needs_a_skill_id(monkeypatch: pytest.MonkeyPatch, pki: Pki
         create_app(build_skill(store_factory=NullStore), trust_anchors=[pki.root])
 
 
-def test_unverified_only_with_both_flags(monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_unverified_only_with_both_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from cramp_coach import webservice
 
     monkeypatch.setenv("CRAMP_VERIFY", "0")
@@ -564,8 +629,14 @@ def test_a_failed_certificate_url_is_not_fetched_again_for_a_while(pki: Pki) -> 
     30 s, then tried again; the real certificate URL is unaffected throughout."""
     clock = {"now": NOW}
     fetched: list[str] = []
-    app = create_app(_spy_skill([]), verify=True, skill_id=SKILL_ID, trust_anchors=[pki.root],
-                     fetcher=_fetcher(pki, fetched), clock=lambda: clock["now"])
+    app = create_app(
+        _spy_skill([]),
+        verify=True,
+        skill_id=SKILL_ID,
+        trust_anchors=[pki.root],
+        fetcher=_fetcher(pki, fetched),
+        clock=lambda: clock["now"],
+    )
     bad = "https://s3.amazonaws.com/echo.api/garbage.pem"
     svc = Service(port=0)
 

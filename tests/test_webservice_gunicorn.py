@@ -26,8 +26,11 @@ _NO_CONTROL_SOCKET = (
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SKILL_ID", "CRAMP_VERIFY", "CRAMP_ALLOW_UNVERIFIED")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SKILL_ID", "CRAMP_VERIFY", "CRAMP_ALLOW_UNVERIFIED")
+    }
     env.update(CRAMP_STORE="none", **extra)
     return env
 
@@ -41,8 +44,13 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
         return proc.communicate()
 
 
-def _call(port: int, method: str, path: str, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def _call(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -54,19 +62,27 @@ def _call(port: int, method: str, path: str, body: bytes | None = None,
 
 def _calf() -> bytes:
     session = Session(skill_id=SKILL_ID)
-    return json.dumps(session.intent("CrampIntent", time.time(),
-                                     {"muscle": ("calf", "CALF")})).encode()
+    return json.dumps(
+        session.intent("CrampIntent", time.time(), {"muscle": ("calf", "CALF")})
+    ).encode()
 
 
 @pytest.fixture(scope="module")
 def unverified_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     port = free_port()
     errors = tmp_path_factory.mktemp("gunicorn") / "stderr.txt"
-    code = ("from cramp_coach.webservice import serve; "
-            f"serve('127.0.0.1', {port}, workers=2, verify=False)")
+    code = (
+        "from cramp_coach.webservice import serve; "
+        f"serve('127.0.0.1', {port}, workers=2, verify=False)"
+    )
     with errors.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-c", code], env=_env(),
-                                stdout=subprocess.DEVNULL, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
         try:
             wait_until_healthy(port, proc, timeout_s=20)
             yield port, errors
@@ -83,8 +99,7 @@ def test_serve_runs_gunicorn_and_answers(unverified_server: tuple[int, Path]) ->
     assert _call(port, "POST", "/", b"nope")[0] == 400
 
 
-def test_oversized_chunked_body_is_413_under_gunicorn(unverified_server: tuple[int, Path]
-                                                      ) -> None:
+def test_oversized_chunked_body_is_413_under_gunicorn(unverified_server: tuple[int, Path]) -> None:
     port, _ = unverified_server
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -108,8 +123,14 @@ def test_serve_warns_loudly_when_unverified(unverified_server: tuple[int, Path])
 
 def test_serve_refuses_to_verify_without_a_skill_id() -> None:
     code = "from cramp_coach.webservice import serve; serve('127.0.0.1', 1, 1, verify=True)"
-    result = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "SKILL_ID" in result.stderr
 
@@ -118,9 +139,19 @@ def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen(
-        [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "1", *_NO_CONTROL_SOCKET,
-         "cramp_coach.webservice:app"],
-        env=_env(SKILL_ID=SKILL_ID), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            str(gunicorn),
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            *_NO_CONTROL_SOCKET,
+            "cramp_coach.webservice:app",
+        ],
+        env=_env(SKILL_ID=SKILL_ID),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_until_healthy(port, proc, timeout_s=20)
@@ -134,7 +165,13 @@ def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
 
 def test_wsgi_app_object_refuses_cramp_verify_0_alone() -> None:
     code = "import cramp_coach.webservice as w; w.app"
-    result = subprocess.run([sys.executable, "-c", code], env=_env(CRAMP_VERIFY="0"),
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(CRAMP_VERIFY="0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "CRAMP_ALLOW_UNVERIFIED" in result.stderr

@@ -189,8 +189,9 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.logger.addFilter(_RefusalFilter())
     _configure_access_log()
-    adapter = SkillAdapter(skill=skill, skill_id=resolved_id or "cramp-coach",
-                           verifiers=verifiers, app=app)
+    adapter = SkillAdapter(
+        skill=skill, skill_id=resolved_id or "cramp-coach", verifiers=verifiers, app=app
+    )
     app.extensions["cramp_coach"] = {"verify": verify, "skill_id": resolved_id}
     serializer = skill.serializer
 
@@ -243,7 +244,8 @@ def create_app(
         response = jsonify(error=error.name, message=error.description)
         if status == 405:
             response.headers["Allow"] = ", ".join(
-                error.valid_methods if hasattr(error, "valid_methods") and error.valid_methods
+                error.valid_methods
+                if hasattr(error, "valid_methods") and error.valid_methods
                 else ["POST"]
             )
         return response, status

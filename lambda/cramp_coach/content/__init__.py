@@ -44,6 +44,14 @@ class Sourced:
 
 
 @dataclass(frozen=True)
+class Beat:
+    """One counted part of a step that is held more than once ("now the other knee")."""
+
+    cue: str
+    hold: int
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     text: str
@@ -51,6 +59,10 @@ class Step:
     phase: str
     source: str
     legs_only: bool = False
+    # Get into position first ("hook a sheet", "stand"): the count starts on "next".
+    position_first: bool = False
+    # Counted parts; their holds add up to `hold`. Empty: one hold of `hold` seconds.
+    beats: tuple[Beat, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +121,7 @@ class Content:
     closing_after_red_flag: Sourced
     gentle_stop: Sourced
     phrases: dict[str, str]
+    numbers: dict[int, str]  # number words for counts and durations ("thirty")
 
     def phrase(self, key: str, **values: object) -> str:
         """A phrase from phrases.json with ``{name}`` placeholders filled."""
@@ -156,7 +169,7 @@ class _Reader:
         )
 
     def step(self, value: Any, where: str, allow_legs_only: bool = False) -> Step:
-        optional = {"legs_only"} if allow_legs_only else set()
+        optional = {"position_first", "beats"} | ({"legs_only"} if allow_legs_only else set())
         data = self.obj(value, where, {"id", "text", "hold", "phase", "source"}, optional)
         text = self.text(data["text"], f"{where}.text")
         words = len(text.split())
@@ -172,8 +185,15 @@ class _Reader:
         if data["phase"] not in PHASES:
             raise self.fail(f"{where}.phase", f"must be one of {PHASES}")
         legs_only = data.get("legs_only", False)
-        if not isinstance(legs_only, bool):
-            raise self.fail(f"{where}.legs_only", "must be true or false")
+        position_first = data.get("position_first", False)
+        for name, flag in (("legs_only", legs_only), ("position_first", position_first)):
+            if not isinstance(flag, bool):
+                raise self.fail(f"{where}.{name}", "must be true or false")
+        if position_first and not hold:
+            raise self.fail(f"{where}.position_first", "only a step with a hold can wait")
+        beats = self.beats(data.get("beats", []), f"{where}.beats")
+        if beats and sum(b.hold for b in beats) != hold:
+            raise self.fail(f"{where}.beats", f"the beats' holds must add up to hold ({hold})")
         return Step(
             id=self.text(data["id"], f"{where}.id"),
             text=text,
@@ -181,7 +201,21 @@ class _Reader:
             phase=data["phase"],
             source=self.text(data["source"], f"{where}.source"),
             legs_only=legs_only,
+            position_first=position_first,
+            beats=beats,
         )
+
+    def beats(self, value: Any, where: str) -> tuple[Beat, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, "expected a list of {cue, hold}")
+        out: list[Beat] = []
+        for i, raw in enumerate(value):
+            data = self.obj(raw, f"{where}[{i}]", {"cue", "hold"})
+            hold = data["hold"]
+            if isinstance(hold, bool) or not isinstance(hold, int) or not 0 < hold <= 60:
+                raise self.fail(f"{where}[{i}].hold", "must be 1 to 60 seconds")
+            out.append(Beat(self.text(data["cue"], f"{where}[{i}].cue"), hold))
+        return tuple(out)
 
     def steps(
         self, value: Any, where: str, allow_empty: bool = False, legs_only: bool = False
@@ -303,8 +337,16 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
     sources = r.obj(top["sources"], "sources", set(), set(top["sources"]))
 
     s = _Reader(sfile)
-    if not isinstance(phrases, dict) or not all(isinstance(v, str) for v in phrases.values()):
+    if not isinstance(phrases, dict):
         raise s.fail("top level", "expected an object of phrase strings")
+    phrases = dict(phrases)
+    numbers_doc = phrases.pop("numbers", {})
+    raw_numbers = s.obj(numbers_doc, "numbers", set(), set(numbers_doc or ()))
+    numbers: dict[int, str] = {}
+    for digits, word in raw_numbers.items():
+        if not digits.isdigit():
+            raise s.fail(f"numbers.{digits}", "keys are numbers written in digits")
+        numbers[int(digits)] = s.text(word, f"numbers.{digits}")
     for key, value in phrases.items():
         s.text(value, key)
 
@@ -325,6 +367,7 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         closing_after_red_flag=r.sourced(top["closing_after_red_flag"], "closing_after_red_flag"),
         gentle_stop=r.sourced(top["gentle_stop"], "gentle_stop"),
         phrases=dict(phrases),
+        numbers=numbers,
     )
 
 

@@ -28,7 +28,7 @@ from cramp_coach.core.model import (
     Profile,
     State,
 )
-from cramp_coach.core.speech import countdown, duration_words, wrap_voice
+from cramp_coach.core.speech import Voice, wrap_voice
 
 _MODES = frozenset(
     {"idle", "asking_muscle", "clarifying", "routine", "paused", "red_flag", "finished"}
@@ -64,6 +64,7 @@ class Conversation:
 
     def __init__(self, content: Content) -> None:
         self.c = content
+        self.voice = Voice(content)
         self._handlers: dict[str, _Handler] = {
             "launch": self._launch,
             "cramp": self._cramp,
@@ -201,8 +202,8 @@ class Conversation:
         if lead:
             parts.insert(0, lead)
         if step.hold:
-            said = duration_words(step.hold) in step.text  # "hold for thirty seconds" already
-            parts.append(countdown(step.hold, step.phase, announced=said))
+            said = self.voice.announces_duration(step.text, step.hold)
+            parts.append(self.voice.countdown(step.hold, step.phase, announced=said))
         if note:
             parts.append(note)
         ask_safety = (

@@ -33,6 +33,7 @@ class Event:
     symptom: str | None = None  # SYMPTOM id
     volume: str | None = None  # QUIET | NORMAL
     request_id: str = ""  # makes log ids unique when two devices start in the same second
+    heard: tuple[str, ...] = ()  # every raw slot text, for the red-flag safety net
 
 
 @dataclass
@@ -57,6 +58,10 @@ class Profile:
     recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
     recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts
     freq_advised_at: float | None = None
+    log_consent: bool | None = None  # None: never asked; the log is kept only when True
+    # The red-flag lock: {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF" | None,
+    # "at": epoch seconds}; the store returns it only within 12 hours of "at".
+    lock: dict[str, Any] | None = None
 
 
 @dataclass
@@ -131,3 +136,5 @@ class Outcome:
     prefs: dict[str, Any] = field(default_factory=dict)  # preference changes to store
     delete_history: bool = False
     freq_advised: bool = False
+    red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)
+    routine_ended: str | None = None  # how a routine ended this turn (for metrics)

@@ -3,83 +3,117 @@
 Alexa caps one <break> at 10 s, so a hold is a run of breaks with a spoken
 count between them. Holds too long to wait out in one response are spoken as
 a duration instead; the listener says "next" when done.
+
+The pacing (`hold_plan`) is pure arithmetic shared with the screen's countdown;
+the words (`Voice`) come from the locale's phrases, so a new locale is data only.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from cramp_coach.content import Beat, Content
+
 MAX_BREAK_S = 10
 MAX_COUNTED_HOLD_S = 60  # longer holds would keep the speaker talking for minutes
-
-_WORDS = {
-    1: "one",
-    2: "two",
-    3: "three",
-    4: "four",
-    5: "five",
-    6: "six",
-    7: "seven",
-    8: "eight",
-    9: "nine",
-    10: "ten",
-    15: "fifteen",
-    20: "twenty",
-    30: "thirty",
-    40: "forty",
-    50: "fifty",
-    60: "sixty",
-}
+FINAL_COUNT_S = 5  # "five, four, three, two, one" is spoken, not silent
 
 
-def number_words(n: int) -> str:
-    if n in _WORDS:
-        return _WORDS[n]
-    tens, ones = divmod(n, 10)
-    if 2 <= tens <= 9 and ones:
-        return f"{_WORDS.get(tens * 10, str(tens * 10))}-{_WORDS[ones]}"
-    return str(n)
+@dataclass(frozen=True)
+class HoldPlan:
+    """How a counted hold is paced: silences of at most 10 s, and the time left after each."""
+
+    seconds: int
+    pauses: tuple[tuple[int, int], ...]  # (silence in seconds, seconds left when it ends)
+    spoken_final: bool  # the last five seconds are counted aloud
 
 
-def duration_words(seconds: int) -> str:
-    if seconds < 60:
-        return f"{number_words(seconds)} second{'s' if seconds != 1 else ''}"
-    minutes = round(seconds / 60)
-    return "one minute" if minutes == 1 else f"{number_words(minutes)} minutes"
+def hold_plan(seconds: int) -> HoldPlan | None:
+    """The pacing of a hold, or None when it is too long to count (spoken as a duration)."""
+    if seconds > MAX_COUNTED_HOLD_S:
+        return None
+    if seconds <= FINAL_COUNT_S:
+        return HoldPlan(seconds, ((seconds, 0),), spoken_final=False)
+    pauses: list[tuple[int, int]] = []
+    remaining = seconds
+    # Break down to the last five seconds, naming each ten-second mark on the way.
+    while remaining > FINAL_COUNT_S:
+        mark = max(FINAL_COUNT_S, (remaining - 1) // 10 * 10)
+        pauses.append((remaining - mark, mark))
+        remaining = mark
+    return HoldPlan(seconds, tuple(pauses), spoken_final=True)
 
 
 def pause(seconds: float) -> str:
     return f'<break time="{int(seconds * 1000)}ms"/>'
 
 
-_HOLD_WORDS = {
-    # phase -> (how the hold is introduced, what is said when it is over)
-    "stretch": ("Hold for", "And ease off."),
-    "massage": ("Keep rubbing for", "Good."),
-}
-_OTHER_HOLD = ("Keep that up for", "Good.")
+class Voice:
+    """The words around holds, in one locale."""
 
+    def __init__(self, content: Content) -> None:
+        self._c = content
 
-def countdown(seconds: int, phase: str = "stretch", announced: bool = False) -> str:
-    """A hold spoken as a countdown: breaks of at most 10 s with the time left between them."""
-    intro, done = _HOLD_WORDS.get(phase, _OTHER_HOLD)
-    if seconds > MAX_COUNTED_HOLD_S:
-        return f"Keep that going for up to {duration_words(seconds)}."
-    # When the step's own words already gave the duration, don't say it twice.
-    parts = ["Starting now." if announced else f"{intro} {duration_words(seconds)}, starting now."]
-    if seconds <= 5:
-        parts.append(pause(seconds))
-        parts.append(done)
+    def number(self, n: int) -> str:
+        words = self._c.numbers
+        if n in words:
+            return words[n]
+        tens, ones = divmod(n, 10)
+        if tens * 10 in words and ones in words:
+            return f"{words[tens * 10]}-{words[ones]}"
+        return str(n)
+
+    def duration(self, seconds: int) -> str:
+        p = self._c.phrase
+        if seconds < 60:
+            unit = p("unit_second" if seconds == 1 else "unit_seconds")
+            return f"{self.number(seconds)} {unit}"
+        minutes = round(seconds / 60)
+        unit = p("unit_minute" if minutes == 1 else "unit_minutes")
+        return f"{self.number(minutes)} {unit}"
+
+    def announces_duration(self, text: str, seconds: int) -> bool:
+        """Whether a step's own words already say how long ("for thirty seconds")."""
+        words = self.duration(seconds)
+        return words in text or words.replace(" ", "-")[:-1] in text
+
+    def countdown(self, seconds: int, phase: str = "stretch", announced: bool = False) -> str:
+        """A hold spoken as a countdown; `announced` when the step's words gave the duration."""
+        p = self._c.phrase
+        plan = hold_plan(seconds)
+        if plan is None:
+            # Never repeat a duration the step just said ("for up to twenty minutes").
+            return "" if announced else p("hold_long", duration=self.duration(seconds))
+        intro_key = {"stretch": "hold_intro_stretch", "massage": "hold_intro_massage"}
+        if announced:
+            parts = [p("hold_start")]
+        else:
+            parts = [p(intro_key.get(phase, "hold_intro_other"), duration=self.duration(seconds))]
+        parts.append(self._paced(plan))
+        parts.append(p("hold_done_stretch" if phase == "stretch" else "hold_done_other"))
         return " ".join(parts)
-    remaining = seconds
-    # Break down to the last five seconds, naming each ten-second mark on the way.
-    while remaining > 5:
-        mark = max(5, (remaining - 1) // 10 * 10)
-        parts.append(pause(remaining - mark))
-        remaining = mark
-        if remaining >= 10:
-            parts.append(f"{number_words(remaining).capitalize()} left.")
-    parts.append("Five, four, three, two, one.")
-    parts.append(done)
-    return " ".join(parts)
+
+    def beats(self, beats: tuple[Beat, ...], phase: str) -> str:
+        """A counted sequence ("hug one knee ... now the other"): each cue, then its count."""
+        p = self._c.phrase
+        parts: list[str] = []
+        for beat in beats:
+            parts.append(beat.cue)
+            plan = hold_plan(beat.hold)
+            assert plan is not None  # the loader keeps beats short enough to count
+            parts.append(self._paced(plan))
+        parts.append(p("hold_done_stretch" if phase == "stretch" else "hold_done_other"))
+        return " ".join(parts)
+
+    def _paced(self, plan: HoldPlan) -> str:
+        parts: list[str] = []
+        for silence, left in plan.pauses:
+            parts.append(pause(silence))
+            if left >= 10:
+                parts.append(self._c.phrase("hold_left", count=self.number(left).capitalize()))
+        if plan.spoken_final:
+            parts.append(self._c.phrase("hold_final"))
+        return " ".join(parts)
 
 
 def wrap_voice(body: str, quiet: bool | None) -> str:

@@ -32,7 +32,12 @@ VARIANTS = ("partner", "alone")
 PREF_NAMES = ("default_variant", "quiet")
 
 PROFILE_ATTRS = (
-    "default_variant", "quiet", "resume", "resume_saved_at", "freq_advised_at", "expires_at",
+    "default_variant",
+    "quiet",
+    "resume",
+    "resume_saved_at",
+    "freq_advised_at",
+    "expires_at",
 )
 LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
 # Only what a later "continue" needs: the pending log entries and the last words are not kept.

@@ -34,8 +34,13 @@ log = logging.getLogger(__name__)
 DEFAULT_NAME = "cramp-coach.sqlite3"
 BUSY_TIMEOUT_S = 2.0  # wait this long for another process's write, then give up (StoreError)
 _COLUMNS = tuple(dict.fromkeys(PROFILE_ATTRS + LOG_ATTRS))  # every attribute, once
-_TYPES = {"quiet": "INTEGER", "expires_at": "INTEGER", "resume_saved_at": "REAL",
-          "freq_advised_at": "REAL", "started_at": "REAL"}
+_TYPES = {
+    "quiet": "INTEGER",
+    "expires_at": "INTEGER",
+    "resume_saved_at": "REAL",
+    "freq_advised_at": "REAL",
+    "started_at": "REAL",
+}
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, "
     + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in _COLUMNS)
@@ -100,8 +105,9 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.rollback()
-            raise StoreError(f"SQLite {'write' if write else 'read'} failed: "
-                             f"{type(exc).__name__}") from None
+            raise StoreError(
+                f"SQLite {'write' if write else 'read'} failed: {type(exc).__name__}"
+            ) from None
         finally:
             conn.close()
 
