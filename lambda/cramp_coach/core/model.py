@@ -121,6 +121,24 @@ class State:
         return self.mode in ("routine", "paused") and self.muscle is not None
 
 
+@dataclass(frozen=True)
+class Screen:
+    """What an Echo Show draws for this turn; built by the core from the same data as the speech.
+
+    The adapter turns it into an APL document and datasource; devices without a screen never
+    see it.
+    """
+
+    kind: str  # "step" | "red_flag" | "info"
+    title: str  # the muscle's name ("calf"), "aftercare", or the red flag's heading
+    progress: str  # "Step 3 of 7", or "" when there is no routine position
+    text: str  # the action or advice, as spoken (plain text, no SSML)
+    holds: tuple[int, ...] = ()  # seconds of each counted hold, in speaking order
+    lead_words: int = 0  # words spoken before the first count starts (to pace the screen)
+    number: str | None = None  # red flag: the number to call, as digits
+    waits_for_position: bool = False  # the count starts on "next", after getting in position
+
+
 @dataclass
 class Outcome:
     """What to say and what the adapters should remember."""
@@ -138,3 +156,4 @@ class Outcome:
     freq_advised: bool = False
     red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)
     routine_ended: str | None = None  # how a routine ended this turn (for metrics)
+    screen: Screen | None = None
