@@ -33,6 +33,27 @@ def plain(ssml: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", ssml).split())
 
 
+def flat_state(attributes: dict[str, Any]) -> dict[str, Any]:
+    """The session state as a listener-facing summary: phase ("mode") and routine position."""
+    phase = dict(attributes.get("phase") or {})
+    ctx = dict(attributes.get("ctx") or {})
+    routine = dict(phase.get("routine") or {})
+    return {
+        "mode": phase.get("kind", "idle"),
+        "phase": phase,
+        "muscle": routine.get("muscle"),
+        "step": routine.get("step", 0),
+        "track": routine.get("track"),
+        "check": routine.get("check"),
+        "question": routine.get("question"),
+        "started_at": routine.get("started_at"),
+        "red_flag": phase.get("flag"),
+        "variant": ctx.get("variant"),
+        "flags": ctx.get("flags", []),
+        "ctx": ctx,
+    }
+
+
 class Turn:
     def __init__(self, response: dict[str, Any]) -> None:
         self.raw = response
@@ -41,7 +62,8 @@ class Turn:
         self.speech = plain(self.ssml)
         self.reprompt = plain(body.get("reprompt", {}).get("outputSpeech", {}).get("ssml", ""))
         self.ended: bool = bool(body.get("shouldEndSession"))
-        self.state: dict[str, Any] = (response.get("sessionAttributes") or {}).get("cramp", {})
+        self.attributes: dict[str, Any] = (response.get("sessionAttributes") or {}).get("cramp", {})
+        self.state = flat_state(self.attributes)
         if self.ssml:
             check_ssml(self.ssml)
         reprompt_ssml = body.get("reprompt", {}).get("outputSpeech", {}).get("ssml")

@@ -126,7 +126,7 @@ def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
     assert content.aftercare[0].text in out
     assert content.muscles["HAMSTRING"].partner[0].text in out
     assert content.red_flags["RF_PE"].script in out
-    assert "Because of the warning signs you mentioned" in out
+    assert "Say repeat to hear that again" in out
     assert content.prevention[0].text in out
     assert "Traceback" not in out + result.stderr
 

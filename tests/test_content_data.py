@@ -204,7 +204,7 @@ def test_holds_match_protocols():
     m = DATA["muscles"]
     holds = lambda mid, v: [s["hold"] for s in m[mid][v]]  # noqa: E731
     assert holds("CALF", "partner") == [None, None, None, None, 30, 60, 30]
-    assert holds("CALF", "gentle") == [None, 10, 5]
+    assert holds("CALF", "gentle") == [None, 10, 30]  # B3: relax 5, push 10, twice, each counted
     assert holds("CALF", "alone") == [None, 30, 30, 30, 60]
     assert holds("FOOT_ARCH", "partner") == [None, None, 30, 10, 60, 20]
     assert holds("FOOT_ARCH", "alone") == [None, 30, 10, 60, 20]
@@ -214,7 +214,12 @@ def test_holds_match_protocols():
     assert holds("QUADRICEPS", "partner") == [None, None, None, 30, None, 60]
     assert holds("QUADRICEPS", "alone") == [None, 30, 30, 60]
     assert holds("SHIN", "partner") == [None, None, None, 30, 60, None]
-    assert holds("LOWER_BACK", "partner") == [None, None, 1200, 30, 5, 2, None]
+    # Knee hug 5 s each side; knee rolls 2 s per side, five times: every part counted.
+    assert holds("LOWER_BACK", "partner") == [None, None, 1200, 30, 10, 20, None]
+    beats = lambda mid, v, i: [b["hold"] for b in m[mid][v][i]["beats"]]  # noqa: E731
+    assert beats("LOWER_BACK", "partner", 4) == [5, 5]
+    assert beats("LOWER_BACK", "partner", 5) == [2] * 10
+    assert beats("CALF", "gentle", 2) == [5, 10, 5, 10]
     assert holds("HAND", "partner") == [None, None, 30, 20, 60, 300]
     assert holds("NECK", "partner") == [None, 1200, None, None]
     assert [s["hold"] for s in DATA["aftercare"]["steps"]] == [30, 180, 300, 600, None, None, None]

@@ -10,7 +10,7 @@ from ask_sdk_core.exceptions import AskSdkException
 from cramp_coach.content import ROUTINE_MUSCLES, Content, load_content
 from cramp_coach.persistence import NullStore
 from cramp_coach.skill import build_skill, handle_envelope
-from tests.conftest import T0, Conversation
+from tests.conftest import T0, Conversation, Turn
 
 VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
 
@@ -18,6 +18,16 @@ VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
 def steps_of(content: Content, muscle: str, variant: str) -> list[str]:
     m = content.muscles[muscle]
     return [s.text for s in (m.partner if variant == "partner" else m.alone)]
+
+
+def step_on(talk: Conversation, turn: Turn) -> Turn:
+    """What a listener does to reach the next step: count when in position, answer the
+    leg check with a clear no, otherwise say next."""
+    if turn.state["question"] == "position":
+        turn = talk.say("Next")  # in position: the count
+    if turn.state["check"] in ("asking", "asking_again"):
+        return talk.say("No")
+    return talk.say("Next")
 
 
 @pytest.mark.parametrize("helper,variant", VARIANTS)
@@ -31,10 +41,10 @@ def test_one_shot_speaks_step_one_first_and_walks_every_step_in_order(
     assert not turn.ended
     assert turn.state["muscle"] == muscle and turn.state["variant"] == variant
     for index, text in enumerate(expected[1:], start=1):
-        turn = talk.say("Next")
+        turn = step_on(talk, turn)
         assert text in turn.speech
         assert turn.state["step"] == index
-    turn = talk.say("Next")
+    turn = step_on(talk, turn)
     assert "Has the cramp eased?" in turn.speech
     turn = talk.say("Yes")
     aftercare = content.aftercare_for(muscle)
@@ -218,7 +228,7 @@ def test_safety_check_swelling_without_breathlessness_is_the_clot_script(
     talk.say("Yes")
     turn = talk.say("No")
     assert content.red_flags["RF_DVT"].script in turn.speech
-    assert turn.state["mode"] == "red_flag"
+    assert turn.state["mode"] == "locked"
 
 
 @pytest.mark.parametrize("rf", sorted(load_content().red_flags))
@@ -231,15 +241,17 @@ def test_every_red_flag_from_mid_routine(talk: Conversation, content: Content, r
     assert not turn.ended, "the advice can be repeated"
     if flag.level == "emergency":
         assert "emergency services" in flag.script.lower()
-        assert "9 1 1" in turn.speech
+        assert content.phrase("emergency_number") in turn.speech
+    elif flag.level == "urgent":
+        assert content.phrase("urgent_number") in turn.speech
     if flag.stops_routine:
         assert content.closing_after_red_flag.text in turn.speech
-        assert turn.state["mode"] == "red_flag"
+        assert turn.state["mode"] == "locked"
         locked = talk.say("Next")
-        assert locked.speech.startswith("Because of the warning signs you mentioned")
-        assert flag.script in locked.speech
+        assert locked.speech.startswith(flag.script)
+        assert "Say repeat to hear that again" in locked.speech
         assert flag.script in talk.say("Repeat").speech
-        assert talk.cramp("CALF").state["mode"] == "red_flag"
+        assert talk.cramp("CALF").state["mode"] == "locked"
     else:
         assert turn.state["mode"] == "routine"
         assert "Say next to carry on" in turn.speech
@@ -262,7 +274,7 @@ def test_ten_minute_rule_counts_from_the_first_step(talk: Conversation, content:
     assert talk.say("Next", after=290).state["mode"] == "routine"  # 9 min 55 s
     turn = talk.say("Next", after=10)
     assert turn.speech.startswith(content.red_flags["RF_LONG"].script)
-    assert turn.state["mode"] == "red_flag"
+    assert turn.state["mode"] == "locked"
 
 
 def test_start_over_does_not_reset_the_ten_minute_clock(
@@ -274,16 +286,27 @@ def test_start_over_does_not_reset_the_ten_minute_clock(
     assert content.red_flags["RF_LONG"].script in turn.speech
 
 
-def test_pregnancy_keeps_the_partner_doing_the_foot_work(
+def test_pregnancy_with_a_helper_keeps_the_partner_doing_the_foot_work(
     talk: Conversation, content: Content
 ) -> None:
-    talk.cramp("CALF", helper="ALONE")
+    talk.cramp("CALF", helper="PARTNER")
     turn = talk.symptom("PREGNANT")
     assert content.flags["PREGNANT"].text in turn.speech
     assert turn.state["variant"] == "partner"
     swollen = talk.symptom("RF_DVT")
-    assert content.red_flags["RF_PREG"].script in swollen.speech
+    assert swollen.speech.startswith(content.red_flags["RF_PREG"].script)
     assert content.red_flags["RF_DVT"].script in swollen.speech
+
+
+def test_pregnancy_alone_keeps_the_alone_steps_with_nothing_forced(
+    talk: Conversation, content: Content
+) -> None:
+    talk.cramp("CALF", helper="ALONE")
+    turn = talk.symptom("PREGNANT")
+    assert content.flags["PREGNANT_ALONE"].text in turn.speech
+    assert "the partner does" not in turn.speech
+    assert turn.state["variant"] == "alone"
+    assert talk.say("Next").speech.startswith(steps_of(content, "CALF", "alone")[1])
 
 
 def test_a_baby_gets_no_stretching_steps(talk: Conversation, content: Content) -> None:
@@ -431,11 +454,16 @@ def test_fallback_mid_routine_keeps_the_position(talk: Conversation) -> None:
     assert turn.state["step"] == 1 and not turn.ended
 
 
-def test_unknown_symptom_names_the_emergency_signs(talk: Conversation) -> None:
+def test_an_unknown_symptom_asks_the_safety_question_and_keeps_the_place(
+    talk: Conversation, content: Content
+) -> None:
     talk.cramp("CALF", helper="PARTNER")
+    talk.say("Next")
     turn = talk.say("SymptomIntent", symptom=("wobbly", None))
-    assert "call emergency services now" in turn.speech
-    assert turn.state["mode"] == "routine"
+    assert content.safety_check.text in turn.speech
+    assert "Say next" not in turn.speech and "Hold for" not in turn.speech
+    assert turn.state["mode"] == "routine" and turn.state["step"] == 1
+    assert content.red_flags["RF_DVT"].script in talk.say("Yes").speech
 
 
 # ---------------------------------------------------------------- bad input
@@ -526,10 +554,14 @@ def test_a_screen_shows_the_step_and_a_speaker_gets_no_directive(talk: Conversat
 def test_yes_it_is_easing_on_the_last_step_goes_straight_to_aftercare(
     talk: Conversation, content: Content
 ) -> None:
-    talk.cramp("TOES", helper="PARTNER")  # the toes routine ends on a held stretch
+    turn = talk.cramp("TOES", helper="PARTNER")  # the toes routine ends on a held stretch
     last = len(content.muscles["TOES"].partner) - 1
     for _ in range(last):
-        turn = talk.say("Next")
+        turn = step_on(talk, turn)
+    assert turn.state["question"] == "position", "stand up first, then the count"
+    assert "Hold for" not in turn.speech
+    turn = talk.say("Next")
+    assert "Hold for twenty seconds, starting now" in turn.speech
     assert turn.state["question"] == "easing" and turn.state["step"] == last
     turn = talk.say("Yes")
     assert turn.speech.startswith("Good, the cramp is easing.")
@@ -550,7 +582,8 @@ def test_a_cramp_with_no_muscle_mid_routine_keeps_the_place_and_the_clock(
     first = talk.cramp("CALF", helper="PARTNER")
     talk.say("Next")
     turn = talk.say("CrampIntent", helper=("she", "PARTNER"))
-    assert turn.speech.startswith("We're on the calf steps.")
+    assert turn.speech.startswith("We're on step 2 of the calf steps.")
+    assert "Hold for" not in turn.speech
     assert turn.state["step"] == 1 and turn.state["started_at"] == first.state["started_at"]
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -36,7 +37,7 @@ from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
 from cramp_coach.content import load_content
-from cramp_coach.core import Conversation, Event, Outcome, Profile, State, needs_profile
+from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, snapshot
 from cramp_coach.persistence import Store, store_from_env, user_key
 
 log = logging.getLogger("cramp_coach")
@@ -104,6 +105,16 @@ def _slot_id(request: IntentRequest, name: str) -> tuple[str | None, str | None]
     return "UNKNOWN", heard
 
 
+def _locale(handler_input: HandlerInput) -> str:
+    return "en-US"  # one locale for now; the request's locale comes with the locale work
+
+
+def _heard_texts(request: IntentRequest) -> tuple[str, ...]:
+    """Every raw slot text, resolved or not: the core reads them for red-flag words."""
+    slots = (request.intent.slots if request.intent else None) or {}
+    return tuple(str(slot.value) for slot in slots.values() if slot is not None and slot.value)
+
+
 def event_from(handler_input: HandlerInput) -> Event:
     request = handler_input.request_envelope.request
     now = _now(handler_input)
@@ -123,9 +134,11 @@ def event_from(handler_input: HandlerInput) -> Event:
     if helper not in ("PARTNER", "ALONE") and heard:
         # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
         words = set(heard.split())
-        helper = (
-            "ALONE" if "my" in words else "PARTNER" if words & {"her", "his", "their"} else None
-        )
+        content = load_content(_locale(handler_input))
+        if words & set(content.phrase("speaker_alone_words").split()):
+            helper = "ALONE"
+        elif words & set(content.phrase("speaker_partner_words").split()):
+            helper = "PARTNER"
     return Event(
         event_kind,
         now,
@@ -136,6 +149,7 @@ def event_from(handler_input: HandlerInput) -> Event:
         part=part,
         symptom=symptom,
         volume=volume,
+        heard=_heard_texts(request),
     )
 
 
@@ -167,43 +181,51 @@ class Memory:
             log.error("store load failed (%s); carrying on without memory", type(exc).__name__)
             return None
 
-    def save(self, key: str, now: float, outcome: Outcome, force: bool) -> None:
+    def save(self, key: str, now: float, outcome: Outcome) -> bool:
+        """Write what this turn changed, and what earlier turns could not write.
+
+        True when nothing is left pending. The red-flag lock and "never offer that routine
+        again" ride in the state until a save succeeds, so one failed write cannot reopen a
+        stopped routine on the next launch.
+        """
         state = outcome.state
-        changes = bool(
-            state.unsaved
-            or outcome.prefs
-            or outcome.save_resume
-            or outcome.clear_resume
-            or outcome.freq_advised
-        )
+        ctx = state.ctx
         if outcome.delete_history:
             try:
                 self.store.delete_user(key)
             except Exception as exc:
                 log.error("store delete failed (%s)", type(exc).__name__)
-            return
-        # Defer writes while the store is cold and the session goes on: the entries ride in
-        # the session attributes and are written on a later turn or at the end.
-        if not changes or not (force or outcome.end_session or self._store is not None):
-            return
+            return True
+        lock = ctx.lock_unsaved
+        changes = bool(
+            ctx.unsaved
+            or outcome.prefs
+            or outcome.save_resume
+            or ctx.clear_resume
+            or lock
+            or outcome.freq_advised
+        )
+        if not changes:
+            return True
         try:
             self.store.save(
                 key,
                 now,
-                entries=list(state.unsaved),
+                entries=[asdict(entry) for entry in ctx.unsaved],
                 prefs=dict(outcome.prefs),
-                resume=state.to_dict() if outcome.save_resume else None,
-                clear_resume=outcome.clear_resume,
+                resume=snapshot(state) if outcome.save_resume else None,
+                clear_resume=ctx.clear_resume,
                 freq_advised=outcome.freq_advised,
+                lock=asdict(lock) if lock else None,
             )
         except Exception as exc:
             log.error(
                 "store save failed (%s); %d log entries kept for the next turn",
                 type(exc).__name__,
-                len(state.unsaved),
+                len(ctx.unsaved),
             )
-            return
-        state.unsaved = []
+            return False
+        return True
 
     def forget(self, key: str) -> None:
         try:
@@ -278,20 +300,22 @@ class ConversationHandler(AbstractRequestHandler):
         if in_session:
             # The manager's own dict (never a copy): what we write here is what Alexa gets back.
             attributes = handler_input.attributes_manager.session_attributes  # type: ignore[assignment]
-        state = State.from_dict(attributes.get(STATE_KEY))
+        conversation = self._conversation()
+        state = conversation.decode(attributes.get(STATE_KEY))
         event = event_from(handler_input)
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
-        outcome = self._conversation().handle(state, event, profile)
-        self._memory.save(key, event.now, outcome, force=profile is not None)
-        attributes[STATE_KEY] = outcome.state.to_dict()
+        outcome = conversation.handle(state, event, profile)
+        if self._memory.save(key, event.now, outcome):
+            outcome = replace(outcome, state=outcome.state.saved())
+        attributes[STATE_KEY] = outcome.state.to_attributes()
         log.info(
-            "turn event=%s mode=%s muscle=%s step=%s end=%s",
-            event.kind,
-            outcome.state.mode,
-            outcome.state.muscle,
-            outcome.state.step,
-            outcome.end_session,
+            "turn",
+            extra={
+                "event": event.kind,
+                "phase": outcome.state.phase.kind,
+                "end": outcome.end_session,
+            },
         )
         if event.kind == "session_ended":
             return handler_input.response_builder.response

@@ -288,6 +288,24 @@ const EXPECTATIONS = [
 const OTHER = ["new_session", "advance_seconds", "note"];
 const STATE_KEYS = ["mode", "muscle", "variant", "track", "step", "red_flag", "question"];
 
+/* The skill's typed session state (phase + context), flattened to what the scripts check. */
+function flatState(attributes) {
+  const phase = (attributes || {}).phase || {};
+  const ctx = (attributes || {}).ctx || {};
+  const routine = phase.routine || {};
+  return {
+    mode: phase.kind,
+    muscle: routine.muscle,
+    variant: ctx.variant,
+    track: routine.track,
+    step: routine.step,
+    red_flag: phase.flag,
+    // The leg check and the breathing follow-up are named as the scripts know them.
+    question: ["asking", "asking_again"].includes(routine.check) ? "safety_check"
+      : phase.asking_breath ? "breath_check" : routine.question,
+  };
+}
+
 function validateTurn(turn, where) {
   const errors = [];
   if (typeof turn !== "object" || turn === null || Array.isArray(turn)) {
@@ -472,7 +490,7 @@ class Runner {
       if (this.args.verbose || problems.length) {
         lines.push(`    ${label} -> ${heard}${result.how === "no match" ? " (no sample matched)" : ""}`);
         lines.push(`      says: ${speech || "(nothing)"}`);
-        const cramp = (result.response.sessionAttributes || {}).cramp || {};
+        const cramp = flatState((result.response.sessionAttributes || {}).cramp);
         lines.push(`      state: ${JSON.stringify(Object.fromEntries(
           STATE_KEYS.map((k) => [k, cramp[k]])))} ended=${Boolean(
           (result.response.response || {}).shouldEndSession)}`);
@@ -490,7 +508,7 @@ class Runner {
     const raw = result.response;
     const body = raw.response || {};
     const request = requestJSON ? requestJSON.request : {};
-    const cramp = (raw.sessionAttributes || {}).cramp || {};
+    const cramp = flatState((raw.sessionAttributes || {}).cramp);
     const ssml = (body.outputSpeech || {}).ssml;
     const repromptSsml = ((body.reprompt || {}).outputSpeech || {}).ssml;
     const speech = norm(plain(ssml));

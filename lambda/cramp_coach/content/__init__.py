@@ -104,6 +104,26 @@ class RedFlag:
 
 
 @dataclass(frozen=True)
+class SafetyRule:
+    """Words that point at a red flag or flag, optionally only with some muscles or flags."""
+
+    terms: tuple[str, ...]  # lower case; a trailing * matches any ending
+    target: str  # a red-flag id, a context flag, ASK (the safety question) or IGNORE
+    muscles: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SafetyNet:
+    negations: frozenset[str]
+    rules: tuple[SafetyRule, ...]
+
+
+CONTEXT_FLAGS = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
+FLAG_TEXTS = ("PREGNANT", "PREGNANT_ALONE", "CHILD", "EXERCISE_HEAT")
+
+
+@dataclass(frozen=True)
 class Content:
     locale: str
     emergency_number: str
@@ -120,6 +140,9 @@ class Content:
     safety_check: Sourced
     closing_after_red_flag: Sourced
     gentle_stop: Sourced
+    doctor_advice: Sourced
+    hold_advice: Sourced
+    safety_net: SafetyNet
     phrases: dict[str, str]
     numbers: dict[int, str]  # number words for counts and durations ("thirty")
 
@@ -245,6 +268,9 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
             "safety_check",
             "closing_after_red_flag",
             "gentle_stop",
+            "doctor_advice",
+            "hold_advice",
+            "safety_net",
         },
     )
     red_flags: dict[str, RedFlag] = {}
@@ -332,8 +358,10 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
     after = r.obj(top["aftercare"], "aftercare", {"steps", "reassurance"})
     flags = {
         fid: r.sourced(raw, f"flags.{fid}")
-        for fid, raw in r.obj(top["flags"], "flags", {"PREGNANT", "CHILD"}).items()
+        for fid, raw in r.obj(top["flags"], "flags", set(FLAG_TEXTS)).items()
     }
+    places = {*muscles, *vague, *out_of_scope}
+    safety_net = _safety_net(r, top["safety_net"], set(red_flags), places)
     sources = r.obj(top["sources"], "sources", set(), set(top["sources"]))
 
     s = _Reader(sfile)
@@ -366,9 +394,41 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         safety_check=r.sourced(top["safety_check"], "safety_check"),
         closing_after_red_flag=r.sourced(top["closing_after_red_flag"], "closing_after_red_flag"),
         gentle_stop=r.sourced(top["gentle_stop"], "gentle_stop"),
+        doctor_advice=r.sourced(top["doctor_advice"], "doctor_advice"),
+        hold_advice=r.sourced(top["hold_advice"], "hold_advice"),
+        safety_net=safety_net,
         phrases=dict(phrases),
         numbers=numbers,
     )
+
+
+def _safety_net(r: _Reader, value: Any, red_flags: set[str], places: set[str]) -> SafetyNet:
+    data = r.obj(value, "safety_net", {"source", "negations", "rules"})
+    r.text(data["source"], "safety_net.source")
+    targets = red_flags | set(CONTEXT_FLAGS) | {"ASK", "IGNORE"}
+    rules: list[SafetyRule] = []
+    for i, raw in enumerate(data["rules"]):
+        where = f"safety_net.rules[{i}]"
+        rule = r.obj(raw, where, {"terms", "target"}, {"muscles", "flags"})
+        if rule["target"] not in targets:
+            raise r.fail(f"{where}.target", f"unknown target {rule['target']!r}")
+        terms = [r.text(t, f"{where}.terms") for t in rule["terms"]]
+        if not terms or any(t != t.lower() for t in terms):
+            raise r.fail(f"{where}.terms", "expected a non-empty list of lower-case terms")
+        for name, known in (("muscles", places), ("flags", set(CONTEXT_FLAGS))):
+            unknown = set(rule.get(name, [])) - known
+            if unknown:
+                raise r.fail(f"{where}.{name}", f"unknown id(s) {sorted(unknown)}")
+        rules.append(
+            SafetyRule(
+                tuple(terms),
+                rule["target"],
+                tuple(rule.get("muscles", [])),
+                tuple(rule.get("flags", [])),
+            )
+        )
+    negations = frozenset(r.text(n, "safety_net.negations") for n in data["negations"])
+    return SafetyNet(negations, tuple(rules))
 
 
 def parse_content(protocols: Any, phrases: Any, name: str = "en-US") -> Content:

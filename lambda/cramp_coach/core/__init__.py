@@ -1,7 +1,8 @@
-"""The pure conversation core: no ASK types, no I/O. See engine.Conversation."""
+"""The pure conversation core: no ASK types, no I/O. The rules live in core/rules.py."""
 
-from cramp_coach.core.engine import Conversation, needs_profile
-from cramp_coach.core.model import Event, LogEntry, Outcome, Profile, Screen, State
+from cramp_coach.core.model import Event, LogEntry, Outcome, Profile, Screen
+from cramp_coach.core.rules import Conversation, needs_profile
+from cramp_coach.core.state import State, snapshot
 
 __all__ = [
     "Conversation",
@@ -12,4 +13,5 @@ __all__ = [
     "Screen",
     "State",
     "needs_profile",
+    "snapshot",
 ]

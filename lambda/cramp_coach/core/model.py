@@ -7,13 +7,14 @@ between sessions.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from cramp_coach.core.state import State
 
 RESUME_WINDOW_S = 30 * 60  # a routine interrupted within this is offered on launch
+LOCK_WINDOW_S = 12 * 3600  # a stopping red flag is remembered this long
 LONG_CRAMP_S = 10 * 60  # G1: stop the steps after ten minutes without easing
 MAX_HOLD_REPEATS = 3  # G9: repeat a hold at most three times
 FREQ_WINDOW_S = 7 * 24 * 3600
@@ -36,7 +37,7 @@ class Event:
     heard: tuple[str, ...] = ()  # every raw slot text, for the red-flag safety net
 
 
-@dataclass
+@dataclass(frozen=True)
 class LogEntry:
     """One routine in the cramp log. Upserted by (started_at, rid), so saving twice is harmless."""
 
@@ -53,7 +54,7 @@ class Profile:
 
     default_variant: str | None = None
     quiet: bool | None = None
-    resume: dict[str, Any] | None = None  # a State.to_dict() snapshot
+    resume: dict[str, Any] | None = None  # a state.snapshot() of an interrupted routine
     resume_saved_at: float | None = None
     recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
     recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts
@@ -62,63 +63,6 @@ class Profile:
     # The red-flag lock: {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF" | None,
     # "at": epoch seconds}; the store returns it only within 12 hours of "at".
     lock: dict[str, Any] | None = None
-
-
-@dataclass
-class State:
-    """The conversation's position; lives in session attributes."""
-
-    mode: str = "idle"  # idle|asking_muscle|clarifying|routine|paused|red_flag|finished
-    muscle: str | None = None
-    variant: str = "partner"  # partner | alone
-    track: str = "main"  # main | gentle | aftercare
-    step: int = 0
-    repeats: int = 0
-    started_at: float | None = None
-    rid: str | None = None
-    clarifying: str | None = None
-    tries: int = 0
-    flags: list[str] = field(default_factory=list)
-    red_flag: str | None = None
-    question: str | None = None
-    safety_checked: bool = False
-    variant_known: bool = False  # the listener told us who is speaking
-    quiet: bool | None = None
-    profile_loaded: bool = False
-    last_speech: str = ""
-    last_reprompt: str = ""
-    unsaved: list[dict[str, Any]] = field(default_factory=list)  # LogEntry dicts not yet stored
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: object) -> State:
-        """Rebuild from session attributes; anything corrupt yields a fresh state, not a crash."""
-        if not isinstance(data, dict):
-            return cls()
-        known = {f.name: f for f in fields(cls)}
-        fresh = cls()
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in known:
-                continue
-            default = getattr(fresh, name)
-            if default is None or isinstance(value, type(default)):
-                values[name] = value
-            elif isinstance(default, float) and isinstance(value, int):
-                values[name] = float(value)
-            else:
-                log.warning("dropping corrupt session attribute %s", name)
-                return cls()
-        try:
-            return cls(**values)
-        except TypeError:
-            return cls()
-
-    @property
-    def in_routine(self) -> bool:
-        return self.mode in ("routine", "paused") and self.muscle is not None
 
 
 @dataclass(frozen=True)
@@ -149,8 +93,7 @@ class Outcome:
     end_session: bool = False
     card_title: str | None = None
     card_text: str | None = None
-    save_resume: bool = False  # store the state as the resumable routine
-    clear_resume: bool = False
+    save_resume: bool = False  # store the state's routine as the resumable one
     prefs: dict[str, Any] = field(default_factory=dict)  # preference changes to store
     delete_history: bool = False
     freq_advised: bool = False

@@ -36,6 +36,7 @@ class Store(Protocol):
         resume: dict[str, Any] | None,
         clear_resume: bool,
         freq_advised: bool,
+        lock: dict[str, Any] | None = None,
     ) -> None:
         """Upsert log entries (keyed by started_at and rid) and merge profile changes."""
         ...
@@ -49,7 +50,7 @@ class NullStore:
     """Remembers nothing: used when CRAMP_STORE=none."""
 
     def load(self, user_key: str, now: float) -> Profile:
-        return Profile()
+        return Profile(log_consent=False)  # nothing is kept, so there is no log to offer
 
     def save(self, user_key: str, now: float, **changes: Any) -> None:
         return None

@@ -303,6 +303,7 @@ class DynamoStore:
         resume: dict[str, Any] | None,
         clear_resume: bool,
         freq_advised: bool,
+        lock: dict[str, Any] | None = None,
     ) -> None:
         """PutItem per log entry (an idempotent upsert), then one UpdateItem on the profile.
 

@@ -141,6 +141,7 @@ class SqliteStore:
         resume: dict[str, Any] | None,
         clear_resume: bool,
         freq_advised: bool,
+        lock: dict[str, Any] | None = None,
     ) -> None:
         """Upsert each log entry whole, merge only the changed profile attributes."""
         sets, removes = profile_update(

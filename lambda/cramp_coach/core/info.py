@@ -1,0 +1,170 @@
+"""Handlers that answer or remember rather than move the steps: help, the questions people
+ask, the cramp log and its consent, the voice, stopping and the end of a session.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from cramp_coach.content import Content
+from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Outcome, Profile
+from cramp_coach.core.routine import Routines, log_outcome
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.state import AskingMuscle, Confirming, Finished, Paused, State
+
+_P = Profile | None
+
+
+class InfoAnswers:
+    routines: Routines  # set by the Conversation
+
+    def __init__(self, content: Content, speaker: Speaker) -> None:
+        self.c = content
+        self.s = speaker
+
+    def _tail(self, st: State) -> tuple[str, str | None, bool]:
+        """How an answer ends: back to the steps in a routine, otherwise goodnight."""
+        if st.routine is not None:
+            return self.s.p("prompt_next"), self.s.p("reprompt_step"), False
+        return "", None, True
+
+    def _answer(self, st: State, text: str, prefs: dict[str, object] | None = None) -> Outcome:
+        tail, reprompt, end = self._tail(st)
+        if isinstance(st.phase, Paused):
+            st = st.with_phase(Paused(st.phase.routine))
+        out = self.s.say(st, join(text, tail), reprompt, end=end)
+        if end and st.routine is not None:
+            out = replace(out, save_resume=True)
+        return replace(out, prefs=dict(prefs or {}))
+
+    def help(self, st: State, e: Event, profile: _P) -> Outcome:
+        if st.routine is not None:
+            return self.s.say(st, join(self.s.p("help_routine"), self.s.p("prompt_next")),
+                              self.s.p("reprompt_step"))  # fmt: skip
+        return self.s.say(st.with_phase(AskingMuscle()), self.s.p("help_idle"),
+                          self.s.p("help_reprompt"))  # fmt: skip
+
+    def disclaimer(self, st: State, e: Event, profile: _P) -> Outcome:
+        tail = self.s.p("prompt_next") if st.routine is not None else self.s.p("ask_muscle")
+        if st.routine is None:
+            st = st.with_phase(AskingMuscle())
+        return self.s.say(st, join(self.s.p("disclaimer"), tail), self.s.p("generic_reprompt"))
+
+    def repeat(self, st: State, e: Event, profile: _P) -> Outcome:
+        if st.ctx.last_speech:
+            # Exactly what was said (kept before the night voice was applied).
+            return self.s.say(st, st.ctx.last_speech, st.ctx.last_reprompt or None)
+        st = st.with_phase(AskingMuscle())
+        return self.s.say(st, self.s.p("ask_muscle"), self.s.p("ask_muscle_reprompt"))
+
+    def prevention(self, st: State, e: Event, profile: _P) -> Outcome:
+        tips = " ".join(t.text for t in self.c.prevention)
+        return self._answer(st, join(self.s.p("prevention_intro"), tips))
+
+    def doctor(self, st: State, e: Event, profile: _P) -> Outcome:
+        text = join(self.c.doctor_advice.text, self.c.red_flags["RF_FREQ"].script)
+        return self._answer(st, text)
+
+    def emergency_number(self, st: State, e: Event, profile: _P) -> Outcome:
+        return self._answer(st, join(self.s.p("emergency_number"), self.s.p("urgent_number")))
+
+    def count(self, st: State, e: Event, profile: _P) -> Outcome:
+        if st.ctx.log_consent is not True:
+            return self._answer(st, self.s.p("count_no_log"))
+        recent: list[tuple[float, str]] = []
+        if profile is not None:
+            pairs = zip(profile.recent_starts, profile.recent_muscles, strict=False)
+            recent = [(t, m) for t, m in pairs if e.now - t < FREQ_WINDOW_S]
+        seen = {round(t) for t, _ in recent}
+        recent += [
+            (u.started_at, u.muscle)
+            for u in st.ctx.unsaved
+            if round(u.started_at) not in seen and e.now - u.started_at < FREQ_WINDOW_S
+        ]
+        if not recent:
+            return self._answer(st, self.s.p("count_none"))
+        many = len(recent) > 1
+        speech = self.s.p("count_some", count=len(recent)) if many else self.s.p("count_one")
+        common, _ = Counter(m for _, m in recent).most_common(1)[0]
+        if many and common in self.c.muscles:
+            speech = join(speech, self.s.p("count_detail", name=self.c.muscles[common].name))
+        if len(recent) >= FREQ_THRESHOLD:
+            speech = join(speech, self.c.red_flags["RF_FREQ"].script)
+        return self._answer(st, speech)
+
+    def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
+        st = st.with_ctx(log_consent=True)
+        return self._answer(st, self.s.p("log_on"), {"log_consent": True})
+
+    def log_off(self, st: State, e: Event, profile: _P) -> Outcome:
+        st = st.with_ctx(log_consent=False)
+        return self._answer(st, self.s.p("log_off"), {"log_consent": False})
+
+    def delete_history(self, st: State, e: Event, profile: _P) -> Outcome:
+        routine = st.routine
+        if routine is not None:
+            st = log_outcome(st, routine, "stopped")
+        st = st.with_phase(Confirming("delete"))
+        return self.s.say(st, self.s.p("delete_confirm"), self.s.p("yes_no_reprompt"))
+
+    def confirm_yes(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Confirming)
+        if phase.about == "log_consent":
+            st = st.with_ctx(log_consent=True).with_phase(Finished())
+            out = self.s.say(st, self.s.p("log_consent_yes"), end=True)
+            return replace(out, prefs={"log_consent": True})
+        # Deleting forgets everything, the 12-hour red-flag memory included.
+        st = st.with_ctx(unsaved=(), prior_lock=None, lock_unsaved=None).with_phase(Finished())
+        return replace(self.s.say(st, self.s.p("deleted"), end=True), delete_history=True)
+
+    def confirm_no(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Confirming)
+        if phase.about == "log_consent":
+            st = st.with_ctx(log_consent=False).with_phase(Finished())
+            out = self.s.say(st, self.s.p("log_consent_no"), end=True)
+            return replace(out, prefs={"log_consent": False})
+        return self.s.say(st.with_phase(Finished()), self.s.p("delete_kept"), end=True)
+
+    def voice(self, st: State, e: Event, profile: _P) -> Outcome:
+        quiet = e.volume != "NORMAL"
+        st = st.with_ctx(quiet=quiet)
+        lead = self.s.p("voice_quiet" if quiet else "voice_normal")
+        if st.routine is None:
+            st = st.with_phase(AskingMuscle())
+            out = self.s.say(
+                st, join(lead, self.s.p("ask_muscle")), self.s.p("ask_muscle_reprompt")
+            )
+        else:
+            out = self.routines.speak(st, st.routine, lead=lead)
+        return replace(out, prefs={"quiet": quiet})
+
+    def fallback_idle(self, st: State, e: Event, profile: _P) -> Outcome:
+        st = st.with_phase(AskingMuscle())
+        return self.s.say(st, self.s.p("fallback_idle"), self.s.p("ask_muscle_reprompt"))
+
+    def better_idle(self, st: State, e: Event, profile: _P) -> Outcome:
+        st = st.with_phase(Finished())
+        speech = join(self.s.p("better_no_routine"), self.c.reassurance.text)
+        return self.s.say(st, speech, end=True)
+
+    def stop(self, st: State, e: Event, profile: _P) -> Outcome:
+        routine = st.routine
+        if routine is None:
+            return self.s.say(st, self.s.p("stop"), end=True)
+        st = log_outcome(st, routine, "stopped")
+        out = self.s.say(st, self.s.p("stop_in_routine"), end=True)
+        return replace(out, save_resume=True, routine_ended="stopped")
+
+    def session_ended(self, st: State, e: Event, profile: _P) -> Outcome:
+        # Silence or an error closed the session: keep the routine for a later "continue".
+        routine = st.routine
+        out = Outcome(state=st, speech="", end_session=True)
+        if routine is None:
+            return out
+        entry = next((u for u in st.ctx.unsaved if u.rid == routine.rid), None)
+        if entry is not None and entry.outcome == "in_progress":
+            st = log_outcome(st, routine, "interrupted")
+        return replace(out, state=st, save_resume=True, routine_ended="interrupted")

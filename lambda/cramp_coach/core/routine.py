@@ -1,0 +1,223 @@
+"""Moving through a routine: one step per turn, holds counted, the leg checked before a rub.
+
+Every function takes the state and the routine and returns an Outcome whose state is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import replace
+
+from cramp_coach.content import Content, Step
+from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.state import InRoutine, Routine, State
+
+
+def log_outcome(state: State, routine: Routine, outcome: str) -> State:
+    """Record how the routine is going in its cramp-log entry (it rides until stored)."""
+    entries = [e for e in state.ctx.unsaved if e.rid != routine.rid]
+    entry = LogEntry(routine.rid, routine.started_at, routine.muscle, state.ctx.variant, outcome)
+    return state.with_ctx(unsaved=(*entries, entry))
+
+
+class Routines:
+    def __init__(
+        self, content: Content, speaker: Speaker, finish: Callable[[State, Routine], Outcome]
+    ) -> None:
+        self.c = content
+        self.s = speaker
+        self._finish = finish  # the end of aftercare: the conversation says goodnight
+
+    def is_leg(self, routine: Routine) -> bool:
+        return self.c.muscles[routine.muscle].leg
+
+    def steps(self, state: State, routine: Routine) -> tuple[Step, ...]:
+        return self.s.track(routine, state.ctx.variant)
+
+    # ------------------------------------------------------------------ starting
+    def start(
+        self, state: State, muscle: str, event: Event, *, lead: str = "", note: str = ""
+    ) -> Outcome:
+        """A new routine at step 1; its ten-minute clock starts now (G1)."""
+        seed = f"{event.now}:{muscle}:{event.request_id}".encode()
+        prior = state.ctx.prior_lock
+        routine = Routine(
+            muscle=muscle,
+            started_at=event.now,
+            rid=hashlib.sha256(seed).hexdigest()[:12],
+            no_massage=bool(prior and prior.flag in ("RF_DVT", "RF_PREG", "RF_SWELL")),
+        )
+        m = self.c.muscles[muscle]
+        notes = [note]
+        if m.caution:
+            notes.append(m.caution.text)
+        if "PREGNANT" in state.ctx.flags and m.pregnancy:
+            notes.append(m.pregnancy.text)
+        state = log_outcome(state, routine, "in_progress")
+        return self.speak(state, routine, lead=lead, note=join(*notes))
+
+    # ------------------------------------------------------------------ speaking a step
+    def speak(
+        self,
+        state: State,
+        routine: Routine,
+        *,
+        lead: str = "",
+        note: str = "",
+        counting: bool = False,
+    ) -> Outcome:
+        """The current step, then the question that belongs after it."""
+        step = self.steps(state, routine)[routine.step]
+        p = self.s.p
+        if step.position_first and not counting:
+            # Position first, then the count: the count starts when they say next.
+            routine = replace(routine, question="position")
+            return self._out(state, routine, lead, note, p("position_prompt"), count_now=False)
+        counted = step.hold is not None and (bool(step.beats) or step.hold <= 60)
+        if counted and self._check_due(routine):
+            # The quick check after the first hold (PROTOCOLS section 1), never before step 1.
+            routine = replace(routine, check="asking", question=None)
+            return self._out(state, routine, lead, note, self.c.safety_check.text, counting)
+        if counted and step.phase == "stretch":
+            routine = replace(routine, question="easing")
+            return self._out(state, routine, lead, note, p("prompt_after_hold"), counting)
+        routine = replace(routine, question=None)
+        return self._out(state, routine, lead, note, p("prompt_next"), counting)
+
+    def _check_due(self, routine: Routine) -> bool:
+        asked_yet = routine.check in ("unasked", "unanswered")
+        return asked_yet and routine.track == "main" and self.is_leg(routine)
+
+    def _out(
+        self,
+        state: State,
+        routine: Routine,
+        lead: str,
+        note: str,
+        tail: str,
+        counting: bool = False,
+        count_now: bool = True,
+    ) -> Outcome:
+        reprompt = self.s.p("yes_no_reprompt" if routine.check == "asking" else "reprompt_step")
+        if routine.question == "position":
+            reprompt = self.s.p("position_wait")
+        return self.s.step(
+            state.with_phase(InRoutine(routine)),
+            routine,
+            lead=lead,
+            note=note,
+            tail=tail,
+            reprompt=reprompt,
+            count_now=count_now,
+            only_count=counting,
+        )
+
+    # ------------------------------------------------------------------ moving
+    def advance(self, state: State, routine: Routine, *, lead: str = "") -> Outcome:
+        """Next step, never into a rub of a leg that has not been checked (G3)."""
+        steps = self.steps(state, routine)
+        index, notes = routine.step + 1, [lead]
+        while index < len(steps) and self._rub_of_leg(routine, steps[index]):
+            if routine.check == "clear" and not routine.no_massage:
+                break
+            if routine.no_massage:
+                notes.append(self.s.p("skip_rub_clot"))
+            elif routine.check != "unanswered":
+                # Ask before the rub; a clear "no" comes back here.
+                asked = replace(routine, check="asking", question=None)
+                speech = join(lead, self.s.p("before_rub"), self.c.safety_check.text)
+                return self.s.say(
+                    state.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt")
+                )
+            else:
+                notes.append(self.s.p("skip_rub_unchecked"))
+            index += 1
+        if index < len(steps):
+            moved = replace(routine, step=index, question=None)
+            return self.speak(state, moved, lead=join(*notes))
+        if routine.track == "aftercare":
+            return self._finish(state, routine)
+        asked = replace(routine, step=len(steps) - 1, question="end_of_steps")
+        speech = join(*notes, self.s.p("end_of_steps_question", name=self.s.name(routine)))
+        return self.s.say(state.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt"))
+
+    def _rub_of_leg(self, routine: Routine, step: Step) -> bool:
+        return step.phase == "massage" and routine.track != "aftercare" and self.is_leg(routine)
+
+    def previous(self, state: State, routine: Routine) -> Outcome:
+        if routine.step == 0:
+            return self.speak(state, routine, lead=self.s.p("first_step_already"))
+        back = replace(routine, step=routine.step - 1)
+        while back.step > 0 and self._rub_of_leg(back, self.steps(state, back)[back.step]):
+            if back.check == "clear" and not back.no_massage:
+                break
+            back = replace(back, step=back.step - 1)
+        return self.speak(state, back)
+
+    def start_over(self, state: State, routine: Routine) -> Outcome:
+        # The ten-minute clock keeps running: starting over is the same cramp.
+        again = replace(routine, track="main", step=0, repeats=0, question=None)
+        return self.speak(state, again, lead=self.s.p("start_over", name=self.s.name(again)))
+
+    def still_cramping(self, state: State, routine: Routine) -> Outcome:
+        if routine.track == "aftercare":
+            routine = replace(routine, track="main", step=0)  # it came back: to the stretch
+        steps = self.steps(state, routine)
+        held = [
+            i
+            for i, st in enumerate(steps[: routine.step + 1])
+            if st.hold and st.phase == "stretch" and st.hold <= 60
+        ]
+        if not held or routine.repeats >= MAX_HOLD_REPEATS:
+            key = "go_stretch" if not held else "hold_limit"
+            if routine.step + 1 < len(steps):
+                return self.advance(state, replace(routine, repeats=0), lead=self.s.p(key))
+            done = replace(routine, question=None)
+            return self.s.say(
+                state.with_phase(InRoutine(done)),
+                self.s.p("steps_exhausted"),
+                self.s.p("reprompt_step"),
+            )
+        again = replace(routine, step=held[-1], repeats=routine.repeats + 1)
+        return self.speak(state, again, lead=self.s.p("hold_again"))
+
+    def hurts(self, state: State, routine: Routine) -> Outcome:
+        stop = self.c.gentle_stop.text
+        m = self.c.muscles[routine.muscle]
+        if routine.track == "main" and m.gentle and state.ctx.variant == "partner":
+            gentle = replace(routine, track="gentle", step=0, repeats=0, question=None)
+            return self.speak(state, gentle, lead=join(stop, self.s.p("gentler_option")))
+        state = log_outcome(state, routine, "too_painful")
+        after = replace(routine, track="aftercare", step=0, question=None)
+        out = self.speak(state, after, lead=join(stop, self.s.p("to_aftercare_gentle")))
+        return replace(out, routine_ended="too_painful")
+
+    def better(self, state: State, routine: Routine) -> Outcome:
+        if routine.track == "aftercare":
+            return self.advance(state, routine)
+        state = log_outcome(state, routine, "eased")
+        after = replace(routine, track="aftercare", step=0, repeats=0, question=None)
+        return replace(self.speak(state, after, lead=self.s.p("better")), routine_ended="eased")
+
+    def switch_variant(self, state: State, routine: Routine, variant: str) -> Outcome:
+        """Alone <-> helped keeps the position: the first step of the same phase."""
+        lead = self.s.p("now_alone" if variant == "alone" else "now_partner")
+        if routine.track == "aftercare" or variant == state.ctx.variant:
+            return self.speak(state, routine, lead=lead)
+        old = self.steps(state, routine)
+        phase = old[min(routine.step, len(old) - 1)].phase
+        switched = state.with_ctx(variant="alone" if variant == "alone" else "partner")
+        moved = replace(routine, track="main", question=None)
+        new = self.steps(switched, moved)
+        index = next((i for i, st in enumerate(new) if st.phase == phase), 0)
+        return self.speak(switched, replace(moved, step=index), lead=lead)
+
+    def hold_time(self, state: State, routine: Routine) -> Outcome:
+        step = self.steps(state, routine)[routine.step]
+        if step.hold:
+            answer = self.s.p("hold_time_step", duration=self.s.voice.duration(step.hold))
+        else:
+            answer = join(self.s.p("hold_time_none"), self.c.hold_advice.text)
+        return self.s.say(state, join(answer, self.s.p("prompt_next")), self.s.p("reprompt_step"))

@@ -1,0 +1,207 @@
+"""The conversation's rules, in one place: (state, event, profile) -> outcome.
+
+How a turn is decided, in this order:
+
+1. Safety guard: a red flag in the event (slot ids, out-of-scope places, words in any
+   raw slot text) wins from every phase. A stopping (E/U) flag locks the steps.
+2. Lock guard: in the lock, only repeat, help, the disclaimer, stop, the number to call
+   and a more serious red flag do anything; everything else repeats the advice.
+3. Context: routine-level advice, pregnancy/child/heat flags and unsure words (which ask
+   the safety question) are taken before the phase sees the event.
+4. Ten-minute guard (G1): a routine still going after ten minutes stops with RF-LONG.
+5. The phase's own table: `Conversation.tables[phase type][event kind]`.
+
+Pure: no ASK, no I/O, no clock (time comes in the event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from cramp_coach.content import Content
+from cramp_coach.core import answers
+from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.routine import Routines
+from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.speech import wrap_voice
+from cramp_coach.core.state import (
+    AskingMuscle,
+    Checking,
+    Clarifying,
+    Confirming,
+    Finished,
+    Idle,
+    InRoutine,
+    Locked,
+    LockRecord,
+    Paused,
+    ResumeOffer,
+    State,
+    decode_state,
+)
+
+Handler = Callable[[State, Event, Profile | None], Outcome]
+# Events the ten-minute rule lets through: they neither continue nor restart the steps.
+_TEN_MINUTE_EXEMPT = frozenset(
+    {"better", "help", "disclaimer", "voice", "stop", "emergency_number", "doctor", "repeat"}
+)
+
+
+def needs_profile(state: State, event: Event) -> bool:
+    """Whether the adapter must load the stored profile before this event.
+
+    Always on a session's first turn: a red flag from the last 12 hours must be heard
+    again before any steps, so even the cold one-shot reads the store (safety first).
+    """
+    if event.kind in ("launch", "count"):
+        return True
+    if event.kind == "resume" and state.routine is None:
+        return True
+    return not state.ctx.profile_loaded and event.kind not in ("session_ended", "stop")
+
+
+class Conversation:
+    """Drives one locale's content. Create once per locale and reuse (it holds no state)."""
+
+    def __init__(self, content: Content) -> None:
+        self.c = content
+        self.s = Speaker(content)
+        self.a = answers.Answers(content, self.s)
+        self.r = Routines(content, self.s, self.a.finish)
+        self.a.routines = self.r
+        a = self.a
+        routine: dict[str, Handler] = {
+            "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
+            "previous": a.previous, "start_over": a.start_over, "repeat": a.repeat,
+            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": a.cramp_in_routine,
+            "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
+            "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
+            "fallback": a.safety_question, "clarify": a.safety_question,
+            "symptom": a.routine_advice_done, "dont_know": a.help,
+        }  # fmt: skip
+        common: dict[str, Handler] = {
+            "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
+            "prevention": a.prevention, "count": a.count, "delete_history": a.delete_history,
+            "voice": a.voice, "doctor": a.doctor, "emergency_number": a.emergency_number,
+            "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
+            "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
+            "hold_time": a.hold_time, "symptom": a.ask_muscle, "fallback": a.fallback_idle,
+        }  # fmt: skip
+        asking: dict[str, Handler] = {
+            "fallback": a.miss, "next": a.miss, "dont_know": a.miss, "yes": a.miss,
+            "no": a.miss, "clarify": a.miss, "skip": a.miss,
+        }  # fmt: skip
+        self.tables: dict[type[Any], dict[str, Handler]] = {
+            Idle: common,
+            Finished: common,
+            AskingMuscle: {**common, **asking},
+            Clarifying: {**common, **asking, "clarify": a.clarify},
+            InRoutine: {**common, **routine},
+            Paused: {**common, **routine, "next": a.resume_here, "yes": a.resume_here},
+            ResumeOffer: {**common, "yes": a.resume, "next": a.resume, "no": a.ask_muscle,
+                          "start_over": a.start_over_offer},
+            Checking: {**common, "yes": a.check_yes, "no": a.check_no, "fallback": a.check_again,
+                       "next": a.check_again, "dont_know": a.check_again,
+                       "cramp": a.check_again, "still_cramping": a.check_again},
+            Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no},
+        }  # fmt: skip
+        self.defaults: dict[type[Any], Handler] = {
+            InRoutine: a.where_we_are, Paused: a.where_we_are, Checking: a.check_again,
+            Confirming: a.confirm_no, AskingMuscle: a.miss, Clarifying: a.miss,
+        }  # fmt: skip
+
+    def decode(self, attributes: Any) -> State:
+        return decode_state(attributes, self.c)
+
+    # ------------------------------------------------------------------ the turn
+    def handle(self, state: State, event: Event, profile: Profile | None = None) -> Outcome:
+        if profile is not None and not state.ctx.profile_loaded:
+            state = self._apply_profile(state, profile, event.now)
+        if event.helper in ("PARTNER", "ALONE") and not isinstance(state.phase, Locked):
+            state = state.with_ctx(
+                variant="partner" if event.helper == "PARTNER" else "alone", variant_known=True
+            )
+        out = self._dispatch(state, event, profile)
+        ctx = out.state.ctx
+        if out.speech and event.kind not in ("repeat", "session_ended"):
+            speech, reprompt = out.speech, out.reprompt or ""
+            out = replace(out, state=out.state.with_ctx(last_speech=speech, last_reprompt=reprompt))
+        return replace(
+            out,
+            speech=wrap_voice(out.speech, ctx.quiet) if out.speech else "",
+            reprompt=wrap_voice(out.reprompt, ctx.quiet) if out.reprompt else None,
+        )
+
+    def _dispatch(self, st: State, e: Event, profile: Profile | None) -> Outcome:
+        a = self.a
+        if e.kind == "session_ended":
+            return a.session_ended(st, e, profile)
+        routine = st.routine
+        muscle = routine.muscle if routine else None
+        finding = detect(e, self.c, muscle, set(st.ctx.flags))
+        stopping = [f for f in finding.red_flags if self.c.red_flags[f].stops_routine]
+        # 1. A stopping red flag wins, unless the lock already holds one at least as serious.
+        if stopping and not (
+            isinstance(st.phase, Locked)
+            and severity(stopping[0], self.c) >= severity(st.phase.flag, self.c)
+        ):
+            return a.raise_red_flag(st, e, stopping)
+        # 2. The lock is closed.
+        if isinstance(st.phase, Locked):
+            return a.locked(st, e, profile)
+        # 3. Advice that does not stop the steps, flags that change them, unsure words.
+        advice = [f for f in finding.red_flags if f not in stopping]
+        lead = self.s.advice(advice) if advice else ""
+        st, flag_lead, ask = a.take_flags(st, e, finding.flags, lead)
+        lead = join(lead, flag_lead)
+        if ask is not None:
+            return ask
+        if finding.unsure or (e.kind == "symptom" and not finding):
+            return a.safety_question(st, e, profile, lead=lead)
+        # 4. Ten minutes without easing (G1).
+        routine = st.routine
+        if (
+            routine is not None
+            and routine.track != "aftercare"
+            and e.now - routine.started_at >= LONG_CRAMP_S
+            and e.kind not in _TEN_MINUTE_EXEMPT
+        ):
+            return a.raise_red_flag(st, e, ["RF_LONG"])
+        # 5. The phase's table.
+        kind = type(st.phase)
+        handler = self.tables[kind].get(e.kind) or self.defaults.get(kind, a.ask_muscle)
+        out = handler(st, e, profile)
+        return replace(out, speech=join(lead, out.speech)) if lead else out
+
+    def _apply_profile(self, st: State, profile: Profile, now: float) -> State:
+        ctx = st.ctx
+        variant = ctx.variant
+        if not ctx.variant_known and profile.default_variant in ("partner", "alone"):
+            variant = "alone" if profile.default_variant == "alone" else "partner"
+        return st.with_ctx(
+            profile_loaded=True,
+            quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
+            variant=variant,
+            log_consent=profile.log_consent,
+            freq_due=answers.frequent(profile, now),
+            prior_lock=self._stored_lock(profile, now) or ctx.prior_lock,
+        )
+
+    def _stored_lock(self, profile: Profile, now: float) -> LockRecord | None:
+        raw = profile.lock
+        if not isinstance(raw, dict):
+            return None
+        flag, level, muscle, at = (raw.get(k) for k in ("flag", "level", "muscle", "at"))
+        if flag not in self.c.red_flags or level not in ("emergency", "urgent"):
+            return None
+        if not isinstance(at, int | float) or not 0 <= now - at < LOCK_WINDOW_S:
+            return None
+        known_muscle = muscle if muscle in self.c.muscles else None
+        return LockRecord(str(flag), "emergency" if level == "emergency" else "urgent",
+                          known_muscle, float(at))  # fmt: skip
+
+
+__all__ = ["CLOT_FLAGS", "Conversation", "needs_profile"]

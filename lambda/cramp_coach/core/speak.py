@@ -1,0 +1,131 @@
+"""The one place that turns decisions into words: steps with their counts, red-flag advice,
+cards and the screen. Handlers decide the next state; they ask this module what to say.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cramp_coach.content import Content, RedFlag, Step
+from cramp_coach.core.model import Outcome, Screen
+from cramp_coach.core.speech import Voice, hold_plan
+from cramp_coach.core.state import Routine, State
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def plain(ssml: str) -> str:
+    return " ".join(_TAGS.sub(" ", ssml).split())
+
+
+def join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+class Speaker:
+    def __init__(self, content: Content) -> None:
+        self.c = content
+        self.voice = Voice(content)
+
+    def p(self, key: str, **values: object) -> str:
+        return self.c.phrase(key, **values)
+
+    # ------------------------------------------------------------------ routines
+    def track(self, routine: Routine, variant: str) -> tuple[Step, ...]:
+        if routine.track == "aftercare":
+            return self.c.aftercare_for(routine.muscle)
+        muscle = self.c.muscles[routine.muscle]
+        if routine.track == "gentle" and muscle.gentle:
+            return muscle.gentle
+        return muscle.alone if variant == "alone" else muscle.partner
+
+    def name(self, routine: Routine) -> str:
+        if routine.track == "aftercare":
+            return self.p("aftercare_name")
+        return self.c.muscles[routine.muscle].name
+
+    def count(self, step: Step) -> str:
+        """The counted part of a step: its beats, or one hold, or the duration to keep it up."""
+        if step.hold is None:
+            return ""
+        if step.beats:
+            return self.voice.beats(step.beats, step.phase)
+        said = self.voice.announces_duration(step.text, step.hold)
+        return self.voice.countdown(step.hold, step.phase, announced=said)
+
+    def step(
+        self,
+        state: State,
+        routine: Routine,
+        *,
+        lead: str = "",
+        note: str = "",
+        tail: str,
+        reprompt: str,
+        count_now: bool = True,
+        only_count: bool = False,
+    ) -> Outcome:
+        """Speak the routine's current step: the action, its count, a note, then the prompt."""
+        steps = self.track(routine, state.ctx.variant)
+        step = steps[routine.step]
+        counted = self.count(step) if count_now else ""
+        action = "" if only_count else step.text
+        before_count = join(lead, action)
+        speech = join(before_count, counted, note, tail)
+        holds = tuple(b.hold for b in step.beats) or (
+            (step.hold,) if step.hold and hold_plan(step.hold) else ()
+        )
+        progress = self.p("progress", step=routine.step + 1, total=len(steps))
+        name = self.name(routine)
+        return Outcome(
+            state=state,
+            speech=speech,
+            reprompt=reprompt,
+            card_title=self.p("card_title", name=name),
+            card_text=self.p("card_step", step=routine.step + 1, total=len(steps), text=step.text),
+            screen=Screen(
+                kind="step",
+                title=name,
+                progress=progress,
+                text=step.text,
+                holds=holds if counted else (),
+                lead_words=len(plain(before_count).split()),
+                waits_for_position=not count_now,
+            ),
+        )
+
+    # ------------------------------------------------------------------ red flags
+    def number_for(self, flags: list[RedFlag]) -> str:
+        """The number to call follows the most serious level (one source: the locale's content)."""
+        if any(f.level == "emergency" for f in flags):
+            return self.p("emergency_number")
+        if any(f.level == "urgent" for f in flags):
+            return self.p("urgent_number")
+        return ""
+
+    def advice(self, flag_ids: list[str]) -> str:
+        flags = [self.c.red_flags[i] for i in flag_ids]
+        return join(*(f.script for f in flags), self.number_for(flags))
+
+    def red_flag_screen(self, flag_ids: list[str]) -> Screen:
+        flags = [self.c.red_flags[i] for i in flag_ids]
+        emergency = any(f.level == "emergency" for f in flags)
+        return Screen(
+            kind="red_flag",
+            title=self.p("red_flag_title_emergency" if emergency else "red_flag_title_urgent"),
+            progress="",
+            text=" ".join(f.script for f in flags),
+            number=self.c.emergency_number if emergency else None,
+        )
+
+    def say(
+        self,
+        state: State,
+        speech: str,
+        reprompt: str | None = None,
+        *,
+        end: bool = False,
+    ) -> Outcome:
+        return Outcome(
+            state=state, speech=speech, reprompt=None if end else reprompt, end_session=end
+        )

@@ -1,0 +1,295 @@
+"""Where the conversation is: one type per phase, with only the fields that phase needs.
+
+The state lives in Alexa session attributes between turns (and a routine in the store
+between sessions), so it must survive JSON and must never be trusted: `decode_state`
+reads it strictly (dacite, strict types and keys) and checks every id against the
+content. Anything wrong starts afresh, calmly; a session can never get stuck on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal, TypeAlias
+
+import dacite
+
+from cramp_coach.content import Content
+from cramp_coach.core.model import LogEntry
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 2
+
+Variant: TypeAlias = Literal["partner", "alone"]
+Track: TypeAlias = Literal["main", "gentle", "aftercare"]
+# The leg check before any massage (G3): asked after the first hold or before a rub.
+LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered", "clear"]
+# What the last turn asked inside a routine, so that "yes" and "no" mean something.
+# "leg", "breath" and "heat" are safety questions asked mid-routine (unclear words, heat).
+Question: TypeAlias = Literal["easing", "end_of_steps", "position", "leg", "breath", "heat"]
+Level: TypeAlias = Literal["emergency", "urgent"]
+About: TypeAlias = Literal["leg", "breath", "heat"]  # what a safety question asks about
+
+
+@dataclass(frozen=True)
+class Routine:
+    """A position in one muscle's steps."""
+
+    muscle: str
+    started_at: float  # G1: the ten-minute clock runs from the first step
+    rid: str  # the cramp-log entry this routine writes
+    track: Track = "main"
+    step: int = 0
+    repeats: int = 0  # G9: holds repeated on "still cramping"
+    check: LegCheck = "unasked"
+    question: Question | None = None
+    no_massage: bool = False  # a clot was flagged in the last 12 hours: never rub a leg
+
+
+@dataclass(frozen=True)
+class Idle:
+    kind: Literal["idle"] = "idle"
+
+
+@dataclass(frozen=True)
+class AskingMuscle:
+    tries: int = 0  # misses so far; two lead to the calf default (PROTOCOLS section 5)
+    kind: Literal["asking_muscle"] = "asking_muscle"
+
+
+@dataclass(frozen=True)
+class Clarifying:
+    vague: str  # LEG | THIGH | FOOT | KNEE
+    tries: int = 0
+    kind: Literal["clarifying"] = "clarifying"
+
+
+@dataclass(frozen=True)
+class InRoutine:
+    routine: Routine
+    kind: Literal["routine"] = "routine"
+
+
+@dataclass(frozen=True)
+class Paused:
+    routine: Routine
+    kind: Literal["paused"] = "paused"
+
+
+@dataclass(frozen=True)
+class ResumeOffer:
+    routine: Routine  # the interrupted routine, from the store
+    variant: Variant = "partner"
+    kind: Literal["resume_offer"] = "resume_offer"
+
+
+@dataclass(frozen=True)
+class Checking:
+    """A safety question asked before going on: a clear "no" carries on, "yes" is a red flag."""
+
+    about: About
+    muscle: str | None = None  # the routine to start after a clear "no"
+    tries: int = 0
+    kind: Literal["checking"] = "checking"
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A stopping red flag was spoken: nothing in this session leads back to the steps."""
+
+    flag: str
+    level: Level
+    also: str | None = None  # a second flag spoken with it (RF_PREG with RF_DVT)
+    asking_breath: bool = False  # RF_DVT is followed by the breathing question
+    kind: Literal["locked"] = "locked"
+
+
+@dataclass(frozen=True)
+class Confirming:
+    """A yes/no question outside a routine whose answer changes what is stored."""
+
+    about: Literal["delete", "log_consent"]
+    kind: Literal["confirming"] = "confirming"
+
+
+@dataclass(frozen=True)
+class Finished:
+    kind: Literal["finished"] = "finished"
+
+
+Phase: TypeAlias = (
+    Idle
+    | AskingMuscle
+    | Clarifying
+    | InRoutine
+    | Paused
+    | ResumeOffer
+    | Checking
+    | Locked
+    | Confirming
+    | Finished
+)
+PHASES: tuple[type[Any], ...] = (
+    Idle,
+    AskingMuscle,
+    Clarifying,
+    InRoutine,
+    Paused,
+    ResumeOffer,
+    Checking,
+    Locked,
+    Confirming,
+    Finished,
+)
+_BY_KIND = {cls.kind: cls for cls in PHASES}  # each class's default `kind`
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    """A stopping red flag, remembered for the user for 12 hours (it rides until stored)."""
+
+    flag: str
+    level: Level
+    muscle: str | None
+    at: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the session knows besides the phase."""
+
+    variant: Variant = "partner"
+    variant_known: bool = False  # the listener said who is speaking
+    quiet: bool | None = None
+    flags: tuple[str, ...] = ()  # PREGNANT, CHILD, EXERCISE_HEAT said in this session
+    profile_loaded: bool = False
+    log_consent: bool | None = None  # from the store; None: never asked
+    freq_due: bool = False  # RF-FREQ advice is due after relief (from the stored log)
+    prior_lock: LockRecord | None = None  # a stopping red flag from an earlier session
+    prior_lock_heard: bool = False  # its advice was repeated in this session
+    lock_unsaved: LockRecord | None = None  # this session's lock, until the store has it
+    clear_resume: bool = False  # a stopped routine must not be offered again: until stored
+    unsaved: tuple[LogEntry, ...] = ()  # cramp-log entries not yet stored
+    last_speech: str = ""
+    last_reprompt: str = ""
+
+
+@dataclass(frozen=True)
+class State:
+    phase: Phase = field(default_factory=Idle)
+    ctx: Context = field(default_factory=Context)
+
+    @property
+    def routine(self) -> Routine | None:
+        return self.phase.routine if isinstance(self.phase, InRoutine | Paused) else None
+
+    def with_phase(self, phase: Phase) -> State:
+        return replace(self, phase=phase)
+
+    def with_ctx(self, **changes: Any) -> State:
+        # dataclasses.replace rejects a misspelt field name at run time; tests cover every use.
+        return replace(self, ctx=replace(self.ctx, **changes))
+
+    def saved(self) -> State:
+        """The state after the store has taken its pending writes."""
+        return self.with_ctx(unsaved=(), lock_unsaved=None, clear_resume=False)
+
+    def to_attributes(self) -> dict[str, Any]:
+        return {"v": STATE_VERSION, "phase": asdict(self.phase), "ctx": asdict(self.ctx)}
+
+
+def _number(value: Any) -> Any:
+    # JSON may turn 1700000000.0 into 1700000000; a string or a bool stays wrong.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+_CONFIG = dacite.Config(
+    strict=True,
+    check_types=True,
+    type_hooks={float: _number, tuple[str, ...]: _tuple, tuple[LogEntry, ...]: _tuple},
+)
+
+
+def decode_routine(data: Any, content: Content) -> Routine | None:
+    """A routine from the store or the attributes, or None when any part is wrong."""
+    try:
+        routine = dacite.from_dict(Routine, data, config=_CONFIG)
+    except (dacite.DaciteError, TypeError, ValueError):
+        return None
+    return routine if routine_fits(routine, content) else None
+
+
+def routine_fits(routine: Routine, content: Content) -> bool:
+    muscle = content.muscles.get(routine.muscle)
+    if muscle is None or routine.repeats < 0 or routine.step < 0:
+        return False
+    if routine.track == "aftercare":
+        return routine.step < len(content.aftercare_for(routine.muscle))
+    # The alone and gentle tracks are shorter: the step must exist in the longest one.
+    longest = max(len(muscle.partner), len(muscle.alone), len(muscle.gentle))
+    return routine.step < longest
+
+
+def decode_state(data: Any, content: Content) -> State:
+    """Session attributes -> State. Missing means a new session; anything corrupt starts afresh."""
+    if data is None:
+        return State()
+    try:
+        if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+            raise ValueError("unknown state version")
+        raw_phase = data["phase"]
+        cls = _BY_KIND[raw_phase["kind"]]
+        phase = dacite.from_dict(cls, raw_phase, config=_CONFIG)
+        ctx = dacite.from_dict(Context, data["ctx"], config=_CONFIG)
+    except (dacite.DaciteError, KeyError, TypeError, ValueError):
+        log.warning("session state unreadable; starting afresh")
+        return State()
+    state = State(phase, ctx)
+    if not _fits(state, content):
+        log.warning("session state names content we do not have; starting afresh")
+        return State()
+    return state
+
+
+def _fits(state: State, content: Content) -> bool:
+    phase, ctx = state.phase, state.ctx
+    if isinstance(phase, InRoutine | Paused | ResumeOffer) and not routine_fits(
+        phase.routine, content
+    ):
+        return False
+    if isinstance(phase, Clarifying) and phase.vague not in content.vague:
+        return False
+    if isinstance(phase, Checking) and phase.muscle not in (None, *content.muscles):
+        return False
+    if isinstance(phase, Locked) and not {phase.flag, phase.also or phase.flag} <= set(
+        content.red_flags
+    ):
+        return False
+    locks = [lock for lock in (ctx.prior_lock, ctx.lock_unsaved) if lock is not None]
+    if any(lock.flag not in content.red_flags for lock in locks):
+        return False
+    return all(f in content.flags or f == "EXERCISE_HEAT" for f in ctx.flags)
+
+
+def snapshot(state: State) -> dict[str, Any] | None:
+    """What the store keeps of an interrupted routine, to offer it on the next launch."""
+    routine = state.routine
+    if routine is None:
+        return None
+    return {"routine": asdict(routine), "variant": state.ctx.variant}
+
+
+def decode_snapshot(data: Any, content: Content) -> ResumeOffer | None:
+    if not isinstance(data, dict) or data.get("variant") not in ("partner", "alone"):
+        return None
+    routine = decode_routine(data.get("routine"), content)
+    if routine is None:
+        return None
+    return ResumeOffer(routine, "alone" if data["variant"] == "alone" else "partner")
