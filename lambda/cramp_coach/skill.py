@@ -35,6 +35,7 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
+from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content
 from cramp_coach.core import Conversation, Event, Outcome, Profile, State, needs_profile
 from cramp_coach.persistence import Store, store_from_env, user_key
@@ -382,6 +383,7 @@ def build_skill(
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
+    builder.add_request_handler(CanFulfillHandler(handled=INTENT_EVENTS))  # before the conversation
     builder.add_request_handler(ConversationHandler(conversation, memory))
     builder.add_request_handler(UnhandledRequestHandler())
     builder.add_exception_handler(CalmFallbackExceptionHandler())
