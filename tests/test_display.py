@@ -459,3 +459,11 @@ def test_a_canfulfill_request_from_a_show_gets_no_directive() -> None:
     envelope["request"].pop("dialogState")
     response = handle_envelope(build_skill(store_factory=NullStore), envelope)
     assert set(response["response"]) == {"canFulfillIntent"}
+
+
+def test_turns_do_not_share_their_countdown() -> None:
+    first, _ = display.render(STEP)
+    kept = json.dumps(first)
+    second, _ = display.render(SCREENS["step_no_hold"])
+    assert second["onMount"] == [] and json.dumps(first) == kept
+    assert first["onMount"] and first is not second

@@ -171,9 +171,22 @@ def _document(name: str) -> str:
 
 
 def document(name: str) -> Json:
-    """A fresh copy of one of the documents ("step" or "red_flag")."""
+    """A fresh, private copy of one of the documents ("step" or "red_flag")."""
     loaded: Json = json.loads(_document(name))
     return loaded
+
+
+@cache
+def _shared(name: str) -> Json:
+    return document(name)
+
+
+def _for_turn(name: str, on_mount: list[Json] | None = None) -> Json:
+    """The cached document with this turn's onMount: a shallow copy, so it is read-only."""
+    doc = dict(_shared(name))
+    if on_mount is not None:
+        doc["onMount"] = on_mount
+    return doc
 
 
 def _call(number: str | None) -> str:
@@ -181,10 +194,10 @@ def _call(number: str | None) -> str:
 
 
 def render(screen: Screen) -> tuple[Json, Json]:
-    """(document, datasources) for the RenderDocument directive."""
+    """(document, datasources) for the RenderDocument directive; treat both as read-only."""
     if screen.kind == "red_flag":
         advice: Json = {"title": screen.title, "text": screen.text, "call": _call(screen.number)}
-        return document("red_flag"), {"night": advice}
+        return _for_turn("red_flag"), {"night": advice}
     timelines = countdown(screen)
     first_hold = screen.holds[0] if screen.holds else None
     has_count = first_hold is not None and (bool(timelines) or screen.waits_for_position)
@@ -215,9 +228,7 @@ def render(screen: Screen) -> tuple[Json, Json]:
             for t in timelines
         ],
     }
-    doc = document("step")
-    doc["onMount"] = countdown_commands(timelines)
-    return doc, {"night": night}
+    return _for_turn("step", countdown_commands(timelines)), {"night": night}
 
 
 def _template(phrase: str) -> re.Pattern[str]:
