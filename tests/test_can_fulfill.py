@@ -287,3 +287,11 @@ def test_manifest_declares_the_interface() -> None:
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     interfaces = manifest["manifest"]["apis"]["custom"]["interfaces"]
     assert {"type": "CAN_FULFILL_INTENT_REQUEST"} in interfaces
+
+
+def test_answers_without_a_user_id(factory: RecordingFactory) -> None:
+    envelope = cfir_envelope("CrampIntent", {"muscle": ("calf", "CALF")})
+    envelope["context"]["System"].pop("user")
+    response = handle_envelope(build_skill(store_factory=factory), envelope)
+    assert response["response"]["canFulfillIntent"]["canFulfill"] == "YES"
+    assert factory.calls == 0
