@@ -45,11 +45,17 @@ def request_types() -> dict[str, tuple[str, dict[str, Any]]]:
     session.absorb(handle_envelope(skill, session.intent("CrampIntent", T0, CALF_HER)))
     following = session.intent("AMAZON.NextIntent", T0 + 20)
     red_flag = session.intent("SymptomIntent", T0 + 20, {"symptom": ("swollen", "RF_DVT")})
+    # Name-free "Alexa, her calf is cramping": Alexa asks first, without a session.
+    can_fulfill = Session().intent("CrampIntent", T0, CALF_HER)
+    can_fulfill["request"]["type"] = "CanFulfillIntentRequest"
+    can_fulfill["request"].pop("dialogState")
+    can_fulfill.pop("session")
     return {
         "launch": ("LaunchRequest, new session", launch),
         "oneshot": ("CrampIntent her calf, new session", oneshot),
         "next": ("AMAZON.NextIntent mid-routine", following),
         "red_flag": ("SymptomIntent RF_DVT mid-routine", red_flag),
+        "can_fulfill": ("CanFulfillIntentRequest her calf, no session", can_fulfill),
     }
 
 

@@ -548,7 +548,8 @@ def test_a_screen_shows_the_step_and_a_speaker_gets_no_directive(talk: Conversat
     response = handle_envelope(talk.skill, envelope)
     directive = response["response"]["directives"][0]
     assert directive["type"] == "Alexa.Presentation.APL.RenderDocument"
-    assert directive["datasources"]["payload"]["step"]["text"].startswith("Step 2 of 7: Cup")
+    night = directive["datasources"]["night"]  # cramp_coach.display (tests/test_display.py)
+    assert night["progress"] == "Step 2 of 7" and night["text"].startswith("Cup")
 
 
 def test_yes_it_is_easing_on_the_last_step_goes_straight_to_aftercare(

@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
@@ -31,11 +29,14 @@ from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
     RenderDocumentDirective,
 )
+from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
+from cramp_coach import display
+from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content
 from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, snapshot
 from cramp_coach.persistence import Store, store_from_env, user_key
@@ -123,6 +124,10 @@ def event_from(handler_input: HandlerInput) -> Event:
         return Event("launch", now)
     if kind == "SessionEndedRequest":
         return Event("session_ended", now)
+    if isinstance(request, UserEvent):
+        # A tap on the night display's "Next" (SendEvent with the argument "next").
+        tapped = "next" if list(request.arguments or [])[:1] == ["next"] else "fallback"
+        return Event(tapped, now, request_id=str(request.request_id or ""))
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
@@ -244,14 +249,6 @@ def _user_key(handler_input: HandlerInput) -> str:
     return user_key(user or "anonymous")
 
 
-_STEP_DOCUMENT = Path(__file__).parent / "display" / "step.json"
-
-
-@cache
-def _step_document() -> dict[str, Any]:
-    return json.loads(_STEP_DOCUMENT.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
-
-
 def supports_apl(handler_input: HandlerInput) -> bool:
     """Only screens (Echo Show) get the step drawn; a plain speaker would reject the directive."""
     context = handler_input.request_envelope.context
@@ -262,12 +259,11 @@ def supports_apl(handler_input: HandlerInput) -> bool:
 
 def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
     builder = handler_input.response_builder
-    if outcome.card_title and outcome.card_text and supports_apl(handler_input):
-        payload = {"step": {"title": outcome.card_title, "text": outcome.card_text}}
+    screen = outcome.screen if supports_apl(handler_input) else None
+    if screen is not None:
+        document, datasources = display.render(screen)
         builder.add_directive(
-            RenderDocumentDirective(
-                token="cramp-step", document=_step_document(), datasources={"payload": payload}
-            )
+            RenderDocumentDirective(token=display.TOKEN, document=document, datasources=datasources)
         )
     if outcome.speech:
         builder.speak(outcome.speech)
@@ -291,6 +287,7 @@ class ConversationHandler(AbstractRequestHandler):
             "LaunchRequest",
             "IntentRequest",
             "SessionEndedRequest",
+            "Alexa.Presentation.APL.UserEvent",
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -406,6 +403,7 @@ def build_skill(
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
+    builder.add_request_handler(CanFulfillHandler(handled=INTENT_EVENTS))  # before the conversation
     builder.add_request_handler(ConversationHandler(conversation, memory))
     builder.add_request_handler(UnhandledRequestHandler())
     builder.add_exception_handler(CalmFallbackExceptionHandler())
