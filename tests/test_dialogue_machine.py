@@ -1,0 +1,153 @@
+"""A listener who says anything, in any order: hypothesis.stateful over every event kind.
+
+Invariants, checked after every turn through real envelopes and the real skill:
+- every answer parses as SSML (conftest.Turn checks it) and never is the crash fallback;
+- after a stopping red flag, nothing in that session speaks a step, a hold or a rub;
+- within 12 hours of an emergency flag, no later session speaks a step either;
+- after "yes" to the quick check, no rub is spoken in that routine (it is locked);
+- a leg is never rubbed before a clear "no" to the leg check;
+- corrupt session attributes of any type start afresh instead of sticking.
+
+The lock is recognised from what is spoken (a stopping red flag's script), not from the
+state's shape, so the same machine runs against any engine (it found the old lock leak).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from cramp_coach.content import load_content
+from cramp_coach.skill import build_skill
+from tests.conftest import Conversation, Turn
+from tests.memory_store import MemoryStore
+
+CONTENT = load_content("en-US")
+STEP_TEXTS = sorted(
+    {s.text for m in CONTENT.muscles.values() for t in (m.partner, m.alone, m.gentle) for s in t}
+)
+LEG_RUBS = sorted(
+    {
+        s.text
+        for m in CONTENT.muscles.values()
+        if m.leg
+        for t in (m.partner, m.alone, m.gentle)
+        for s in t
+        if s.phase == "massage"
+    }
+)
+STOPPING = {f.id: f.script for f in CONTENT.red_flags.values() if f.stops_routine}
+EMERGENCY = {f.id for f in CONTENT.red_flags.values() if f.level == "emergency"}
+MUSCLE_IDS = sorted({*CONTENT.muscles, *CONTENT.vague, *CONTENT.out_of_scope})
+SYMPTOM_IDS = sorted({*CONTENT.red_flags, "PREGNANT", "CHILD", "INFANT", "EXERCISE_HEAT"})
+PLAIN_INTENTS = [
+    "Next", "Previous", "Repeat", "StartOver", "Pause", "Resume", "Yes", "No", "Help",
+    "FallbackIntent", "BetterIntent", "StillCrampingIntent", "HurtsIntent", "AloneIntent",
+    "HelperIntent", "SkipIntent", "DisclaimerIntent", "PreventionIntent", "CrampCountIntent",
+    "DoctorIntent", "EmergencyNumberIntent", "HoldTimeIntent", "DontKnowIntent",
+]  # fmt: skip
+WORDS = st.text(
+    alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz '"), min_size=0, max_size=40
+) | st.sampled_from(
+    ["she can't breathe", "it's swollen", "my baby", "wobbly", "the back one", "puffy", "hmm"]
+)
+
+
+def _speaks_steps(turn: Turn) -> bool:
+    text = turn.speech
+    return any(t in text for t in STEP_TEXTS) or "starting now" in text.lower()
+
+
+class Night(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = MemoryStore()
+        self.talk = Conversation(build_skill(store_factory=lambda: self.store))
+        self.locked = False  # a stopping red flag was spoken in this session
+        self.emergency_at: float | None = None
+        self.check_clear = False  # a clear "no" to the leg check in this routine
+        self.last: Turn | None = None
+
+    def _observe(self, turn: Turn) -> None:
+        self.last = turn
+        assert "Sorry, something went wrong" not in turn.speech, turn.speech
+        if self.locked or (
+            self.emergency_at is not None and self.talk.now - self.emergency_at < 12 * 3600
+        ):
+            assert not _speaks_steps(turn), turn.speech
+        for flag, script in STOPPING.items():
+            if script in turn.speech:
+                self.locked = True
+                if flag in EMERGENCY:
+                    self.emergency_at = self.talk.now
+        if any(rub in turn.speech for rub in LEG_RUBS):
+            assert self.check_clear, f"a leg rub before a clear no: {turn.speech}"
+
+    def _send(self, intent: str, **slots: tuple[str, str | None]) -> None:
+        before = self.last
+        turn = self.talk.say(intent, **slots)
+        asked = before is not None and CONTENT.safety_check.text in before.speech
+        if asked and intent == "No":
+            self.check_clear = True
+        if "Which muscle" in turn.speech or turn.state["mode"] != "routine":
+            if turn.state["mode"] not in ("routine", "paused"):
+                self.check_clear = False
+        self._observe(turn)
+
+    @rule(intent=st.sampled_from(PLAIN_INTENTS))
+    def plain(self, intent: str) -> None:
+        self._send(intent)
+
+    @rule(muscle=st.sampled_from([*MUSCLE_IDS, None]), heard=WORDS, helper=st.booleans())
+    def cramp(self, muscle: str | None, heard: str, helper: bool) -> None:
+        slots: dict[str, tuple[str, str | None]] = {"muscle": (heard or "calf", muscle)}
+        if helper:
+            slots["helper"] = ("her", "PARTNER")
+        self.check_clear = self.check_clear and muscle is None
+        self._send("CrampIntent", **slots)
+
+    @rule(symptom=st.sampled_from([*SYMPTOM_IDS, None]), heard=WORDS)
+    def symptom(self, symptom: str | None, heard: str) -> None:
+        self._send("SymptomIntent", symptom=(heard or "something", symptom))
+
+    @rule(part=st.sampled_from(["FRONT", "BACK", "TOP", "BELOW", "ABOVE", None]), heard=WORDS)
+    def clarify(self, part: str | None, heard: str) -> None:
+        self._send("ClarifyIntent", part=(heard or "front", part))
+
+    @rule(minutes=st.sampled_from([1, 5, 11, 60, 13 * 60]))
+    def new_session(self, minutes: int) -> None:
+        self._observe(self.talk.end())
+        self.talk.session.restart()
+        self.talk.now += minutes * 60
+        self.locked = False
+        self.check_clear = False
+        self._observe(self.talk.launch())
+
+    @rule(garbage=st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers()),
+                            st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)))
+    def corrupt(self, garbage: Any) -> None:  # fmt: skip
+        self.talk.session.attributes = {"cramp": garbage}
+        self.talk.session.new = False
+        turn = self.talk.say("Next")
+        assert turn.speech.startswith("Which muscle is cramping?") or self.emergency_at
+        self.locked = False
+        self.check_clear = False
+        self._observe(turn)
+
+    @invariant()
+    def open_sessions_have_a_reprompt(self) -> None:
+        turn = self.last
+        if turn is not None and turn.ssml and not turn.ended:
+            assert turn.reprompt, turn.speech
+
+
+Night.TestCase.settings = settings(
+    max_examples=80,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestNight = Night.TestCase

@@ -1,0 +1,403 @@
+"""Safety that cannot be talked out of (issue 11), through real request envelopes.
+
+Each test is a night a listener could have: the red flag, then the words that used to
+lead back to the steps.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from cramp_coach.content import Content, load_content
+from cramp_coach.skill import build_skill
+from tests.conftest import Conversation, Turn
+from tests.memory_store import MemoryStore
+
+CONTENT = load_content("en-US")
+ALL_STEP_TEXTS = {
+    s.text
+    for m in CONTENT.muscles.values()
+    for track in (m.partner, m.alone, m.gentle)
+    for s in track
+}
+MASSAGE_TEXTS = {
+    s.text
+    for m in CONTENT.muscles.values()
+    if m.leg
+    for track in (m.partner, m.alone, m.gentle)
+    for s in track
+    if s.phase == "massage"
+}
+COUNT_WORDS = ("starting now", "left.", "five, four, three, two, one")
+
+
+def speaks_steps(turn: Turn) -> bool:
+    text = turn.speech.lower()
+    return any(t.lower() in text for t in ALL_STEP_TEXTS) or any(w in text for w in COUNT_WORDS)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def night(store: MemoryStore) -> Conversation:
+    return Conversation(build_skill(store_factory=lambda: store))
+
+
+def new_session(talk: Conversation) -> None:
+    talk.session.restart()
+
+
+# ------------------------------------------------------------------ the lock is closed
+@pytest.mark.parametrize(
+    "symptom,flag",
+    [("RF_DVT", "RF_DVT"), ("RF_PE", "RF_PE"), ("INFANT", "RF_INFANT"), ("RF_CHEST", "RF_CHEST")],
+)
+def test_nothing_said_after_a_stopping_red_flag_leads_back_to_the_steps(
+    night: Conversation, content: Content, symptom: str, flag: str
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    first = night.say("SymptomIntent", symptom=("it's bad", symptom))
+    assert first.speech.startswith(content.red_flags[flag].script)
+    tries: list[tuple[str, dict[str, Any]]] = [
+        ("Yes", {}),
+        ("No", {}),
+        ("CrampIntent", {"muscle": ("her calf", "CALF"), "helper": ("her", "PARTNER")}),
+        ("Next", {}),
+        ("Resume", {}),
+        ("StartOver", {}),
+        ("BetterIntent", {}),
+        ("StillCrampingIntent", {}),
+        ("AloneIntent", {}),
+        ("FallbackIntent", {}),
+        ("ClarifyIntent", {"part": ("front", "FRONT")}),
+        ("CrampIntent", {"muscle": ("leg", "LEG")}),
+        ("Help", {}),
+        ("Repeat", {}),
+    ]
+    for intent, slots in tries:
+        turn = night.say(intent, **slots)
+        assert turn.state["mode"] == "locked", intent
+        assert not speaks_steps(turn), (intent, turn.speech)
+        assert content.red_flags[turn.state["red_flag"]].script in turn.speech, intent
+        assert not turn.ended
+
+
+def test_the_lock_rises_to_a_more_serious_flag_and_never_falls(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.symptom("RF_DVT")
+    turn = night.say("SymptomIntent", symptom=("she fainted", "RF_PE"))
+    assert turn.speech.startswith(content.red_flags["RF_PE"].script)
+    assert turn.state["red_flag"] == "RF_PE"
+    assert content.phrase("emergency_number") in turn.speech
+    calmer = night.symptom("RF_HAND")
+    assert calmer.state["red_flag"] == "RF_PE" and not speaks_steps(calmer)
+
+
+def test_a_swollen_calf_asks_about_breathing_and_yes_is_the_emergency(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("swollen", "RF_DVT"))
+    assert turn.speech.startswith(content.red_flags["RF_DVT"].script)
+    assert content.phrase("breath_check") in turn.speech
+    assert not speaks_steps(turn)
+    turn = night.say("Yes")
+    assert turn.speech.startswith(content.red_flags["RF_PE"].script)
+    assert content.phrase("emergency_number") in turn.speech
+
+
+# ------------------------------------------------------------------ the quick check
+def test_yes_to_the_quick_check_stops_at_once_with_the_clot_advice(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="ALONE")
+    held = night.say("Next")
+    assert content.safety_check.text in held.speech
+    turn = night.say("Yes")
+    assert turn.speech.startswith(content.red_flags["RF_DVT"].script)
+    assert "don't rub" in turn.speech
+    assert content.phrase("breath_check") in turn.speech
+    assert turn.state["mode"] == "locked"
+    assert night.say("Yes").speech.startswith(content.red_flags["RF_PE"].script)
+
+
+def test_anything_but_a_clear_no_asks_again_and_no_massage_until_then(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    turn = night.say("Next")
+    for _ in range(3):
+        turn = night.say("Next")
+    assert content.safety_check.text in turn.speech  # after the first hold (step 5)
+    again = night.say("Next")
+    assert again.speech.startswith(content.phrase("yes_or_no_first"))
+    assert content.safety_check.text in again.speech
+    on = night.say("StillCrampingIntent")  # still not a no: carry on, without the rub
+    assert not MASSAGE_TEXTS & {t for t in MASSAGE_TEXTS if t in on.speech}
+    assert content.phrase("skip_rub_unchecked") in on.speech
+    assert content.muscles["CALF"].partner[6].text in on.speech
+    assert content.safety_check.text in on.speech, "asked again after the next hold"
+
+
+def test_a_clear_no_lets_the_rub_through(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    for _ in range(4):
+        night.say("Next")
+    rub = night.say("No")
+    assert rub.speech.startswith(content.muscles["CALF"].partner[5].text)
+
+
+def test_massage_is_checked_first_when_the_check_never_came(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("BetterIntent")  # aftercare has no rub of the leg
+    night.say("StillCrampingIntent")  # back to the stretch, check still unasked
+    for _ in range(3):
+        turn = night.say("Next")
+    assert content.safety_check.text in turn.speech
+
+
+# ------------------------------------------------------------------ the safety net
+@pytest.mark.parametrize(
+    "sentence,flag",
+    [
+        ("I'm struggling to breathe and my chest hurts", "RF_PE"),
+        ("he says he can't catch his breath", "RF_PE"),
+        ("her leg has gone all puffy", "RF_DVT"),
+        ("it's gone dark and hot", "RF_DVT"),
+        ("he coughed up blood", "RF_PE"),
+        ("she passed out", "RF_PE"),
+        ("the baby's leg keeps stiffening", "RF_INFANT"),
+        ("my toddler has a cramp", "RF_INFANT"),
+        ("it's been cramping for twenty minutes", "RF_LONG"),
+        ("his face is drooping", "RF_NEURO"),
+        ("I can't control my bladder", "RF_CES"),
+    ],
+)
+def test_a_whole_sentence_in_the_muscle_slot_reaches_its_red_flag(
+    night: Conversation, content: Content, sentence: str, flag: str
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("Next")
+    turn = night.say("CrampIntent", muscle=(sentence, None))  # ER_SUCCESS_NO_MATCH
+    assert turn.speech.startswith(content.red_flags[flag].script), turn.speech
+    assert not speaks_steps(turn)
+    assert turn.state["mode"] == "locked"
+
+
+def test_a_one_shot_sentence_with_a_muscle_and_a_red_flag_never_starts_the_steps(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("CrampIntent", muscle=("the baby's leg keeps stiffening", "LEG"))
+    assert turn.speech.startswith(content.red_flags["RF_INFANT"].script)
+    assert not speaks_steps(turn)
+
+
+def test_a_fallback_mid_routine_asks_one_safety_question_and_keeps_the_place(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("Next")
+    turn = night.say("FallbackIntent")
+    assert not speaks_steps(turn)
+    assert "say next" not in turn.speech.lower()
+    assert turn.speech.endswith("?") and turn.state["step"] == 1
+    kept = night.say("No")
+    assert kept.speech.startswith("We're on step 2 of the calf steps.")
+    assert night.say("Next").speech.startswith(content.muscles["CALF"].partner[2].text)
+
+
+def test_negated_warning_words_ask_rather_than_guess(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    turn = night.say("SymptomIntent", symptom=("it isn't swollen", None))
+    assert content.safety_check.text in turn.speech and turn.state["mode"] == "routine"
+
+
+def test_everyday_helper_words_are_not_symptoms(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="ALONE")
+    turn = night.say("HelperIntent")
+    assert turn.state["mode"] == "routine" and turn.state["variant"] == "partner"
+    words = night.say("CrampIntent", muscle=("my wife is here to help", None))
+    assert words.state["mode"] == "routine"
+
+
+# ------------------------------------------------------------------ flags
+def test_a_baby_gets_no_steps_even_with_a_muscle(night: Conversation, content: Content) -> None:
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("my baby", "INFANT"))
+    assert turn.speech.startswith(content.red_flags["RF_INFANT"].script)
+    assert not speaks_steps(turn)
+    assert not speaks_steps(night.cramp("CALF", helper="PARTNER"))
+
+
+def test_a_child_hears_the_child_signs_and_then_the_steps(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("my son", "CHILD"))
+    assert turn.speech.startswith(content.flags["CHILD"].text)
+    assert content.muscles["CALF"].partner[0].text in turn.speech
+    weak = night.say("CrampIntent", muscle=("he can't stand up, he's too weak", None))
+    assert weak.speech.startswith(content.red_flags["RF_CHILD"].script)
+
+
+def test_heat_or_exercise_asks_the_heat_question_first(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("after a run", "EXERCISE_HEAT"))
+    assert turn.speech == content.flags["EXERCISE_HEAT"].text
+    assert night.say("Yes").speech.startswith(content.red_flags["RF_HEAT"].script)
+
+
+def test_heat_question_answered_no_starts_the_steps(night: Conversation, content: Content) -> None:
+    night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("after football", "EXERCISE_HEAT"))
+    assert night.say("No").speech.startswith(content.muscles["CALF"].partner[0].text)
+
+
+# ------------------------------------------------------------------ the lock outlives the session
+def test_an_emergency_is_remembered_for_twelve_hours(
+    night: Conversation, store: MemoryStore, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.symptom("RF_PE")
+    night.end()
+    assert store.lock is not None and store.lock["flag"] == "RF_PE"
+    new_session(night)
+    turn = night.cramp("HAND", helper="PARTNER", after=3600)
+    assert content.red_flags["RF_PE"].script in turn.speech
+    assert not speaks_steps(turn) and turn.state["mode"] == "locked"
+    new_session(night)
+    later = night.cramp("HAND", helper="PARTNER", after=12 * 3600)
+    assert later.speech.startswith(content.muscles["HAND"].partner[0].text)
+
+
+def test_after_a_clot_flag_only_another_muscle_and_never_a_leg_rub(
+    night: Conversation, store: MemoryStore, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.symptom("RF_DVT")
+    night.say("Stop")
+    new_session(night)
+    same = night.cramp("CALF", helper="PARTNER", after=600)
+    assert same.speech.startswith(content.phrase("prior_lock"))
+    assert content.red_flags["RF_DVT"].script in same.speech and not speaks_steps(same)
+    other = night.cramp("HAMSTRING", helper="PARTNER")
+    assert other.speech.startswith(content.phrase("prior_lock")) is False  # heard once already
+    assert other.speech.startswith(content.muscles["HAMSTRING"].partner[0].text)
+    spoken = [other.speech]
+    for _ in range(6):
+        spoken.append(night.say("Next").speech)
+        if "Quick check" in spoken[-1]:
+            spoken.append(night.say("No").speech)
+    assert not any(t in s for s in spoken for t in MASSAGE_TEXTS)
+    assert any(content.phrase("skip_rub_clot") in s for s in spoken)
+
+
+def test_a_stopped_routine_is_never_offered_again_even_when_the_save_failed(
+    night: Conversation, store: MemoryStore, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("Next")
+    night.say("Pause")  # a resumable routine is stored
+    assert store.resume is not None
+    new_session(night)
+    night.say("Resume")
+    store.fail_saves = 1  # the red-flag turn's write fails
+    night.symptom("RF_DVT")
+    assert store.lock is None
+    night.end()  # the end of the session writes what the failed turn could not
+    assert store.lock is not None and store.resume is None
+    new_session(night)
+    launch = night.launch(after=60)
+    assert "You were on step" not in launch.speech
+    assert content.red_flags["RF_DVT"].script in launch.speech
+
+
+def test_delete_my_history_clears_the_lock(
+    night: Conversation, store: MemoryStore, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.symptom("RF_DVT")
+    night.say("Stop")
+    new_session(night)
+    night.say("DeleteHistoryIntent", after=60)
+    assert night.say("Yes").ended
+    assert store.lock is None
+    new_session(night)
+    assert night.cramp("CALF", helper="PARTNER").speech.startswith(
+        content.muscles["CALF"].partner[0].text
+    )
+
+
+# ------------------------------------------------------------------ corrupt state
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        {"v": 2, "phase": {"kind": "routine", "routine": {"muscle": "CALF", "started_at": "03:00",
+                                                           "rid": "x"}}, "ctx": {}},
+        {"v": 2, "phase": {"kind": "locked", "flag": "RF_NOPE", "level": "urgent"}, "ctx": {}},
+        {"v": 2, "phase": {"kind": "routine", "routine": {"muscle": "CALF", "started_at": 1.0,
+                                                           "rid": "x", "step": 40}}, "ctx": {}},
+        {"v": 2, "phase": {"kind": "idle"}, "ctx": {"flags": "PREGNANT"}},
+        {"v": 2, "phase": {"kind": "idle"}, "ctx": {"variant": "both"}},
+        {"v": 2, "phase": {"kind": "teleport"}, "ctx": {}},
+        {"v": 1, "mode": "routine"},
+        [1, 2, 3],
+    ],
+)  # fmt: skip
+def test_a_wrong_type_anywhere_starts_afresh_calmly(night: Conversation, corrupt: object) -> None:
+    for _ in range(2):  # and stays unstuck on the next turn
+        night.session.attributes = {"cramp": corrupt}
+        night.session.new = False
+        turn = night.say("Next")
+        assert turn.speech.startswith("Which muscle is cramping?")
+        assert "Sorry, something went wrong" not in turn.speech
+
+
+# ------------------------------------------------------------------ holds that match the spec
+def _breaks(turn: Turn) -> list[int]:
+    return [int(ms) // 1000 for ms in re.findall(r'<break time="(\d+)ms"/>', turn.ssml)]
+
+
+def test_knee_hugs_and_rolls_are_counted_each_side(night: Conversation, content: Content) -> None:
+    night.cramp("LOWER_BACK", helper="PARTNER")
+    for _ in range(4):
+        turn = night.say("Next")
+    assert "Hug the first knee in." in turn.speech and "Now swap to the other knee." in turn.speech
+    assert _breaks(turn) == [5, 5]
+    rolls = night.say("Next")
+    assert _breaks(rolls) == [2] * 10
+    heat = content.muscles["LOWER_BACK"].partner[2]
+    night.say("StartOver")
+    night.say("Next")
+    towel = night.say("Next")
+    assert towel.speech.startswith(heat.text)
+    assert towel.speech.count("twenty minutes") == 1, "never say the duration twice"
+
+
+def test_the_gentle_option_counts_each_push(night: Conversation) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("HurtsIntent")
+    night.say("Next")
+    turn = night.say("Next")
+    # Relax 5, push 10, twice: each push is 5 s of quiet, then "five, four, three, two, one".
+    assert _breaks(turn) == [5, 5, 5, 5]
+    assert turn.speech.count("Five, four, three, two, one.") == 2
+
+
+def test_position_first_then_the_count(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="ALONE")
+    night.say("Next")
+    sheet = content.muscles["CALF"].alone[2]
+    turn = night.say("No")  # the quick check is clear: on to the sheet
+    assert turn.speech.startswith(sheet.text) and not _breaks(turn)
+    assert content.phrase("position_prompt") in turn.speech
+    count = night.say("Next")
+    assert count.speech.startswith("Hold for thirty seconds, starting now.")
+    assert sheet.text not in count.speech and sum(_breaks(count)) == 25
