@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ MODEL_PATH = REPO_ROOT / "interaction_models" / "en-US.json"
 # ---------------------------------------------------------------------------------------------
 
 CUSTOM_INTENT_SLOTS: dict[str, dict[str, str]] = {
-    "CrampIntent": {"muscle": "MUSCLE", "helper": "HELPER", "side": "SIDE"},
+    "CrampIntent": {"muscle": "MUSCLE", "helper": "HELPER", "side": "SIDE", "symptom": "SYMPTOM"},
     "ClarifyIntent": {"part": "BODY_PART"},
     "BetterIntent": {},
     "StillCrampingIntent": {},
@@ -43,6 +44,12 @@ CUSTOM_INTENT_SLOTS: dict[str, dict[str, str]] = {
     "CrampCountIntent": {},
     "DeleteHistoryIntent": {},
     "VoiceIntent": {"volume": "VOLUME"},
+    "DoctorIntent": {},
+    "EmergencyNumberIntent": {},
+    "HoldTimeIntent": {},
+    "DontKnowIntent": {},
+    "LogOnIntent": {},
+    "LogOffIntent": {},
 }
 
 BUILTIN_INTENTS: frozenset[str] = frozenset(
@@ -73,7 +80,9 @@ EXPECTED_TYPE_IDS: dict[str, frozenset[str]] = {
     "HELPER": frozenset({"PARTNER", "ALONE"}),
     "SIDE": frozenset({"LEFT", "RIGHT"}),
     "BODY_PART": frozenset({"FRONT", "BACK", "TOP", "BELOW", "ABOVE"}),
-    "SYMPTOM": RED_FLAGS | {"PREGNANT", "CHILD"},
+    # PREGNANT, CHILD and INFANT change the routine (PROTOCOLS.md section 5); EXERCISE_HEAT is the
+    # context ("after a run", "it's really hot in here") the heat red flags are read against.
+    "SYMPTOM": RED_FLAGS | {"PREGNANT", "CHILD", "INFANT", "EXERCISE_HEAT"},
     "VOLUME": frozenset({"QUIET", "NORMAL"}),
 }
 
@@ -81,6 +90,19 @@ MIN_ROUTINE_SYNONYMS = 8
 MIN_CUSTOM_SAMPLES = 8
 MIN_CRAMP_SAMPLES = 60
 MAX_SAMPLE_CHARS = 200
+# Samples whose slots multiply out to more phrases than this are checked by regex, not expanded.
+MAX_EXPANSION = 20_000
+# The only samples made of slots alone (each captures what its slot types hold, nothing else).
+SLOT_ONLY_SAMPLES: frozenset[str] = frozenset(
+    {
+        "CrampIntent: {muscle}",
+        "CrampIntent: {helper} {muscle}",
+        "CrampIntent: {helper} {side} {muscle}",
+        "CrampIntent: {side} {muscle}",
+        "ClarifyIntent: {part}",
+        "SymptomIntent: {symptom}",
+    }
+)
 
 # Phrases Alexa (and virtual-alexa, used for end-to-end tests) already maps to a built-in intent
 # without any sample in our model. A custom intent that reuses one makes the routing ambiguous.
@@ -520,12 +542,73 @@ def test_filling_one_slot_never_yields_another_intents_sample() -> None:
     assert not clashes, "ambiguous samples: " + "; ".join(sorted(set(clashes)))
 
 
+def _expansion_size(intent_name: str, sample: str) -> int:
+    names = dict.fromkeys(SLOT_RE.findall(fold(sample)))
+    return math.prod(len(slot_phrases(slot_type_of(intent_name, n))) for n in names)
+
+
+@cache
+def _slot_alternatives(type_name: str) -> str:
+    phrases = sorted(slot_phrases(type_name), key=len, reverse=True)
+    return "(?:" + "|".join(re.escape(p) for p in phrases) + ")"
+
+
+def sample_regex(intent_name: str, sample: str) -> re.Pattern[str]:
+    """The sample as a regex over folded text: each slot is the alternation of its phrases."""
+    parts = []
+    for token in fold(sample).split():
+        slot = re.fullmatch(r"\{(\w+)\}", token)
+        if slot:
+            parts.append(_slot_alternatives(slot_type_of(intent_name, slot.group(1))))
+        else:
+            parts.append(re.escape(token))
+    return re.compile(" ".join(parts))
+
+
+def test_sample_regex_matches_what_expansion_yields() -> None:
+    sample = "{muscle} is cramping and {symptom}"
+    pattern = sample_regex("CrampIntent", sample)
+    assert pattern.fullmatch("her calf is cramping and can't breathe")
+    assert not pattern.fullmatch("her calf is cramping and fine")
+    assert not pattern.fullmatch("calf is cramping")
+
+
 def test_no_spoken_phrase_can_match_two_intents() -> None:
-    """Stronger: expand every sample with every slot phrase; no phrase may belong to two intents."""
+    """Stronger: expand every sample with every slot phrase; no phrase may belong to two intents.
+
+    Samples with several large slots (a muscle and a symptom: hundreds of thousands of phrases
+    each) are not expanded: their regex is tried on every phrase another intent can produce
+    that holds the sample's literal words.
+    """
     owners: dict[str, dict[str, str]] = defaultdict(dict)
+    large: list[tuple[str, str]] = []
     for name, sample in all_samples():
+        if _expansion_size(name, sample) > MAX_EXPANSION:
+            large.append((name, sample))
+            continue
         for phrase in expand_fully(name, sample):
             owners[phrase].setdefault(name, sample)
+    large_owners = {name for name, _ in large}
+    assert len(large_owners) <= 1, (
+        f"samples too large to expand in several intents {sorted(large_owners)}: "
+        "this check cannot compare two of them"
+    )
+    by_word: dict[str, set[str]] = defaultdict(set)
+    for phrase, by_intent in owners.items():
+        if set(by_intent) - large_owners:
+            for word in set(phrase.split()):
+                by_word[word].add(phrase)
+    for name, sample in large:
+        words = [w for w in fold(sample).split() if not SLOT_RE.fullmatch(w)]
+        candidates = (
+            set.intersection(*(by_word.get(w, set()) for w in words))
+            if words
+            else set().union(*by_word.values())
+        )
+        pattern = sample_regex(name, sample)
+        for phrase in candidates:
+            if set(owners[phrase]) - {name} and pattern.fullmatch(phrase):
+                owners[phrase].setdefault(name, sample)
     clashes = {phrase: by_intent for phrase, by_intent in owners.items() if len(by_intent) > 1}
     report = [
         f"{phrase!r} <- " + ", ".join(f"{i} {s!r}" for i, s in sorted(by.items()))
@@ -533,6 +616,22 @@ def test_no_spoken_phrase_can_match_two_intents() -> None:
     ]
     assert not clashes, f"{len(clashes)} phrases match more than one intent, e.g.: " + "; ".join(
         report
+    )
+
+
+def test_slot_only_samples_are_the_known_few() -> None:
+    """A sample of nothing but slots captures whatever fills them: only these few, no new ones.
+
+    In particular no slot-only sample holds a symptom beside another slot: a sentence must say
+    more than two slot values in a row to be read as a muscle and a symptom.
+    """
+    slot_only = {
+        f"{name}: {fold(sample)}"
+        for name, sample in all_samples()
+        if SLOT_RE.search(sample) and not SLOT_RE.sub("", sample).strip()
+    }
+    assert slot_only <= SLOT_ONLY_SAMPLES, (
+        f"slot-only samples not in the allowed list: {sorted(slot_only - SLOT_ONLY_SAMPLES)}"
     )
 
 
@@ -588,3 +687,51 @@ def test_resume_intent_understands_continue_phrases() -> None:
     samples = {fold(s) for s in intent_by_name("AMAZON.ResumeIntent")["samples"]}
     missing = sorted({"continue", "keep going", "carry on"} - samples)
     assert not missing, f"AMAZON.ResumeIntent lacks {missing}"
+
+
+def test_symptom_slot_never_sits_next_to_another_slot() -> None:
+    """A muscle and a symptom in one sample always have words between them.
+
+    virtual-core turns each slot into a greedy (.*): two adjacent slots never split under stock
+    virtual-alexa, and a symptom swallowed into the muscle slot would start the steps.
+    """
+    adjacent = [
+        f"{name}: {sample!r}"
+        for name, sample in all_samples()
+        if re.search(r"\{symptom\} \{|\} \{symptom\}", sample)
+    ]
+    assert not adjacent, adjacent
+
+
+@pytest.mark.parametrize(
+    ("intent_name", "phrase"),
+    [
+        ("CrampIntent", "{muscle} is cramping and it's {symptom}"),
+        ("CrampIntent", "{muscle} has been cramping for {symptom}"),
+        ("CrampIntent", "I'm {symptom} and {muscle} is cramping"),
+        ("CrampIntent", "he's got cramp in {muscle} and {symptom}"),
+        ("CrampIntent", "actually it's {muscle}"),
+        ("CrampIntent", "wait no the {muscle}"),
+        ("CrampIntent", "now it's moved to {muscle}"),
+        ("CrampIntent", "no it's {muscle}"),
+        ("CrampIntent", "how do I get rid of a {muscle} cramp"),
+        ("CrampIntent", "how do I stop a {muscle}"),
+        ("CrampIntent", "I've got a cramp in {muscle}"),
+        ("SymptomIntent", "{symptom} leg keeps stiffening"),
+        ("DoctorIntent", "when should I see a doctor"),
+        ("EmergencyNumberIntent", "what number do I call"),
+        ("HoldTimeIntent", "how long do I hold it"),
+        ("DontKnowIntent", "I don't know"),
+        ("LogOnIntent", "start keeping a log"),
+        ("LogOffIntent", "stop keeping a log"),
+        ("PreventionIntent", "how can I stop getting these cramps"),
+        ("DisclaimerIntent", "is this medical advice"),
+        ("AloneIntent", "there's nobody with me"),
+        ("HelperIntent", "he's awake now and helping"),
+        ("AMAZON.PauseIntent", "hang on a sec"),
+        ("AMAZON.PreviousIntent", "can you go back a step"),
+    ],
+)
+def test_intent_carries_the_issue_12_shape(intent_name: str, phrase: str) -> None:
+    samples = {fold(s) for s in intent_by_name(intent_name)["samples"]}
+    assert fold(phrase) in samples, f"{intent_name} lacks {phrase!r}"

@@ -18,6 +18,12 @@
  *   --pending         run tests/e2e/pending/*.json (known bugs / model gaps) instead
  *   --verbose         print every turn: utterance, resolved intent and slots, speech
  *   --jobs N          conversations in flight at once (default 4)
+ *   --matcher M       typed (default: the local resolver's algorithm, splits adjacent slots)
+ *                     or stock (virtual-core's own greedy matcher, unmodified)
+ *   --stock-check     no server: read every scripted utterance with both matchers; each must
+ *                     read the same under stock virtual-core or be listed, with its reason, in
+ *                     --gaps FILE (default tests/e2e/stock_matcher_gaps.json)
+ *   --resolve         no server: read a JSON list of utterances on stdin, print both readings
  *
  * The script format is documented in tests/e2e/README.md.
  */
@@ -66,11 +72,18 @@ function parseArgs(argv) {
     else if (a === "--jobs") args.jobs = Math.max(1, parseInt(value(), 10) || 1);
     else if (a === "--verbose" || a === "-v") args.verbose = true;
     else if (a === "--pending") args.pending = true;
+    else if (a === "--matcher") args.matcher = value();
+    else if (a === "--stock-check") args.stockCheck = true;
+    else if (a === "--gaps") args.gaps = value();
+    else if (a === "--resolve") args.resolve = true;
     else if (a === "--help" || a === "-h") usage();
     else if (a.startsWith("--")) usage(`unknown option ${a}`);
     else args.files.push(a);
   }
-  if (!args.url) usage("--url is required");
+  if (!args.url && !args.stockCheck && !args.resolve) usage("--url is required");
+  args.matcher = args.matcher || "typed";
+  if (!["typed", "stock"].includes(args.matcher)) usage("--matcher is typed or stock");
+  args.gaps = args.gaps || path.join(__dirname, "stock_matcher_gaps.json");
   args.model = args.model || path.join(ROOT, "interaction_models", "en-US.json");
   if (args.files.length === 0) {
     const dir = path.join(__dirname, args.pending ? "pending" : "conversations");
@@ -84,7 +97,9 @@ function parseArgs(argv) {
 function usage(message) {
   if (message) console.error(`e2e: ${message}`);
   console.error("usage: node tests/e2e/run.js --url http://127.0.0.1:PORT/ [--only TEXT] " +
-    "[--pending] [--verbose] [--jobs N] [files...]");
+    "[--pending] [--verbose] [--jobs N] [--matcher typed|stock] [files...]\n" +
+    "       node tests/e2e/run.js --stock-check [--gaps FILE] [--verbose] [files...]\n" +
+    "       node tests/e2e/run.js --resolve < utterances.json");
   process.exit(2);
 }
 
@@ -200,58 +215,58 @@ async function checkSsml(ssml) {
  * virtual-core (virtual-alexa's NLU) turns each sample into a regex by replacing every {slot}
  * with a greedy (.*) and trimming the spaces around it, then type-checks the one match the
  * regex finds. Samples with adjacent slots ("{helper} {muscle} is cramping") can never match:
- * "her calf" is captured whole by the first slot. We replace SamplePhrase.matchesUtterance
- * with a matcher that puts each slot type's values and synonyms in the regex (longest first),
- * so the regex engine finds the split Alexa would. Matching, scoring (literal characters,
- * then typed slots) and everything after it (intent and slot JSON, entity resolution,
- * session, envelope) stay virtual-alexa's.
+ * "her calf" is captured whole by the first slot. The typed matcher below replaces
+ * SamplePhrase.matchesUtterance with the local resolver's algorithm
+ * (lambda/cramp_coach/local/nlu.py, exact pass): a sample is a list of literal words and slots,
+ * a slot takes a run of words that is one of its type's values or synonyms (the longest that
+ * lets the rest fit first), and every split of the utterance is tried. Scoring (literal
+ * characters, then filled slots) and everything after it (intent and slot JSON, entity
+ * resolution, session, envelope) stay virtual-alexa's.
+ *
+ * The stock matcher is kept: `--matcher stock` uses it for a whole run, `--stock-check`
+ * compares both on every utterance of the conversation scripts, and `--resolve` prints both
+ * readings of utterances read from stdin (tests/test_phrasings.py uses it).
  */
-function escapeRegex(s) {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 function cleanUtterance(text) {
   // The punctuation virtual-core drops (apostrophes are kept: "it's", "wife's").
   return text.replace(/[!"¿?|#$%/()=+\-_<>*{}·¡[\].,;:]/g, " ").replace(/\s+/g, " ").trim();
 }
 
-function literalRegex(text) {
-  const words = cleanUtterance(text);
-  const body = words ? words.split(" ").map(escapeRegex).join("\\s+") : "";
-  return (/^\s/.test(text) ? "\\s+" : "") + body + (/\s$/.test(text) && body ? "\\s+" : "");
+function words(text) {
+  const cleaned = cleanUtterance(text.replace(/\u2019/g, "'").toLowerCase());
+  return cleaned ? cleaned.split(" ") : [];
 }
 
+let matcherMode = "typed"; // "typed" | "stock"
+const stockMatchesUtterance = SamplePhrase.prototype.matchesUtterance;
+
 function installTypedSlotMatcher() {
-  const typeRegexCache = new Map();
-  const typeRegex = (type) => {
-    if (!typeRegexCache.has(type.name)) {
-      const words = new Set();
+  const typeTables = new Map(); // type name -> { phrases: Set, longest: words }
+  const typeTable = (type) => {
+    if (!typeTables.has(type.name)) {
+      const phrases = new Set();
       for (const v of type.values) {
-        words.add(cleanUtterance(v.name.value.toLowerCase()));
-        for (const s of v.name.synonyms || []) words.add(cleanUtterance(s.toLowerCase()));
+        for (const p of [v.name.value, ...(v.name.synonyms || [])]) {
+          const w = words(p);
+          if (w.length) phrases.add(w.join(" "));
+        }
       }
-      const sorted = [...words].filter((w) => w).sort((a, b) => b.length - a.length);
-      typeRegexCache.set(type.name, sorted.map(literalRegex).join("|"));
+      const longest = Math.max(0, ...[...phrases].map((p) => p.split(" ").length));
+      typeTables.set(type.name, { phrases, longest });
     }
-    return typeRegexCache.get(type.name);
+    return typeTables.get(type.name);
   };
-  const sampleCache = new Map(); // "intent|phrase" -> { regex, names }: one model per conversation
-  SamplePhrase.prototype.matchesUtterance = function (utterance) {
-    const sample = this;
+  const sampleCache = new Map(); // "intent|phrase" -> { tokens, names }: one model per conversation
+  const compile = (sample) => {
     const key = `${sample.intent}|${sample.phrase}`;
-    if (!sample._typedRegex && sampleCache.has(key)) {
-      const cached = sampleCache.get(key);
-      sample._typedRegex = cached.regex;
-      sample.slotNames = cached.names;
-    }
-    if (!sample._typedRegex) {
+    if (!sampleCache.has(key)) {
       const model = sample.sampleUtterances.interactionModel();
       const intent = model.intentSchema.intent(sample.intent);
+      const tokens = [];
       const names = [];
-      let source = "";
       for (const part of sample.phrase.split(/(\{[^}]+\})/)) {
         if (!part.startsWith("{")) {
-          source += literalRegex(part);
+          tokens.push(...words(part));
           continue;
         }
         const slotName = part.slice(1, -1).split("|").pop();
@@ -259,22 +274,83 @@ function installTypedSlotMatcher() {
         const type = slot && model.slotTypes.slotType(slot.type);
         if (!type) throw new Error(`sample "${sample.phrase}": no slot type for {${slotName}}`);
         names.push(slotName);
-        source += `(${typeRegex(type)})`;
+        tokens.push({ table: typeTable(type) });
       }
-      sample._typedRegex = new RegExp(`^${source.replace(/(\\s\+)+/g, "\\s+")}$`, "i");
-      sample.slotNames = names;
-      sampleCache.set(key, { regex: sample._typedRegex, names });
+      sampleCache.set(key, { tokens, names });
     }
-    const match = cleanUtterance(utterance).match(sample._typedRegex);
-    const values = match ? match.slice(1).map((v) => v.replace(/\s+/g, " ")) : [];
+    return sampleCache.get(key);
+  };
+  const split = (tokens, heard) => {
+    const walk = (i, j) => {
+      if (i === tokens.length) return j === heard.length ? [] : null;
+      const token = tokens[i];
+      if (typeof token === "string") return heard[j] === token ? walk(i + 1, j + 1) : null;
+      const most = Math.min(heard.length - (tokens.length - i - 1), j + token.table.longest);
+      for (let end = most; end > j; end--) {
+        const value = heard.slice(j, end).join(" ");
+        if (!token.table.phrases.has(value)) continue;
+        const rest = walk(i + 1, end);
+        if (rest !== null) return [value, ...rest];
+      }
+      return null;
+    };
+    return walk(0, 0);
+  };
+  SamplePhrase.prototype.matchesUtterance = function (utterance) {
+    if (matcherMode === "stock") return stockMatchesUtterance.call(this, utterance);
+    const sample = this;
+    const { tokens, names } = compile(sample);
+    sample.slotNames = names;
+    const heard = words(utterance);
+    const values = split(tokens, heard);
+    const length = heard.join(" ").length;
     return {
       samplePhrase: sample,
-      matches: () => Boolean(match),
-      slotValues: () => values,
-      score: () => (match ? match[0].length - values.reduce((n, v) => n + v.length, 0) : 0),
-      scoreSlots: () => values.length,
+      matches: () => values !== null,
+      slotValues: () => values || [],
+      score: () => (values ? length - values.reduce((n, v) => n + v.length, 0) : 0),
+      scoreSlots: () => (values || []).length,
     };
   };
+}
+
+/* One utterance read by virtual-core under the current matcher: intent and slot ids. */
+function readUtterance(model, text) {
+  const utterance = new virtualCore.Utterance(model, text);
+  if (!utterance.matched()) return { intent: "AMAZON.FallbackIntent", slots: {} };
+  const intentName = utterance.intent();
+  const intent = model.intentSchema.intent(intentName);
+  const slots = {};
+  for (const [name, value] of Object.entries(utterance.toJSON())) {
+    const slot = intent && intent.slotForName(name);
+    const match = slot ? model.slotTypes.matchesSlot(slot.type, value) : null;
+    const id = match && match.enumeratedValue ? match.enumeratedValue.id || null : null;
+    slots[name] = { value, id };
+  }
+  return { intent: intentName, slots };
+}
+
+function readBoth(model, text) {
+  const previous = matcherMode;
+  try {
+    matcherMode = "stock";
+    const stock = readUtterance(model, text);
+    matcherMode = "typed";
+    const typed = readUtterance(model, text);
+    return { stock, typed };
+  } finally {
+    matcherMode = previous;
+  }
+}
+
+function modelOf(modelPath) {
+  const alexa = VirtualAlexa.Builder()
+    .interactionModelFile(modelPath)
+    .skillURL("http://127.0.0.1:9/") // never called: only the model is read
+    .applicationID(SKILL_ID)
+    .locale("en-US")
+    .create();
+  return alexa.context().interactionModel();
 }
 
 // ---------------------------------------------------------------------- script validation
@@ -598,11 +674,106 @@ class Runner {
 
 // ------------------------------------------------------------------------------------ main
 
+/* Who is speaking, as the skill's adapter reads it: the helper slot, else the muscle's words. */
+function effectiveHelper(reading) {
+  const helper = reading.slots.helper && reading.slots.helper.id;
+  if (helper) return helper;
+  const muscle = reading.slots.muscle;
+  if (!muscle) return null;
+  const heard = new Set(words(muscle.value));
+  if (heard.has("my")) return "ALONE";
+  if (heard.has("her") || heard.has("his") || heard.has("their")) return "PARTNER";
+  return null;
+}
+
+// Slots compared between the two readings (side is accepted but never used by the steps).
+const COMPARED_SLOTS = ["muscle", "symptom", "part", "volume"];
+
+function disagreement(stock, typed) {
+  if (stock.intent !== typed.intent) return `stock ${stock.intent}, typed ${typed.intent}`;
+  const differences = [];
+  for (const name of COMPARED_SLOTS) {
+    const a = stock.slots[name] ? stock.slots[name].id : null;
+    const b = typed.slots[name] ? typed.slots[name].id : null;
+    if (a !== b) differences.push(`${name}: stock ${a}, typed ${b}`);
+  }
+  if (effectiveHelper(stock) !== effectiveHelper(typed)) {
+    differences.push(`helper: stock ${effectiveHelper(stock)}, typed ${effectiveHelper(typed)}`);
+  }
+  return differences.join("; ");
+}
+
+function stockCheck(args, conversations) {
+  const model = modelOf(args.model);
+  const gapsFile = JSON.parse(fs.readFileSync(args.gaps, "utf8"));
+  const listed = new Map(Object.entries(gapsFile.utterances || {}));
+  const failures = [];
+  const seen = new Set();
+  let agree = 0;
+  let gaps = 0;
+  for (const conversation of conversations) {
+    for (const turn of conversation.turns) {
+      if (turn.say === undefined) continue;
+      const [, text] = Runner.invocation(turn.say);
+      if (!text || /^(?:alexa[\s,]+)?exit$/i.test(text)) continue;
+      if (seen.has(text)) continue;
+      seen.add(text);
+      const { stock, typed } = readBoth(model, text);
+      const differs = disagreement(stock, typed);
+      const reason = listed.get(text);
+      if (!differs) {
+        agree++;
+        if (reason !== undefined) {
+          failures.push(`"${text}" is listed in ${path.basename(args.gaps)} but stock virtual-core ` +
+            "now reads it the same: remove it from the list");
+        }
+      } else if (reason === undefined) {
+        failures.push(`"${text}" (${conversation.file}): stock virtual-core reads it differently ` +
+          `(${differs}); change the model so both agree, or list it with the reason`);
+      } else if (typeof reason !== "string" || reason.trim().length < 10) {
+        failures.push(`"${text}": give the reason it is listed (a sentence)`);
+      } else {
+        gaps++;
+      }
+      if (args.verbose) console.log(`${differs ? (reason ? "gap " : "FAIL") : "ok  "} ${text} -> ` +
+        `${typed.intent} ${JSON.stringify(typed.slots)}${differs ? ` (${differs})` : ""}`);
+    }
+  }
+  for (const text of listed.keys()) {
+    if (!seen.has(text)) failures.push(`"${text}" is listed but no conversation script says it`);
+  }
+  for (const f of failures) console.log(`FAIL ${f}`);
+  console.log(`stock check: ${seen.size} distinct utterances, ${agree} read the same by stock ` +
+    `virtual-core, ${gaps} listed with a reason, ${failures.length} failures`);
+  return failures.length === 0;
+}
+
+async function resolveStdin(args) {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  const utterances = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const model = modelOf(args.model);
+  const out = utterances.map((say) => ({ say, ...readBoth(model, say) }));
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
 async function main() {
   const started = Date.now();
   const args = parseArgs(process.argv.slice(2));
   installTypedSlotMatcher();
+  matcherMode = args.matcher;
+  if (args.resolve) {
+    await resolveStdin(args);
+    return;
+  }
   const { conversations, errors } = loadFiles(args.files);
+  if (args.stockCheck) {
+    if (errors.length) {
+      for (const e of errors) console.error(`  ${e}`);
+      process.exit(1);
+    }
+    process.exit(stockCheck(args, conversations) ? 0 : 1);
+  }
   if (errors.length) {
     console.error("e2e: the conversation scripts are invalid:");
     for (const e of errors) console.error(`  ${e}`);

@@ -1,9 +1,17 @@
 """Resolve a typed utterance against the interaction model, the way Alexa would.
 
 Good enough to try the skill locally and to test that the model and the code agree:
-each sample becomes a regular expression whose slots match the slot type's values
-and synonyms; the sample with the most literal words wins. An utterance that only
-fits with an unknown slot value resolves with ER_SUCCESS_NO_MATCH, as Alexa does.
+each sample is a sequence of literal words and slots; a slot takes a run of words that is
+one of its type's values or synonyms, and every way of splitting the utterance is tried, so
+samples with adjacent slots ("{helper} {muscle} is cramping") and slot values that share
+words with the literal around them ("her leg's gone {symptom}") split where they fit. The
+sample with the most literal text wins, then the one that fills more slots. An utterance
+that only fits with an unknown slot value resolves with ER_SUCCESS_NO_MATCH, as Alexa does:
+the words heard still arrive in the slot.
+
+The interaction models ship inside the package (`cramp_coach/interaction_models`, a link to
+the repository's `interaction_models/` that the build copies into the wheel), so the chat works
+from an installed package as well as from the repository.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-MODELS_DIR = Path(__file__).resolve().parents[3] / "interaction_models"
+MODELS_DIR = Path(__file__).resolve().parents[1] / "interaction_models"
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -32,9 +40,11 @@ class Resolution:
 
 
 @dataclass(frozen=True)
-class _Pattern:
+class _Sample:
     intent: str
-    regex: re.Pattern[str]
+    # literal words, or (slot name, slot type) for a slot
+    tokens: tuple[str | tuple[str, str], ...]
+    words: frozenset[str]  # the literal words, all of which the utterance must contain
     literal: int  # characters of literal text: more means a more specific sample
     slots: int  # on a tie, the sample that fills more slots explains more of what was said
 
@@ -47,6 +57,8 @@ class InteractionModel:
         self.intents: list[dict[str, Any]] = model["intents"]
         # value or synonym -> (slot type, id)
         self.values: dict[str, dict[str, str]] = {}
+        # the longest value of each type, in words: a slot never takes more in exact matching
+        self._longest: dict[str, int] = {}
         for slot_type in model.get("types", []):
             table: dict[str, str] = {}
             for value in slot_type["values"]:
@@ -54,68 +66,94 @@ class InteractionModel:
                 for phrase in [name["value"], *name.get("synonyms", [])]:
                     table[normalize(phrase)] = value.get("id") or name["value"]
             self.values[slot_type["name"]] = table
+            self._longest[slot_type["name"]] = max((len(p.split()) for p in table), default=0)
 
     @classmethod
     def for_locale(cls, locale: str = "en-US") -> InteractionModel:
         return cls(MODELS_DIR / f"{locale}.json")
 
-    def _compile(self, wildcard: bool) -> list[_Pattern]:
-        patterns = []
+    @cached_property
+    def _samples(self) -> list[_Sample]:
+        samples = []
         for intent in self.intents:
             name = str(intent["name"])
-            slot_types = {s["name"]: s["type"] for s in intent.get("slots", [])}
+            slot_types = {
+                s["name"].lower(): (s["name"], s["type"]) for s in intent.get("slots", [])
+            }
             for sample in intent.get("samples", []):
                 text = normalize(_SLOT.sub(lambda m: f" SLOT{m.group(1)}SLOT ", sample))
-                parts = []
-                literal = 0
+                tokens: list[str | tuple[str, str]] = []
                 for token in text.split():
                     slot = re.fullmatch(r"slot(\w+)slot", token)
-                    if slot:
-                        slot_name = next(n for n in slot_types if n.lower() == slot.group(1))
-                        if wildcard:
-                            alternatives = r"[a-z0-9' ]+?"
-                        else:
-                            options = sorted(
-                                self.values.get(slot_types[slot_name], {}), key=len, reverse=True
-                            )
-                            alternatives = "|".join(re.escape(o) for o in options) or "(?!)"
-                        parts.append(f"(?P<{slot_name}>{alternatives})")
-                    else:
-                        parts.append(re.escape(token))
-                        literal += len(token)
-                regex = re.compile("^" + " ".join(parts) + "$")
-                patterns.append(_Pattern(name, regex, literal, regex.groups))
-        return patterns
+                    tokens.append(slot_types[slot.group(1)] if slot else token)
+                literal = [t for t in tokens if isinstance(t, str)]
+                samples.append(
+                    _Sample(
+                        name,
+                        tuple(tokens),
+                        frozenset(literal),
+                        sum(len(t) for t in literal),
+                        len(tokens) - len(literal),
+                    )
+                )
+        return samples
 
-    @cached_property
-    def _exact(self) -> list[_Pattern]:
-        return self._compile(wildcard=False)
+    def _split(
+        self, tokens: tuple[str | tuple[str, str], ...], words: list[str], exact: bool
+    ) -> dict[str, str] | None:
+        """The slot texts of the first way `words` fits `tokens`, or None.
 
-    @cached_property
-    def _loose(self) -> list[_Pattern]:
-        return self._compile(wildcard=True)
+        Exact: each slot takes a known value, the longest that lets the rest fit first.
+        Loose: each slot takes any words, the fewest first (an unknown value, heard as is).
+        """
+
+        def walk(i: int, j: int) -> dict[str, str] | None:
+            if i == len(tokens):
+                return {} if j == len(words) else None
+            token = tokens[i]
+            if isinstance(token, str):
+                return walk(i + 1, j + 1) if j < len(words) and words[j] == token else None
+            slot_name, slot_type = token
+            most = len(words) - (len(tokens) - i - 1)  # leave a word for each token after it
+            if exact:
+                most = min(most, j + self._longest.get(slot_type, 0))
+                ends = range(most, j, -1)
+            else:
+                ends = range(j + 1, most + 1)
+            table = self.values.get(slot_type, {})
+            for end in ends:
+                heard = " ".join(words[j:end])
+                if exact and heard not in table:
+                    continue
+                rest = walk(i + 1, end)
+                if rest is not None:
+                    return {slot_name: heard, **rest}
+            return None
+
+        return walk(0, 0)
 
     def resolve(self, utterance: str) -> Resolution:
-        text = normalize(utterance)
-        for patterns, exact in ((self._exact, True), (self._loose, False)):
-            best: tuple[tuple[int, int], _Pattern, re.Match[str]] | None = None
-            for pattern in patterns:
-                match = pattern.regex.match(text)
-                rank = (pattern.literal, pattern.slots)
-                if match and (best is None or rank > best[0]):
-                    best = (rank, pattern, match)
-            if best is not None:
-                _, pattern, match = best
-                if not exact and pattern.literal == 0:
+        words = normalize(utterance).split()
+        present = set(words)
+        for exact in (True, False):
+            best: tuple[tuple[int, int], _Sample, dict[str, str]] | None = None
+            for sample in self._samples:
+                if not exact and sample.literal == 0:
                     continue  # a bare "{slot}" with an unknown value is not a match
-                return Resolution(pattern.intent, self._slots(pattern.intent, match))
+                rank = (sample.literal, sample.slots)
+                if (best is not None and rank <= best[0]) or not sample.words <= present:
+                    continue
+                heard = self._split(sample.tokens, words, exact)
+                if heard is not None:
+                    best = (rank, sample, heard)
+            if best is not None:
+                _, sample, heard = best
+                return Resolution(sample.intent, self._slots(sample.intent, heard))
         return Resolution("AMAZON.FallbackIntent")
 
-    def _slots(self, intent: str, match: re.Match[str]) -> dict[str, tuple[str, str | None]]:
+    def _slots(self, intent: str, heard: dict[str, str]) -> dict[str, tuple[str, str | None]]:
         declared = next(i for i in self.intents if i["name"] == intent)
         types = {s["name"]: s["type"] for s in declared.get("slots", [])}
-        slots: dict[str, tuple[str, str | None]] = {}
-        for name, heard in match.groupdict().items():
-            if heard is not None:
-                slots[name] = (heard, self.values.get(types[name], {}).get(heard))
-        return slots
+        return {
+            name: (text, self.values.get(types[name], {}).get(text)) for name, text in heard.items()
+        }
