@@ -78,8 +78,11 @@ class Night(RuleBasedStateMachine):
             self.emergency_at is not None and self.talk.now - self.emergency_at < 12 * 3600
         ):
             assert not _speaks_steps(turn), turn.speech
+        repeated = turn.speech.startswith(CONTENT.phrase("prior_lock"))
         for flag, script in STOPPING.items():
-            if script in turn.speech:
+            # An urgent flag from an earlier session is repeated, not raised again: other
+            # muscles may follow it. An emergency one keeps every step away (below).
+            if script in turn.speech and not (repeated and flag not in EMERGENCY):
                 self.locked = True
                 if flag in EMERGENCY:
                     self.emergency_at = self.talk.now

@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from cramp_coach.content import Content
+from cramp_coach.content import CONTEXT_FLAGS, Content
 
 Answer = Literal["YES", "NO", "MAYBE"]
 SlotValue = tuple[str | None, str | None]  # (resolved id, "UNKNOWN" or None; heard text)
@@ -114,7 +114,8 @@ def _muscle(content: Content, value_id: str | None, need_hold: bool) -> tuple[An
 
 
 def _symptom(content: Content, value_id: str | None) -> tuple[Answer, SlotAnswer]:
-    if value_id in content.red_flags or value_id in content.flags:
+    known = {*content.red_flags, *CONTEXT_FLAGS, "INFANT"}  # INFANT is RF_INFANT's slot id
+    if value_id in known:
         return "YES", _YES_SLOT
     return "NO", _NO_SLOT
 
@@ -155,6 +156,10 @@ def can_fulfill(
             verdict = "YES" if any_hold else "NO"
         else:
             verdict = "MAYBE"  # "I have a cramp": the skill asks where
+        if intent == _CRAMP and "symptom" in filled:
+            # "Her calf is cramping and it's swollen": the red flag's advice is what is said.
+            said, answers["symptom"] = _symptom(content, filled["symptom"][0])
+            verdict = "YES" if said == "YES" else _lowest(verdict, "MAYBE")
     elif intent == _SYMPTOM:
         if "symptom" in filled:
             verdict, answers["symptom"] = _symptom(content, filled["symptom"][0])

@@ -216,7 +216,9 @@ class Answers(InfoAnswers):
                 st = st.with_phase(Locked(lock.flag, "emergency")).with_ctx(prior_lock_heard=True)
                 return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
                                   self.s.p("red_flag_reprompt"))  # fmt: skip
-            if lock.muscle == muscle:
+            # A clot flag said without a muscle counts for every leg.
+            unnamed_leg = lock.muscle is None and lock.flag in CLOT_FLAGS
+            if lock.muscle == muscle or (unnamed_leg and self.c.muscles[muscle].leg):
                 name = self.c.muscles[muscle].name
                 st = st.with_phase(AskingMuscle()).with_ctx(prior_lock_heard=True)
                 speech = join(advice, self.s.p("prior_lock_same", name=name))
