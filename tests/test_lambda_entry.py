@@ -32,7 +32,6 @@ def _import_entry(**env: str) -> dict[str, bool]:
         environment.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
     for name in [name for name, value in environment.items() if value == ""]:
         del environment[name]  # "" here means: not set in this environment
-    environment.pop("CRAMP_DYNAMODB_CLIENT", None)
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + PROBE],
         env=environment,

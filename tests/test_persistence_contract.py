@@ -48,7 +48,7 @@ class Backend:
         return Device(build_skill(store_factory=self.new_store), user_id=user_id)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb-http", "dynamodb-boto3"])
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         path = tmp_path / "data" / "cramp-coach.sqlite3"
@@ -67,9 +67,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     def raw_dynamo(pk: str) -> list[dict[str, Any]]:
         return [_plain(item) for item in items_of(server.endpoint, table, pk)]
 
-    kind = request.param.removeprefix("dynamodb-")  # the client: DynamoHttpClient or boto3
-    return Backend(request.param,
-                   lambda: DynamoStore(table, endpoint_url=server.endpoint, client_kind=kind),
+    return Backend(request.param, lambda: DynamoStore(table, endpoint_url=server.endpoint),
                    raw_dynamo)
 
 

@@ -1,11 +1,7 @@
 """DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml.
 
-Two clients with one interface (make_client picks; CRAMP_DYNAMODB_CLIENT=auto|http|boto3):
-boto3, the reference, and DynamoHttpClient (dynamodb_http.py), the standard library plus a
-SigV4 signature, used when the keys are in the environment as a cold Lambda has them: it
-takes the AWS SDK's ~150 ms of imports and model loading off the cold launch. Neither is
-built before a request needs stored memory: the cold one-shot ("her calf is cramping") pays
-for none of it.
+The client is boto3's (make_client), built the first time a request needs stored memory:
+the cold one-shot ("her calf is cramping") never imports the AWS SDK.
 
 Calls are bounded so a response still leaves in time when the table is unreachable:
 1 s connect and read timeouts, two attempts, and once a call has failed the rest of the same
@@ -29,7 +25,6 @@ from typing import Any
 
 from cramp_coach.core.model import Profile
 from cramp_coach.persistence import StoreError
-from cramp_coach.persistence.dynamodb_http import DynamoHttpClient, DynamoHttpError, endpoint_for
 from cramp_coach.persistence.items import (
     PROFILE_SK,
     log_items,
@@ -37,7 +32,6 @@ from cramp_coach.persistence.items import (
     profile_from,
     profile_update,
 )
-from cramp_coach.persistence.sigv4 import credentials_from_env
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +45,6 @@ TURN_BUDGET_S = 1.5
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_ROUNDS = 4  # UnprocessedItems are retried this many times, then StoreError
 ENDPOINT_ENV = ("CRAMP_DYNAMODB_ENDPOINT",)  # AWS_ENDPOINT_URL_DYNAMODB is read by botocore
-CLIENT_ENV = "CRAMP_DYNAMODB_CLIENT"
-CLIENT_KINDS = ("auto", "http", "boto3")
 
 
 def client_config() -> Any:
@@ -92,48 +84,15 @@ def _region(endpoint_url: str | None) -> str | None:
     return region
 
 
-def _http_endpoint(region: str | None, endpoint_url: str | None) -> str | None:
-    """Where DynamoHttpClient would send requests, or None where boto3 must decide."""
-    if region is None:
-        return None
-    flags = ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")
-    if any(os.environ.get(flag, "").lower() == "true" for flag in flags):
-        return None  # endpoint variants boto3 resolves and this client does not
-    return (
-        endpoint_url
-        or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-        or os.environ.get("AWS_ENDPOINT_URL")
-        or endpoint_for(region)
-    )
-
-
-def make_client(endpoint_url: str | None = None, kind: str | None = None) -> Any:
-    """A DynamoDB client with the bounded timeouts and retries; endpoint_url: a local server.
-
-    kind (default: $CRAMP_DYNAMODB_CLIENT, else "auto"): "http" is DynamoHttpClient, "boto3"
-    the AWS SDK, "auto" the first when it can sign (keys in the environment, a known
-    endpoint) and boto3 otherwise, whose credential chain covers profiles, SSO and SnapStart.
-    """
-    kind = (kind or os.environ.get(CLIENT_ENV) or "auto").lower()
-    if kind not in CLIENT_KINDS:
-        raise ValueError(f"{CLIENT_ENV} must be one of {', '.join(CLIENT_KINDS)}, not {kind!r}")
-    region = _region(endpoint_url)
-    if kind != "boto3":
-        url = _http_endpoint(region, endpoint_url)
-        if region is not None and url is not None and credentials_from_env() is not None:
-            # One socket timeout serves as both connect and read timeout (both 1 s).
-            return DynamoHttpClient(region, url, timeout_s=READ_TIMEOUT_S, attempts=TOTAL_ATTEMPTS)
-        if kind == "http":
-            raise ValueError(
-                f"{CLIENT_ENV}=http needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                "environment, a region with a known endpoint and no FIPS or dual-stack setting"
-            )
+def make_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 DynamoDB client with the bounded timeouts and retries; endpoint_url: a local server."""
     import boto3  # lazily: see the module docstring
 
     # A session of its own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
     return session.client(
-        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=client_config()
+        "dynamodb", region_name=_region(endpoint_url), endpoint_url=endpoint_url,
+        config=client_config(),
     )
 
 
@@ -167,8 +126,6 @@ def _plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _error_code(exc: Exception) -> str:
-    if isinstance(exc, DynamoHttpError):
-        return exc.code
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -193,11 +150,9 @@ class DynamoStore:
         table_name: str,
         client: Any | None = None,
         endpoint_url: str | None = None,
-        client_kind: str | None = None,
     ) -> None:
         self.table_name = table_name
         self._client = client
-        self._client_kind = client_kind  # None: make_client's default ($CRAMP_DYNAMODB_CLIENT)
         self._endpoint_url = endpoint_url or next(
             (os.environ[name] for name in ENDPOINT_ENV if os.environ.get(name)), None
         )
@@ -212,7 +167,7 @@ class DynamoStore:
             with self._lock:
                 if self._client is None:
                     with self._calling("client"):
-                        self._client = make_client(self._endpoint_url, self._client_kind)
+                        self._client = make_client(self._endpoint_url)
         return self._client
 
     @contextmanager
@@ -223,7 +178,7 @@ class DynamoStore:
         except StoreError:
             raise
         except Exception as exc:
-            if not (isinstance(exc, DynamoHttpError) or _is_botocore_error(exc)):
+            if not _is_botocore_error(exc):
                 raise
             # from None: the SDK's message may quote request details; the code is enough.
             raise StoreError(f"DynamoDB {operation} failed: {_error_code(exc)}") from None
