@@ -247,14 +247,32 @@ def test_function_environment(cfn: Template) -> None:
         "CRAMP_STORE": "dynamodb",
         "CRAMP_TABLE": {"Ref": TABLE},
         "SKILL_ID": {"Ref": "SkillId"},
-        "LOG_LEVEL": {"Ref": "LogLevel"},
-        "CRAMP_USER_SALT": {"Ref": "UserIdSalt"},
+        "CRAMP_USER_SALT": {
+            "Fn::Sub": "{{resolve:secretsmanager:${UserIdSaltSecret}:SecretString}}"
+        },
     }
 
 
-def test_salt_is_a_noecho_parameter(sam: Template) -> None:
-    assert sam["Parameters"]["UserIdSalt"]["NoEcho"] is True
+def test_salt_is_a_generated_per_stack_secret(sam: Template) -> None:
+    """The deployer pastes nothing, and there is no parameter whose default could be empty."""
+    assert "UserIdSalt" not in sam["Parameters"]
+    secret = sam["Resources"]["UserIdSaltSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generate = secret["Properties"]["GenerateSecretString"]
+    assert generate["PasswordLength"] >= 32
+    assert "SecretStringTemplate" not in generate  # the whole SecretString is the salt
+    assert "RotationSchedule" not in str(sam["Resources"])  # a new salt orphans every profile
+
+
+def test_logs_are_json_with_an_application_level(cfn: Template, sam: Template) -> None:
+    _, function = only(cfn, "AWS::Lambda::Function")
+    config = function["Properties"]["LoggingConfig"]
+    assert config["LogFormat"] == "JSON"
+    assert config["ApplicationLogLevel"] == {"Ref": "LogLevel"}
     assert sam["Parameters"]["LogLevel"]["Default"] == "INFO"
+    assert set(sam["Parameters"]["LogLevel"]["AllowedValues"]) <= {
+        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"
+    }
 
 
 def test_function_logs_to_a_log_group_with_retention(cfn: Template, sam: Template) -> None:
@@ -268,13 +286,14 @@ def test_function_logs_to_a_log_group_with_retention(cfn: Template, sam: Templat
     assert group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/{function_name}"}
 
 
-def test_snapstart_on_published_versions(cfn: Template) -> None:
+def test_snapstart_is_off_by_default_as_a_one_line_switch(cfn: Template) -> None:
     _, function = only(cfn, "AWS::Lambda::Function")
     runtime = function["Properties"]["Runtime"]
     major, minor = (int(part) for part in runtime.removeprefix("python").split("."))
     assert (major, minor) >= (3, 12), "SnapStart for Python needs python3.12 or later"
-    # A literal: SAM hashes it into the version id, so changing it publishes a new version.
-    assert function["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    # A literal: SAM hashes it into the version id, so switching it publishes a new version.
+    assert function["Properties"]["SnapStart"] == {"ApplyOn": "None"}
+    assert "ApplyOn: PublishedVersions" in TEMPLATE.read_text(encoding="utf-8")  # the switch
     only(cfn, "AWS::Lambda::Version")
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cramp_coach.persistence import user_salt
 from cramp_coach.skill import build_skill, configure_logging, handle_envelope
 
 configure_logging()
+user_salt()  # a missing salt fails the init (Runtime.ImportModuleError names it), not a request
 # SnapStart is off by default (template.yaml). When it is switched on, this init runs once per
 # published version and is snapshotted, so building the boto3 client here takes it off every
 # restored cold start. Without SnapStart it stays lazy: the one-shot's step 1 needs nothing

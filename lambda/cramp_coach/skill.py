@@ -35,6 +35,7 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
+from cramp_coach import metrics
 from cramp_coach.content import load_content
 from cramp_coach.core import Conversation, Event, Outcome, Profile, State, needs_profile
 from cramp_coach.persistence import Store, store_from_env, user_key
@@ -284,14 +285,17 @@ class ConversationHandler(AbstractRequestHandler):
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
         outcome = self._conversation().handle(state, event, profile)
         self._memory.save(key, event.now, outcome, force=profile is not None)
+        metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = outcome.state.to_dict()
         log.info(
-            "turn event=%s mode=%s muscle=%s step=%s end=%s",
-            event.kind,
-            outcome.state.mode,
-            outcome.state.muscle,
-            outcome.state.step,
-            outcome.end_session,
+            "turn handled",
+            extra={
+                "event": event.kind,
+                "mode": outcome.state.mode,
+                "muscle": outcome.state.muscle,
+                "step": outcome.state.step,
+                "end_session": outcome.end_session,
+            },
         )
         if event.kind == "session_ended":
             return handler_input.response_builder.response
@@ -320,7 +324,7 @@ class UnhandledRequestHandler(AbstractRequestHandler):
         return True
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        log.info("ignored request type %s", request_type(handler_input))
+        log.info("ignored request", extra={"request_type": request_type(handler_input)})
         return handler_input.response_builder.response
 
 
@@ -346,13 +350,13 @@ class RequestLogInterceptor(AbstractRequestInterceptor):
         intent = getattr(
             getattr(handler_input.request_envelope.request, "intent", None), "name", None
         )
-        log.debug("request type=%s intent=%s", request_type(handler_input), intent)
+        log.debug("request", extra={"request_type": request_type(handler_input), "intent": intent})
 
 
 class ResponseLogInterceptor(AbstractResponseInterceptor):
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
         end = response.should_end_session if response is not None else None
-        log.debug("response end_session=%s", end)
+        log.debug("response", extra={"end_session": end})
 
 
 def build_skill(
@@ -391,8 +395,11 @@ def build_skill(
 
 
 def configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.getLogger("cramp_coach").setLevel(getattr(logging, level, logging.INFO))
+    """The package's log level: Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL, set with
+    the JSON log format, whose handler the runtime installs), else LOG_LEVEL, else INFO."""
+    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
+    name = {"WARN": "WARNING", "TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level.upper(), level)
+    logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
 
 
 def calm_response_envelope() -> dict[str, Any]:

@@ -57,6 +57,10 @@ class Profile:
     recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
     recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts
     freq_advised_at: float | None = None
+    log_consent: bool | None = None  # the opt-in cramp log; None = never asked
+    # The red-flag lock: {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF" or None,
+    # "at": epoch seconds}; the store returns it only within 12 hours of "at".
+    lock: dict[str, Any] | None = None
 
 
 @dataclass
@@ -131,3 +135,7 @@ class Outcome:
     prefs: dict[str, Any] = field(default_factory=dict)  # preference changes to store
     delete_history: bool = False
     freq_advised: bool = False
+    red_flag_raised: str | None = None  # id of a red flag newly spoken this turn ("RF_DVT")
+    # How a routine ended this turn: eased, stopped, red_flag, switched_muscle, too_painful,
+    # interrupted.
+    routine_ended: str | None = None

@@ -13,8 +13,13 @@ from typing import Any, Protocol
 
 from cramp_coach.core.model import Profile
 
-RETENTION_S = 90 * 24 * 3600  # every stored item expires (TTL) after 90 days
-DEFAULT_SALT = "cramp-coach-local"
+RETENTION_S = 90 * 24 * 3600  # profile and log items expire (TTL) 90 days after the last write
+DEFAULT_SALT = "cramp-coach-local"  # public: for local use only, never in Lambda
+SALT_ENV = "CRAMP_USER_SALT"
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is missing a setting it must not run without."""
 
 
 class StoreError(Exception):
@@ -58,10 +63,27 @@ class NullStore:
         return None
 
 
+def user_salt() -> str:
+    """CRAMP_USER_SALT; the public local default only outside AWS Lambda.
+
+    In Lambda (AWS_LAMBDA_FUNCTION_NAME is set) an empty salt is an error, never a fallback:
+    hashing with a published salt would make the stored keys guessable from user ids.
+    """
+    salt = os.environ.get(SALT_ENV, "")
+    if salt:
+        return salt
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigurationError(
+            f"{SALT_ENV} is empty in AWS Lambda: refusing to hash user ids with the public local "
+            "salt. Deploy with template.yaml, which sets it from the stack's generated "
+            "UserIdSaltSecret, or set it to a long random secret."
+        )
+    return DEFAULT_SALT
+
+
 def user_key(user_id: str) -> str:
     """One-way key for a user: never store or log the Alexa user id itself."""
-    salt = os.environ.get("CRAMP_USER_SALT") or DEFAULT_SALT
-    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+    return hashlib.sha256(f"{user_salt()}:{user_id}".encode()).hexdigest()
 
 
 def store_from_env() -> Store:

@@ -85,7 +85,7 @@ def _region(endpoint_url: str | None) -> str | None:
 
 
 def make_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 DynamoDB client with the bounded timeouts and retries; endpoint_url: a local server."""
+    """A boto3 DynamoDB client, bounded timeouts and retries; endpoint_url: a local server."""
     import boto3  # lazily: see the module docstring
 
     # A session of its own: boto3's default session is not safe to share across threads.
