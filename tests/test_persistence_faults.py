@@ -27,7 +27,7 @@ from tests.dynamo_server import (
     items_of,
     moto_server,
 )
-from tests.persistence_envelopes import T0, Device, Turn
+from tests.persistence_envelopes import T0, Device, Turn, log_on
 
 __all__ = ["moto_server"]  # fixtures, imported for pytest
 
@@ -70,6 +70,7 @@ def test_server_stopped_mid_conversation(moto_server: LoopbackMoto) -> None:
     flaky.start()
     try:
         table = create_table(flaky.endpoint)
+        log_on(DynamoStore(table, endpoint_url=flaky.endpoint), USER, T0 - 60)
         dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=flaky.endpoint)), USER)
         spoken(dev.launch(T0), ASK, "stopped: healthy")
         spoken(dev.cramp(T0 + 5), STEP1, "stopped: healthy")
@@ -115,6 +116,7 @@ def test_throttled_then_recovers(moto_server: LoopbackMoto) -> None:
     """A proxy in front of the real server throttles every call (each client retries once),
     then the throttling lifts and the entry that rode in the session is written."""
     table = create_table(moto_server.endpoint)
+    log_on(DynamoStore(table, endpoint_url=moto_server.endpoint), USER, T0 - 60)
     with fault_server("proxy", upstream=moto_server.endpoint) as proxy:
         proxy.failing = True
         dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
@@ -148,6 +150,7 @@ def test_store_is_not_touched_again_in_a_failed_turn(
 def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
     """Eight threads append for one user to the same server: every entry arrives."""
     table = create_table(moto_server.endpoint)
+    log_on(DynamoStore(table, endpoint_url=moto_server.endpoint), USER, T0 - 60)
     threads_n, per_thread = 8, 25
     errors: list[BaseException] = []
 
@@ -177,6 +180,7 @@ def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
 def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
     """Two Echos in one household, one cramp each at the same moment, different prefs."""
     table = create_table(moto_server.endpoint)
+    log_on(DynamoStore(table, endpoint_url=moto_server.endpoint), USER, T0 - 60)
     barrier = threading.Barrier(2)
     results: list[str] = []
 

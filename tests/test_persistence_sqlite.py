@@ -58,8 +58,10 @@ def test_expired_rows_are_purged_on_save(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "s.sqlite3")
     entry = {"rid": "r1", "started_at": T0, "muscle": "CALF", "variant": "alone",
              "outcome": "eased"}
-    store.save("old", T0, entries=[entry], prefs={}, resume=None, clear_resume=False,
-               freq_advised=False)
+    store.save("old", T0, entries=[entry], prefs={"log_consent": True}, resume=None,
+               clear_resume=False, freq_advised=False)
+    with sqlite3.connect(tmp_path / "s.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM items WHERE pk = 'old'").fetchone()[0] == 2
     later = T0 + 91 * 24 * 3600
     store.save("new", later, entries=[], prefs={}, resume=None, clear_resume=False,
                freq_advised=False)
@@ -73,8 +75,8 @@ def _append(path: str, worker: int, count: int) -> None:
         entry = {"rid": f"w{worker}n{i}", "started_at": T0 + i, "muscle": "CALF",
                  "variant": "partner", "outcome": "eased"}
         store.save(user_key("household"), T0 + 100 + i, entries=[entry],
-                   prefs={"quiet": worker % 2 == 0}, resume={"step": i}, clear_resume=False,
-                   freq_advised=False)
+                   prefs={"quiet": worker % 2 == 0, "log_consent": True}, resume={"step": i},
+                   clear_resume=False, freq_advised=False)
 
 
 def test_processes_appending_at_once_lose_nothing(tmp_path: Path) -> None:
@@ -113,3 +115,21 @@ def test_embedded_default_runs_with_nothing_else(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     assert "You were on step 2 of the calf steps" in done.stdout
     assert (tmp_path / "data" / "cramp-coach.sqlite3").exists()
+
+
+def test_a_file_from_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, default_variant "
+                     "TEXT, quiet INTEGER, resume TEXT, resume_saved_at REAL, freq_advised_at "
+                     "REAL, expires_at INTEGER, muscle TEXT, variant TEXT, outcome TEXT, "
+                     "started_at REAL, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+        conn.execute("INSERT INTO items (pk, sk, default_variant, resume, resume_saved_at, "
+                     "expires_at) VALUES ('k', 'profile', 'alone', '{}', ?, ?)",
+                     (T0, int(T0) + 3600))
+    store = SqliteStore(path)
+    assert store.load("k", T0 + 1).default_variant == "alone"
+    store.save("k", T0 + 2, entries=[], prefs={"log_consent": True}, resume=None,
+               clear_resume=False, freq_advised=False)
+    profile = store.load("k", T0 + 3)
+    assert profile.log_consent is True and profile.resume is None  # legacy resume removed

@@ -28,7 +28,8 @@ class StoreError(Exception):
 
 class Store(Protocol):
     def load(self, user_key: str, now: float) -> Profile:
-        """Preferences, the resumable routine and the last seven days of the cramp log."""
+        """Preferences, the resumable routine (30 minutes), the red-flag lock (12 hours) and
+        the last seven days of the cramp log."""
         ...
 
     def save(
@@ -41,12 +42,18 @@ class Store(Protocol):
         resume: dict[str, Any] | None,
         clear_resume: bool,
         freq_advised: bool,
+        lock: dict[str, Any] | None = None,
     ) -> None:
-        """Upsert log entries (keyed by started_at and rid) and merge profile changes."""
+        """Merge profile changes, write or clear the resume snapshot, write the lock, and
+        upsert log entries (keyed by started_at and rid) only while the log is on.
+
+        The log is on when prefs sets "log_consent": True, or else the stored consent is
+        True; otherwise the entries are dropped. "log_consent": False also deletes the log.
+        """
         ...
 
     def delete_user(self, user_key: str) -> None:
-        """Forget everything about this user."""
+        """Forget everything about this user, the lock included."""
         ...
 
 
@@ -57,7 +64,7 @@ class NullStore:
         return Profile()
 
     def save(self, user_key: str, now: float, **changes: Any) -> None:
-        return None
+        return None  # nothing kept: no log, no resume, no lock
 
     def delete_user(self, user_key: str) -> None:
         return None
