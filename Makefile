@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup chat test lint typecheck unit bench serve package deploy-check clean
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean
 
 setup: $(VENV)/.installed
 
@@ -50,6 +50,14 @@ package: setup
 
 deploy-check:
 	bash tools/sam_build_check.sh
+
+# Re-resolve the Lambda artifact's dependencies (lambda/requirements.in) into
+# lambda/requirements.txt: every package pinned, with hashes, for python3.13 on arm64.
+lock: setup
+	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes \
+	  --python-platform aarch64-manylinux2014 --python-version 3.13 \
+	  --custom-compile-command "make lock" \
+	  lambda/requirements.in -o lambda/requirements.txt
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam build dist .pytest_cache .mypy_cache .ruff_cache
