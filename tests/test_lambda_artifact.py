@@ -23,7 +23,6 @@ sys.path.insert(0, str(REPO / "tools"))
 import check_artifact  # noqa: E402
 
 
-
 def find_python313() -> str | None:
     """The real python3.13 executable (through pyenv's shim, as tools/sam_build_check.sh)."""
     if shutil.which("python3.13") is None:
