@@ -35,10 +35,12 @@ unit: setup node_modules/.installed
 # Everything CI checks: lint, types, unit + integration + end-to-end tests.
 test: lint typecheck unit
 
-# Benchmarks (not part of the tests). Speech timing needs espeak-ng (Debian package).
-bench: setup
+# Benchmarks (not part of the tests), measuring the real `sam build` output (deploy-check makes
+# it). Speech timing needs espeak-ng (Debian package).
+bench: setup node_modules/.installed
 	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
-	$(BIN)/python -m bench
+	bash tools/sam_build_check.sh
+	PYENV_VERSION=$${PYENV_VERSION:-3.13.0:3.11.7} $(BIN)/python -m bench
 
 serve: setup
 	$(BIN)/cramp-coach serve
