@@ -176,6 +176,15 @@ def test_table_access_is_the_used_actions_on_the_table_only(cfn: Template) -> No
     assert as_list(dynamo[0]["Resource"]) == [{"Fn::GetAtt": [TABLE, "Arn"]}]
 
 
+def test_the_store_calls_exactly_the_allowed_actions() -> None:
+    """Every `self.client.<call>(` in the DynamoDB store is an allowed action, and every
+    allowed action is called: code and policy stay in step."""
+    source = (REPO / "lambda" / "cramp_coach" / "persistence" / "dynamodb.py").read_text()
+    calls = set(re.findall(r"self\.client\.([a-z_]+)\(", source))
+    actions = {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+    assert actions == TABLE_ACTIONS
+
+
 def test_every_statement_names_a_resource_of_this_stack(cfn: Template) -> None:
     for statement in role_statements(function_role(cfn)):
         for action in as_list(statement["Action"]):
