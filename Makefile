@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup chat test lint typecheck unit bench serve package deploy-check clean
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean
 
 setup: $(VENV)/.installed
 
@@ -35,10 +35,12 @@ unit: setup node_modules/.installed
 # Everything CI checks: lint, types, unit + integration + end-to-end tests.
 test: lint typecheck unit
 
-# Benchmarks (not part of the tests). Speech timing needs espeak-ng (Debian package).
-bench: setup
+# Benchmarks (not part of the tests), measuring the real `sam build` output (deploy-check makes
+# it). Speech timing needs espeak-ng (Debian package).
+bench: setup node_modules/.installed
 	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
-	$(BIN)/python -m bench
+	bash tools/sam_build_check.sh
+	PYENV_VERSION=$${PYENV_VERSION:-3.13.0:3.11.7} $(BIN)/python -m bench
 
 serve: setup
 	$(BIN)/cramp-coach serve
@@ -50,6 +52,14 @@ package: setup
 
 deploy-check:
 	bash tools/sam_build_check.sh
+
+# Re-resolve the Lambda artifact's dependencies (lambda/requirements.in) into
+# lambda/requirements.txt: every package pinned, with hashes, for python3.13 on arm64.
+lock: setup
+	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes \
+	  --python-platform aarch64-manylinux2014 --python-version 3.13 \
+	  --custom-compile-command "make lock" \
+	  lambda/requirements.in -o lambda/requirements.txt
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,34 +1,31 @@
 """Cold starts: each measurement is a fresh interpreter handling its first request.
 
-Four scenarios (plus variants), interleaved round by round so that machine noise hits them alike:
+The goals compare the artifacts as deployed (bench/deployed.py: the real `sam build` output,
+and two baselines built by the same lambda/Makefile recipe), each run on python3.13 with
+PYTHONDONTWRITEBYTECODE=1 (Lambda's /var/task is read-only) and boto3 from a runtime folder
+behind the artifact on sys.path:
 
-- ``hello``: bench/baselines/hello_world.py, a LaunchRequest (no persistence).
-- ``official``: bench/baselines/official_persistence.py, a LaunchRequest that reads the user's
-  attributes through ask-sdk's DynamoDbAdapter (boto3 resource) from the local server.
-- ``oneshot``: cramp_coach.lambda_entry, "her calf is cramping" (CrampIntent, helper slot),
-  CRAMP_STORE=dynamodb pointed at the local server (step 1 needs no stored state).
-- ``launch``: cramp_coach.lambda_entry, a LaunchRequest for a user with an interrupted
-  routine: it reads the profile from the local server and offers to continue.
-  CRAMP_DYNAMODB_CLIENT is left unset ("auto", as deployed): the keys are in the environment,
-  as on a cold Lambda without SnapStart, so the read goes through the standard-library client
-  (persistence/dynamodb_http.py) and no AWS SDK is loaded.
+- ``hello_deployed``: bench/baselines/hello_world.py, a LaunchRequest (no persistence).
+- ``official_deployed``: bench/baselines/official_persistence.py, a LaunchRequest that reads
+  the user's attributes through ask-sdk's DynamoDbAdapter (boto3 resource).
+- ``oneshot_deployed``: cramp_coach.lambda_entry, "her calf is cramping" (CrampIntent, helper
+  slot), CRAMP_STORE=dynamodb (step 1 needs no stored state, so no AWS SDK is imported).
+- ``launch_deployed``: cramp_coach.lambda_entry, a LaunchRequest for a user with an
+  interrupted routine: it reads the profile through boto3 and offers to continue.
 
-Variants (not part of the goals; skipped with --quick / --no-variants):
+The same four from the source tree on this interpreter (``hello``, ``official``, ``oneshot``,
+``launch``: what a developer's machine does, with its bytecode cache) are reported beside
+them, not part of the goals; skipped with --quick / --no-variants.
 
-- ``launch_boto3``: the same launch with CRAMP_DYNAMODB_CLIENT=boto3, the reference client
-  (what the function uses when the keys are not in the environment, as under SnapStart).
-- ``oneshot_artifact`` / ``oneshot_artifact_pyc``: the one-shot from a copy of the deploy
-  artifact, without and with precompiled .pyc files.
-
-The local server is moto's DynamoDB (ThreadedMotoServer on 127.0.0.1) inside this process;
-the children get dummy credentials, AWS_DEFAULT_REGION=us-east-1 and the server's URL.
+Scenarios are interleaved round by round so that machine noise hits them alike. The local
+server is moto's DynamoDB (ThreadedMotoServer on 127.0.0.1) inside this process; the children
+get dummy credentials, AWS_DEFAULT_REGION=us-east-1 and the server's URL.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import py_compile
 import statistics
 import subprocess
 import sys
@@ -59,6 +56,8 @@ class Scenario:
     # Where the code is imported from (default: the repo's lambda/ folder, as in development).
     code_dir: Path | None = None
     extra: bool = False  # a variant: reported, but not part of the goals
+    python: Path | None = None  # the interpreter (default: this one)
+    runtime_dir: Path | None = None  # boto3 as the Lambda runtime provides it
 
 
 @dataclass
@@ -114,6 +113,7 @@ def aws_env(endpoint: str) -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "CRAMP_DYNAMODB_ENDPOINT": endpoint,
+        "CRAMP_USER_SALT": "bench-salt",  # the stored profile and the children agree on it
     }
 
 
@@ -190,7 +190,7 @@ def prepare_tables(endpoint: str, now: float) -> None:
     session.absorb(handle_envelope(skill, session.session_ended(started + 40)))
 
 
-def scenarios(now: float, variants: bool, artifacts: dict[str, Path]) -> list[Scenario]:
+def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenario]:
     from cramp_coach.local.envelopes import Session
 
     ours = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": CRAMP_TABLE, "LOG_LEVEL": "INFO"}
@@ -198,118 +198,57 @@ def scenarios(now: float, variants: bool, artifacts: dict[str, Path]) -> list[Sc
     oneshot = Session(user_id=BENCH_USER).intent(
         "CrampIntent", now, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
     )
+    # As in Lambda: a function name in the environment, no bytecode written.
+    lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": "cramp-coach-bench", "PYTHONDONTWRITEBYTECODE": "1"}
+    deployed = {"python": built["python"], "runtime_dir": built["runtime"]}
     plan = [
-        Scenario(
-            "hello",
-            "baseline: ask-sdk-core hello world, launch",
-            "bench.baselines.hello_world",
-            launch,
-        ),
-        Scenario(
-            "official",
-            "baseline: official persistence pattern, launch (reads)",
-            "bench.baselines.official_persistence",
-            launch,
-            {"OFFICIAL_TABLE": OFFICIAL_TABLE},
-        ),
-        Scenario(
-            "oneshot",
-            "cramp coach: cold one-shot, her calf",
-            "cramp_coach.lambda_entry",
-            oneshot,
-            ours,
-        ),
-        Scenario(
-            "launch",
-            "cramp coach: cold launch, reads profile (resume)",
-            "cramp_coach.lambda_entry",
-            launch,
-            ours,
-        ),
+        Scenario("hello_deployed", "as deployed: ask-sdk-core hello world, launch",
+                 "hello_world", launch, lambda_env, code_dir=built["hello"], **deployed),
+        Scenario("official_deployed",
+                 "as deployed: official persistence pattern, launch (reads)",
+                 "official_persistence", launch, {**lambda_env, "OFFICIAL_TABLE": OFFICIAL_TABLE},
+                 code_dir=built["official"], **deployed),
+        Scenario("oneshot_deployed", "as deployed: cramp coach cold one-shot, her calf",
+                 "cramp_coach.lambda_entry", oneshot, {**ours, **lambda_env},
+                 code_dir=built["SkillFunction"], **deployed),
+        Scenario("launch_deployed",
+                 "as deployed: cramp coach cold launch, reads profile (resume)",
+                 "cramp_coach.lambda_entry", launch, {**ours, **lambda_env},
+                 code_dir=built["SkillFunction"], **deployed),
     ]
     if not variants:
         return plan
-    plan.append(
-        Scenario(
-            "launch_boto3",
-            "variant: cold launch through boto3 (CRAMP_DYNAMODB_CLIENT=boto3)",
-            "cramp_coach.lambda_entry",
-            launch,
-            {**ours, "CRAMP_DYNAMODB_CLIENT": "boto3"},
-            extra=True,
-        )
-    )
-    no_pyc = {**ours, "PYTHONDONTWRITEBYTECODE": "1"}
-    if "plain" in artifacts:
-        plan.append(
-            Scenario(
-                "oneshot_artifact",
-                "as deployed: one-shot, artifact without .pyc",
-                "cramp_coach.lambda_entry",
-                oneshot,
-                no_pyc,
-                code_dir=artifacts["plain"],
-                extra=True,
-            )
-        )
-    if "compiled" in artifacts:
-        plan.append(
-            Scenario(
-                "oneshot_artifact_pyc",
-                "proposal: one-shot, artifact with precompiled .pyc",
-                "cramp_coach.lambda_entry",
-                oneshot,
-                no_pyc,
-                code_dir=artifacts["compiled"],
-                extra=True,
-            )
-        )
-    return plan
+    return [
+        *plan,
+        Scenario("hello", "source tree: ask-sdk-core hello world, launch",
+                 "bench.baselines.hello_world", launch, extra=True),
+        Scenario("official", "source tree: official persistence pattern, launch (reads)",
+                 "bench.baselines.official_persistence", launch,
+                 {"OFFICIAL_TABLE": OFFICIAL_TABLE}, extra=True),
+        Scenario("oneshot", "source tree: cramp coach cold one-shot, her calf",
+                 "cramp_coach.lambda_entry", oneshot, ours, extra=True),
+        Scenario("launch", "source tree: cramp coach cold launch, reads profile (resume)",
+                 "cramp_coach.lambda_entry", launch, ours, extra=True),
+    ]
 
 
 def child_env(endpoint: str, scenario: Scenario) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CRAMP_", "PYTHON"))}
     env.update(aws_env(endpoint))
-    code_dir = scenario.code_dir or REPO / "lambda"
-    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(REPO)])
+    if scenario.runtime_dir is not None and scenario.code_dir is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(scenario.code_dir), str(scenario.runtime_dir)])
+    else:
+        code_dir = scenario.code_dir or REPO / "lambda"
+        env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(REPO)])
     env.update(scenario.env)
     return env
-
-
-def deploy_copies(root: Path) -> dict[str, Path]:
-    """Two copies of the deploy artifact: as built (no .pyc) and byte-compiled ahead of time.
-
-    Lambda's /var/task is read-only, so an artifact without .pyc files is compiled from
-    source on every cold start; the children of these scenarios run with
-    PYTHONDONTWRITEBYTECODE=1 to keep it that way.
-    """
-    import compileall
-    import shutil
-
-    from bench.artifact import SAM_FUNCTION_DIR, build_with_pip
-
-    plain = root / "artifact"
-    if SAM_FUNCTION_DIR.is_dir():
-        shutil.copytree(
-            SAM_FUNCTION_DIR, plain, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
-    else:
-        build_with_pip(plain)
-    compiled = root / "artifact-pyc"
-    shutil.copytree(plain, compiled)
-    compileall.compile_dir(
-        compiled,
-        quiet=1,
-        workers=1,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    return {"plain": plain, "compiled": compiled}
 
 
 def run_child(
     scenario: Scenario, event_path: Path, env: dict[str, str], extra_flags: tuple[str, ...] = ()
 ) -> tuple[float, dict[str, Any], str]:
-    argv = [sys.executable, "-P", *extra_flags, str(CHILD), scenario.module, str(event_path)]
+    python = str(scenario.python or sys.executable)
+    argv = [python, "-P", *extra_flags, str(CHILD), scenario.module, str(event_path)]
     started = time.perf_counter()
     done = subprocess.run(
         argv,
@@ -363,8 +302,9 @@ def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict
     with local_dynamodb() as endpoint, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         with patched_environ(aws_env(endpoint)):
             prepare_tables(endpoint, now)
-        artifacts = deploy_copies(Path(tmp)) if variants else {}
-        plan = scenarios(now, variants, artifacts)
+        from bench import deployed
+
+        plan = scenarios(now, variants, deployed.build(Path(tmp)))
         paths: dict[str, Path] = {}
         envs: dict[str, dict[str, str]] = {}
         for scenario in plan:
@@ -397,37 +337,29 @@ def measure(runs: int, variants: bool = True, with_profile: bool = True) -> dict
     def ratio(ours: str, base: str, key: str) -> float:
         return round(samples[ours].median(key) / samples[base].median(key), 2)
 
-    optional = (
-        ("launch_boto3", "official"),
-        ("oneshot_artifact", "hello"),
-        ("oneshot_artifact_pyc", "hello"),
-        ("oneshot_artifact_pyc", "oneshot_artifact"),
+    pairs = (
+        ("oneshot_deployed", "hello_deployed"),
+        ("launch_deployed", "official_deployed"),
+        ("oneshot", "hello"),
+        ("launch", "official"),
     )
-    ratios = {
-        f"{name}_vs_{base}": ratio(name, base, "spawn_to_response_ms")
-        for name, base in optional
-        if name in samples
-    } | {
-        "oneshot_vs_hello": ratio("oneshot", "hello", "spawn_to_response_ms"),
-        "launch_vs_official": ratio("launch", "official", "spawn_to_response_ms"),
-        "oneshot_vs_hello_fastest_run": round(
-            summaries["oneshot"]["to_response_ms_min"] / summaries["hello"]["to_response_ms_min"], 2
-        ),
-        "launch_vs_official_fastest_run": round(
-            summaries["launch"]["to_response_ms_min"] / summaries["official"]["to_response_ms_min"],
-            2,
-        ),
-        "oneshot_vs_hello_whole_process": ratio("oneshot", "hello", "wall_ms"),
-        "launch_vs_official_whole_process": ratio("launch", "official", "wall_ms"),
-    }
-    entry_ok = not summaries["oneshot"]["aws_sdk_after_import"]
+    ratios: dict[str, float] = {}
+    for ours, base in pairs:
+        if ours not in samples:
+            continue
+        ratios[f"{ours}_vs_{base}"] = ratio(ours, base, "spawn_to_response_ms")
+        ratios[f"{ours}_vs_{base}_fastest_run"] = round(
+            summaries[ours]["to_response_ms_min"] / summaries[base]["to_response_ms_min"], 2
+        )
+        ratios[f"{ours}_vs_{base}_whole_process"] = ratio(ours, base, "wall_ms")
+    entry_ok = not summaries["oneshot_deployed"]["aws_sdk_after_import"]
     return {
         "runs": runs,
         "server": "moto ThreadedMotoServer (DynamoDB) on 127.0.0.1",
         "scenarios": summaries,
         "ratios": ratios,
         "entry_point_imports_aws_sdk": not entry_ok,
-        "oneshot_loads_aws_sdk": bool(summaries["oneshot"]["aws_sdk_after_response"]),
-        "launch_loads_aws_sdk": bool(summaries["launch"]["aws_sdk_after_response"]),
+        "oneshot_loads_aws_sdk": bool(summaries["oneshot_deployed"]["aws_sdk_after_response"]),
+        "launch_loads_aws_sdk": bool(summaries["launch_deployed"]["aws_sdk_after_response"]),
         "import_profile": profiles,
     }

@@ -4,10 +4,9 @@ moto's server runs in a thread on 127.0.0.1 (no in-process mock: every call goes
 through the store's real client, timeouts and retries included). Test modules import the
 fixtures they use:
 
-    from tests.dynamo_server import client_kind, moto_server  # noqa: F401
+    from tests.dynamo_server import moto_server  # noqa: F401
 
-`client_kind` runs a test once per DynamoDB client make_client can choose: "http"
-(DynamoHttpClient, what a cold Lambda uses) and "boto3" (the AWS SDK).
+Every store reaches it through boto3, the one production DynamoDB client.
 """
 
 from __future__ import annotations
@@ -46,7 +45,6 @@ UNSET_FOR_TESTS = (
     "AWS_ENDPOINT_URL",
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
-    "CRAMP_DYNAMODB_CLIENT",
 )
 
 
@@ -137,17 +135,6 @@ def moto_server() -> Iterator[LoopbackMoto]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-CLIENT_KINDS = ("http", "boto3")
-
-
-@pytest.fixture(params=CLIENT_KINDS)
-def client_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test once per client; the environment makes every DynamoStore use that one."""
-    kind: str = request.param
-    monkeypatch.setenv("CRAMP_DYNAMODB_CLIENT", kind)
-    return kind
 
 
 class FaultServer:

@@ -32,7 +32,6 @@ def _import_entry(**env: str) -> dict[str, bool]:
         environment.pop("AWS_LAMBDA_INITIALIZATION_TYPE", None)
     for name in [name for name, value in environment.items() if value == ""]:
         del environment[name]  # "" here means: not set in this environment
-    environment.pop("CRAMP_DYNAMODB_CLIENT", None)
     out = subprocess.run(
         [sys.executable, "-c", "import json;" + PROBE],
         env=environment,
@@ -102,3 +101,30 @@ def test_the_handler_answers_a_real_envelope(monkeypatch: pytest.MonkeyPatch) ->
 
     response = handler(Session().launch(1_795_230_000.0), None)
     assert "Which muscle is cramping?" in response["response"]["outputSpeech"]["ssml"]
+
+
+def test_an_empty_salt_in_lambda_is_a_startup_error() -> None:
+    """Never the public local salt in AWS: the init fails with a message that says why."""
+    environment = {**os.environ, "CRAMP_STORE": "none", "AWS_LAMBDA_FUNCTION_NAME": "cramp-skill"}
+    environment.pop("CRAMP_USER_SALT", None)
+    out = subprocess.run([sys.executable, "-c", "import cramp_coach.lambda_entry"],
+                         env=environment, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "ConfigurationError: CRAMP_USER_SALT is empty in AWS Lambda" in out.stderr
+    environment["CRAMP_USER_SALT"] = ""
+    out = subprocess.run([sys.executable, "-c", "import cramp_coach.lambda_entry"],
+                         env=environment, capture_output=True, text=True, timeout=60)
+    assert "CRAMP_USER_SALT is empty" in out.stderr
+
+
+def test_the_salt_keys_users_in_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cramp_coach.persistence import DEFAULT_SALT, ConfigurationError, user_key
+
+    monkeypatch.delenv("CRAMP_USER_SALT", raising=False)
+    local = user_key("amzn1.ask.account.X")  # outside Lambda: the local default
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cramp-skill")
+    with pytest.raises(ConfigurationError):
+        user_key("amzn1.ask.account.X")
+    monkeypatch.setenv("CRAMP_USER_SALT", "s3cret-salt")
+    assert user_key("amzn1.ask.account.X") not in (local, "amzn1.ask.account.X")
+    assert DEFAULT_SALT not in user_key("amzn1.ask.account.X")

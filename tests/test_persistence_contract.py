@@ -1,5 +1,5 @@
-"""The memory features through the real skill, against both stores (SQLite and DynamoDB),
-DynamoDB once through each client (DynamoHttpClient and boto3).
+"""The memory features through the real skill, against both stores (SQLite, and DynamoDB
+through boto3 against moto's server on loopback).
 
 Each "device" is a fresh skill with a fresh store instance (a new Lambda container or a new
 process), so everything remembered between sessions really went through the store.
@@ -24,7 +24,7 @@ from cramp_coach.persistence.dynamodb import DynamoStore, _plain
 from cramp_coach.persistence.sqlite import SqliteStore
 from cramp_coach.skill import Memory, build_skill
 from tests.dynamo_server import LoopbackMoto, admin_client, create_table, items_of, moto_server
-from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn
+from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn, log_on
 
 __all__ = ["moto_server"]  # the session fixture, imported for pytest
 
@@ -47,8 +47,14 @@ class Backend:
     def device(self, user_id: str = USER) -> Device:
         return Device(build_skill(store_factory=self.new_store), user_id=user_id)
 
+    def log_on(self, t: float = T0 - DAY, user_id: str = USER) -> None:
+        log_on(self.new_store(), user_id, t)
 
-@pytest.fixture(params=["sqlite", "dynamodb-http", "dynamodb-boto3"])
+    def sks(self, user_id: str = USER) -> set[str]:
+        return {i["sk"] for i in self.raw(user_key(user_id))}
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         path = tmp_path / "data" / "cramp-coach.sqlite3"
@@ -67,19 +73,13 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     def raw_dynamo(pk: str) -> list[dict[str, Any]]:
         return [_plain(item) for item in items_of(server.endpoint, table, pk)]
 
-    kind = request.param.removeprefix("dynamodb-")  # the client: DynamoHttpClient or boto3
-    return Backend(
-        request.param,
-        lambda: DynamoStore(table, endpoint_url=server.endpoint, client_kind=kind),
-        raw_dynamo,
-    )
+    return Backend(request.param, lambda: DynamoStore(table, endpoint_url=server.endpoint),
+                   raw_dynamo)
 
 
 def logs(backend: Backend, user_id: str = USER) -> list[dict[str, Any]]:
-    return sorted(
-        (i for i in backend.raw(user_key(user_id)) if i["sk"].startswith("log#")),
-        key=lambda i: i["sk"],
-    )
+    return sorted((i for i in backend.raw(user_key(user_id)) if i["sk"].startswith("log#")),
+                  key=lambda i: i["sk"])
 
 
 def interrupted_on_step_2(backend: Backend, t: float) -> None:
@@ -112,6 +112,7 @@ def test_one_shot_continue(backend: Backend) -> None:
 
 
 def test_session_ended_by_silence_keeps_the_routine(backend: Backend) -> None:
+    backend.log_on()
     dev = backend.device()
     dev.cramp(T0)
     dev.intent("AMAZON.NextIntent", T0 + 20)
@@ -127,6 +128,7 @@ def test_no_resume_after_30_minutes(backend: Backend) -> None:
 
 
 def test_finished_routine_is_not_offered(backend: Backend) -> None:
+    backend.log_on()
     dev = backend.device()
     dev.cramp(T0)
     dev.intent("BetterIntent", T0 + 30)
@@ -135,17 +137,17 @@ def test_finished_routine_is_not_offered(backend: Backend) -> None:
             break
     assert text(backend.device().launch(T0 + 5 * MINUTE)).startswith("Which muscle")
     assert [e["outcome"] for e in logs(backend)] == ["eased"]
-    assert "resume" not in next(i for i in backend.raw(user_key(USER)) if i["sk"] == "profile")
+    assert "profile#resume" not in backend.sks()
 
 
 # ---------------------------------------------------------------- the cramp log
 def test_log_records_each_routine_and_counts_the_week(backend: Backend) -> None:
+    backend.log_on()
     for day in range(3):
         interrupted_on_step_2(backend, T0 + day * DAY)
     entries = logs(backend)
     assert [(e["muscle"], e["variant"], e["outcome"]) for e in entries] == [
-        ("CALF", "partner", "stopped")
-    ] * 3
+        ("CALF", "partner", "stopped")] * 3
     assert [float(e["started_at"]) for e in entries] == [T0, T0 + DAY, T0 + 2 * DAY]
     count = backend.device().intent("CrampCountIntent", T0 + 2 * DAY + 3600)
     assert "You've had 3 cramps logged in the last seven days" in text(count)
@@ -155,6 +157,7 @@ def test_log_records_each_routine_and_counts_the_week(backend: Backend) -> None:
 
 
 def test_outcome_update_overwrites_the_same_entry(backend: Backend) -> None:
+    backend.log_on()
     dev = backend.device()
     dev.launch(T0 - 5)  # warms the store, so the first step's entry is written at once
     dev.cramp(T0)
@@ -164,9 +167,8 @@ def test_outcome_update_overwrites_the_same_entry(backend: Backend) -> None:
 
 
 # ---------------------------------------------------------------- frequency advice
-def finish_aftercare(
-    conversation: Conversation, state: State, t: float, store: Store, memory: Memory
-) -> str:
+def finish_aftercare(conversation: Conversation, state: State, t: float, store: Store,
+                     memory: Memory) -> str:
     """Walk the aftercare to its end, loading the profile on the finishing turn."""
     key = user_key(USER)
     while True:
@@ -180,6 +182,7 @@ def finish_aftercare(
 
 def test_frequency_advice_once_is_kept_in_the_store(backend: Backend) -> None:
     """Three routines logged through the skill; the advice is given once and remembered."""
+    backend.log_on()
     for day in range(3):
         interrupted_on_step_2(backend, T0 + day * DAY)
     store = backend.new_store()
@@ -188,12 +191,10 @@ def test_frequency_advice_once_is_kept_in_the_store(backend: Backend) -> None:
     spoken = []
     for when in (2.5, 3.5):
         t = T0 + when * DAY
-        state = conversation.handle(
-            State(), Event("cramp", t, muscle="CALF", helper="PARTNER")
-        ).state
-        state = conversation.handle(
-            state, Event("better", t + 20), store.load(user_key(USER), t + 20)
-        ).state
+        state = conversation.handle(State(), Event("cramp", t, muscle="CALF",
+                                                  helper="PARTNER")).state
+        state = conversation.handle(state, Event("better", t + 20),
+                                    store.load(user_key(USER), t + 20)).state
         state.profile_loaded = False
         spoken.append(finish_aftercare(conversation, state, t + 30, store, memory))
     assert FREQ in spoken[0]
@@ -204,6 +205,7 @@ def test_frequency_advice_once_is_kept_in_the_store(backend: Backend) -> None:
 
 
 def test_frequency_advice_through_the_skill(backend: Backend) -> None:
+    backend.log_on()
     for day in range(2):
         interrupted_on_step_2(backend, T0 + day * DAY)
     dev = backend.device()
@@ -219,6 +221,7 @@ def test_frequency_advice_through_the_skill(backend: Backend) -> None:
 
 
 def test_count_speaks_frequency_advice(backend: Backend) -> None:
+    backend.log_on()
     for day in range(3):
         interrupted_on_step_2(backend, T0 + day * DAY)
     assert FREQ in text(backend.device().intent("CrampCountIntent", T0 + 2.2 * DAY))
@@ -242,17 +245,21 @@ def test_default_variant_and_quiet_voice_persist(backend: Backend) -> None:
 
 # ---------------------------------------------------------------- privacy
 def test_ttl_attribute_on_every_item_and_no_user_id_stored(backend: Backend) -> None:
+    backend.log_on()
     interrupted_on_step_2(backend, T0)
-    items = backend.raw(user_key(USER))
-    assert {i["sk"] for i in items} >= {"profile"}
-    assert len(items) == 2
-    for item in items:
-        assert int(item["expires_at"]) == int(T0 + 40) + RETENTION_S
+    items = {i["sk"]: i for i in backend.raw(user_key(USER))}
+    (log_sk,) = (sk for sk in items if sk.startswith("log#"))
+    assert set(items) == {"profile", "profile#resume", log_sk}
+    assert int(items["profile"]["expires_at"]) == int(T0 + 40) + RETENTION_S
+    assert int(items[log_sk]["expires_at"]) == int(T0 + 40) + RETENTION_S
+    assert int(items["profile#resume"]["expires_at"]) == int(T0 + 40) + 30 * 60
+    for item in items.values():
         assert USER not in repr(item)
     assert user_key(USER) != USER and len(user_key(USER)) == 64
 
 
 def test_expired_items_are_ignored(backend: Backend) -> None:
+    backend.log_on()
     interrupted_on_step_2(backend, T0)
     store = backend.new_store()
     assert store.load(user_key(USER), T0 + 60).resume is not None
@@ -261,6 +268,7 @@ def test_expired_items_are_ignored(backend: Backend) -> None:
 
 
 def test_delete_history_by_voice_after_yes(backend: Backend) -> None:
+    backend.log_on()
     for day in range(2):
         interrupted_on_step_2(backend, T0 + day * DAY)
     dev = backend.device()
@@ -271,9 +279,8 @@ def test_delete_history_by_voice_after_yes(backend: Backend) -> None:
     done = dev.intent("AMAZON.YesIntent", T0 + 2 * DAY + 15)
     assert text(done).startswith("Done. I've deleted your cramp history")
     assert backend.raw(user_key(USER)) == []
-    assert "no cramps logged" in text(
-        backend.device().intent("CrampCountIntent", T0 + 2 * DAY + 60)
-    )
+    assert "no cramps logged" in text(backend.device().intent("CrampCountIntent",
+                                                              T0 + 2 * DAY + 60))
 
 
 def test_skill_disabled_deletes_only_that_user(backend: Backend) -> None:
@@ -299,24 +306,13 @@ def test_logs_hold_no_user_id_or_key(backend: Backend, caplog: pytest.LogCapture
 
 
 def test_unsaved_entries_are_not_duplicated_by_a_second_save(backend: Backend) -> None:
+    backend.log_on()
     store = backend.new_store()
-    entry = {
-        "rid": "abc123",
-        "started_at": T0,
-        "muscle": "CALF",
-        "variant": "alone",
-        "outcome": "in_progress",
-    }
+    entry = {"rid": "abc123", "started_at": T0, "muscle": "CALF", "variant": "alone",
+             "outcome": "in_progress"}
     for outcome in ("in_progress", "eased", "eased"):
-        store.save(
-            user_key(USER),
-            T0 + 10,
-            entries=[{**entry, "outcome": outcome}],
-            prefs={},
-            resume=None,
-            clear_resume=False,
-            freq_advised=False,
-        )
+        store.save(user_key(USER), T0 + 10, entries=[{**entry, "outcome": outcome}], prefs={},
+                   resume=None, clear_resume=False, freq_advised=False)
     assert [(e["outcome"], e["variant"]) for e in logs(backend)] == [("eased", "alone")]
 
 
@@ -324,8 +320,103 @@ def test_admin_client_sees_the_template_key_schema(moto_server: LoopbackMoto) ->
     table = create_table(moto_server.endpoint)
     described = admin_client(moto_server.endpoint).describe_table(TableName=table)["Table"]
     assert {k["AttributeName"]: k["KeyType"] for k in described["KeySchema"]} == {
-        "pk": "HASH",
-        "sk": "RANGE",
-    }
+        "pk": "HASH", "sk": "RANGE"}
     ttl = admin_client(moto_server.endpoint).describe_time_to_live(TableName=table)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+
+
+# ---------------------------------------------------------------- opt-in log, resume, lock
+ENTRY = {"rid": "r1", "started_at": T0, "muscle": "CALF", "variant": "partner",
+         "outcome": "eased"}
+LOCK = {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF", "at": T0}
+
+
+def save(store: Store, t: float, **changes: Any) -> None:
+    args: dict[str, Any] = {"entries": [], "prefs": {}, "resume": None, "clear_resume": False,
+                            "freq_advised": False}
+    store.save(user_key(USER), t, **(args | changes))
+
+
+@pytest.mark.parametrize("consent", [None, False])
+def test_log_entries_are_dropped_unless_the_log_is_on(backend: Backend,
+                                                      consent: bool | None) -> None:
+    store = backend.new_store()
+    if consent is not None:
+        save(store, T0 - 5, prefs={"log_consent": consent})
+    save(store, T0, entries=[ENTRY], freq_advised=True)
+    interrupted_on_step_2(backend, T0 + 60)  # through the skill too
+    assert logs(backend) == []
+    profile = store.load(user_key(USER), T0 + 120)
+    assert profile.recent_starts == [] and profile.freq_advised_at is None
+    assert profile.log_consent is consent
+
+
+def test_consent_in_the_same_save_writes_the_entries(backend: Backend) -> None:
+    """Asked after the routine eased: the yes and the pending entry arrive together."""
+    store = backend.new_store()
+    save(store, T0 + 60, entries=[ENTRY], prefs={"log_consent": True})
+    assert [e["outcome"] for e in logs(backend)] == ["eased"]
+    assert store.load(user_key(USER), T0 + 90).log_consent is True
+
+
+def test_consent_false_deletes_the_log(backend: Backend) -> None:
+    backend.log_on()
+    for day in range(3):
+        interrupted_on_step_2(backend, T0 + day * DAY)
+    store = backend.new_store()
+    save(store, T0 + 2.5 * DAY, freq_advised=True)
+    assert len(logs(backend)) == 3
+    assert store.load(user_key(USER), T0 + 2.6 * DAY).freq_advised_at is not None
+    save(store, T0 + 3 * DAY, prefs={"log_consent": False}, entries=[ENTRY | {"rid": "r9"}])
+    assert logs(backend) == []
+    profile = store.load(user_key(USER), T0 + 3 * DAY + 1)
+    assert profile.log_consent is False and profile.recent_starts == []
+    assert profile.freq_advised_at is None  # no trace of how often cramps came
+    interrupted_on_step_2(backend, T0 + 4 * DAY)
+    assert logs(backend) == []
+
+
+def test_resume_is_gone_30_minutes_after_it_was_saved(backend: Backend) -> None:
+    interrupted_on_step_2(backend, T0)  # saved at T0 + 40
+    store = backend.new_store()
+    assert store.load(user_key(USER), T0 + 40 + 29 * MINUTE).resume is not None
+    assert "profile#resume" in backend.sks()
+    assert store.load(user_key(USER), T0 + 40 + 30 * MINUTE + 1).resume is None
+    assert "profile#resume" not in backend.sks()  # physically deleted on that access
+
+
+def test_lock_is_returned_for_12_hours_then_gone(backend: Backend) -> None:
+    store = backend.new_store()
+    save(store, T0 + 5, lock=LOCK)
+    assert store.load(user_key(USER), T0 + 60).lock == LOCK
+    assert backend.new_store().load(user_key(USER), T0 + 12 * 3600 - 1).lock == LOCK
+    lock_item = next(i for i in backend.raw(user_key(USER)) if i["sk"] == "profile#lock")
+    assert int(lock_item["expires_at"]) == int(T0) + 12 * 3600
+    assert store.load(user_key(USER), T0 + 12 * 3600 + 1).lock is None
+    assert "profile#lock" not in backend.sks()
+    save(store, T0 + 13 * 3600, lock=LOCK)  # an old lock is not written again
+    assert "profile#lock" not in backend.sks()
+
+
+def test_delete_clears_the_lock(backend: Backend) -> None:
+    backend.log_on()
+    interrupted_on_step_2(backend, T0)
+    save(backend.new_store(), T0 + 50, lock=LOCK)
+    assert {"profile", "profile#resume", "profile#lock"} <= backend.sks()
+    backend.device().disable_skill(T0 + 60)
+    assert backend.raw(user_key(USER)) == []
+    assert backend.new_store().load(user_key(USER), T0 + 70).lock is None
+
+
+def test_with_the_log_off_only_preferences_outlive_the_windows(backend: Backend) -> None:
+    """Log off: after 12 hours nothing about a cramp or a red flag is stored, only settings."""
+    dev = backend.device()
+    dev.launch(T0 - 60)
+    dev.intent("AloneIntent", T0 - 50)
+    interrupted_on_step_2(backend, T0)
+    save(backend.new_store(), T0 + 50, lock=LOCK, freq_advised=True)
+    backend.new_store().load(user_key(USER), T0 + 12 * 3600 + 60)  # any later access
+    (profile,) = backend.raw(user_key(USER))
+    assert profile["sk"] == "profile"
+    assert set(profile) - {"pk", "sk"} <= {"default_variant", "quiet", "log_consent",
+                                           "expires_at"}

@@ -188,9 +188,12 @@ def test_privacy_and_compliance() -> None:
     assert privacy["allowsPurchases"] is False
     assert privacy["isChildDirected"] is False
     assert privacy["containsAds"] is False
-    # Only a salted hash of the user id, preferences and the cramp log: no name, address, etc.
-    assert privacy["usesPersonalInfo"] is False
-    assert privacy["usesHealthInfo"] is False  # HIPAA covered entities only
+    # Data kept per user (under a salted hash of the user id): preferences, the 30-minute resume,
+    # the 12-hour red-flag lock and the opt-in cramp log (docs/privacy.md).
+    assert privacy["usesPersonalInfo"] is True
+    assert privacy["usesHealthInfo"] is False  # HIPAA covered entities and associates only
+    assert privacy["locales"] == {"en-US": {"privacyPolicyUrl": "REPLACE_WITH_PRIVACY_POLICY_URL",
+                                            "termsOfUseUrl": "REPLACE_WITH_TERMS_OF_USE_URL"}}
     assert privacy["isExportCompliant"] is True
     assert "permissions" not in manifest()["manifest"]
 
@@ -219,11 +222,20 @@ def test_subscribes_to_skill_disabled() -> None:
 # --- the assembled package --------------------------------------------------------------------
 
 
-def run_build(*args: str, endpoint_env: str | None = None) -> subprocess.CompletedProcess[str]:
-    """tools/build_skill_package.py; CRAMP_SKILL_ENDPOINT set only when endpoint_env is given."""
-    env = {k: v for k, v in os.environ.items() if k != "CRAMP_SKILL_ENDPOINT"}
+PRIVACY_URL = "https://cramp-coach.github.io/docs/privacy"
+TERMS_URL = "https://cramp-coach.github.io/docs/terms"
+URL_ARGS = ("--privacy-url", PRIVACY_URL, "--terms-url", TERMS_URL)
+BUILD_ENV = ("CRAMP_SKILL_ENDPOINT", "CRAMP_PRIVACY_URL", "CRAMP_TERMS_URL")
+
+
+def run_build(*args: str, endpoint_env: str | None = None,
+              urls_env: bool = False) -> subprocess.CompletedProcess[str]:
+    """tools/build_skill_package.py; its variables set only when endpoint_env / urls_env ask."""
+    env = {k: v for k, v in os.environ.items() if k not in BUILD_ENV}
     if endpoint_env is not None:
         env["CRAMP_SKILL_ENDPOINT"] = endpoint_env
+    if urls_env:
+        env["CRAMP_PRIVACY_URL"], env["CRAMP_TERMS_URL"] = PRIVACY_URL, TERMS_URL
     return subprocess.run(
         [sys.executable, str(BUILD), *args],
         capture_output=True,
@@ -255,7 +267,9 @@ def test_package_layout_for_the_ask_cli(tmp_path: Path) -> None:
     assert not (out / ".ask").exists()
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == sorted(
-        ["ask-resources.json", "skill-package/skill.json"]
+        ["ask-resources.json", "skill-package/skill.json",
+         "skill-package/assets/images/en-US_smallIconUri.png",
+         "skill-package/assets/images/en-US_largeIconUri.png"]
         + [f"skill-package/interactionModels/custom/{loc}.json" for loc in model_files()]
     )
 
@@ -271,7 +285,8 @@ def test_package_refuses_without_an_endpoint(tmp_path: Path) -> None:
 def test_package_fills_the_endpoint(tmp_path: Path) -> None:
     out = tmp_path / "skill"
     skill_id = "amzn1.ask.skill.0a1b2c3d-0000-4000-8000-00000000abcd"
-    run = run_build("--endpoint", FAKE_ENDPOINT, "--skill-id", skill_id, "--out", str(out))
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--skill-id", skill_id, "--out", str(out),
+                    *URL_ARGS)
     assert run.returncode == 0, run.stderr
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
@@ -280,16 +295,18 @@ def test_package_fills_the_endpoint(tmp_path: Path) -> None:
     states = read(out / ".ask" / "ask-states.json")
     assert states["profiles"]["default"]["skillId"] == skill_id
     # A rebuild keeps the ASK CLI's state and replaces the package.
-    assert run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out)).returncode == 0
+    assert run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out), *URL_ARGS).returncode == 0
     assert read(out / ".ask" / "ask-states.json") == states
 
 
 def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None:
     out = tmp_path / "skill"
-    run = run_build("--out", str(out), endpoint_env=FAKE_ENDPOINT)
+    run = run_build("--out", str(out), endpoint_env=FAKE_ENDPOINT, urls_env=True)
     assert run.returncode == 0, run.stderr
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
+    assert built["privacyAndCompliance"]["locales"]["en-US"] == {
+        "privacyPolicyUrl": PRIVACY_URL, "termsOfUseUrl": TERMS_URL}
 
 
 @pytest.mark.parametrize(
@@ -303,9 +320,48 @@ def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None
     ],
 )
 def test_package_refuses_a_wrong_endpoint(tmp_path: Path, endpoint: str) -> None:
-    run = run_build("--endpoint", endpoint, "--out", str(tmp_path / "skill"))
+    run = run_build("--endpoint", endpoint, "--out", str(tmp_path / "skill"), *URL_ARGS)
     assert run.returncode == 2
     assert not (tmp_path / "skill").exists()
+
+
+def test_package_refuses_without_the_privacy_and_terms_urls(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out))
+    assert run.returncode == 2
+    assert "--privacy-url" in run.stderr and "--terms-url" in run.stderr
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out), "--privacy-url", PRIVACY_URL)
+    assert run.returncode == 2 and "--terms-url" in run.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["REPLACE_WITH_PRIVACY_POLICY_URL", "http://cramp-coach.github.io/privacy",
+     "https://example.com/privacy", "https://localhost/privacy", "https://127.0.0.1/p",
+     "https://www.example.org/privacy", "privacy.md", "https://host/REPLACE_ME"],
+)
+def test_package_refuses_placeholder_urls(tmp_path: Path, url: str) -> None:
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--out", str(tmp_path / "skill"),
+                    "--privacy-url", url, "--terms-url", TERMS_URL)
+    assert run.returncode == 2, run.stdout
+    assert "not a public https URL" in run.stderr
+    assert not (tmp_path / "skill").exists()
+
+
+def test_package_fills_the_urls_and_ships_the_icons(tmp_path: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "skill"
+    run = run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out), *URL_ARGS)
+    assert run.returncode == 0, run.stderr
+    text = (out / "skill-package" / "skill.json").read_text()
+    assert "REPLACE_WITH" not in text
+    info = json.loads(text)["manifest"]["publishingInformation"]["locales"]["en-US"]
+    for key, size in (("smallIconUri", 108), ("largeIconUri", 512)):
+        assert info[key] == f"file://assets/images/en-US_{key}.png"  # the ASK CLI v2 way
+        with Image.open(out / "skill-package" / info[key].removeprefix("file://")) as icon:
+            assert icon.format == "PNG" and icon.size == (size, size)
 
 
 def test_package_never_overwrites_the_source() -> None:

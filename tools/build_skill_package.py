@@ -39,6 +39,17 @@ DEFAULT_OUT = REPO / "build" / "skill"
 
 PLACEHOLDER = "REPLACE_WITH_SkillEndpointArn_FROM_SAM_OUTPUTS"
 ENDPOINT_ENV = "CRAMP_SKILL_ENDPOINT"
+# The privacy policy and terms of use (docs/privacy.md, docs/terms.md, published where the
+# deployer hosts them): build inputs like the endpoint, never committed URLs.
+URL_PLACEHOLDERS = {
+    "privacy": ("REPLACE_WITH_PRIVACY_POLICY_URL", "CRAMP_PRIVACY_URL"),
+    "terms": ("REPLACE_WITH_TERMS_OF_USE_URL", "CRAMP_TERMS_URL"),
+}
+ASSETS = "assets"  # skill-package/assets/...: icons referenced as file://assets/...
+# Hosts that only ever stand in for a real one.
+_PLACEHOLDER_HOSTS = re.compile(
+    r"(^|\.)(example\.(com|org|net)|localhost|invalid|test)$|^(127\.|0\.0\.0\.0$|\[::1\]$)"
+)
 ASK_CLI_VERSION = "2020-03-31"
 
 # A qualified Lambda ARN: the alias (or version) is required, because the Alexa permission is
@@ -76,6 +87,21 @@ def check_endpoint(arn: str) -> list[str]:
     return warnings
 
 
+def check_url(kind: str, url: str) -> str:
+    """A public https URL for the privacy policy or terms; raise PackageError otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if (parts.scheme != "https" or not host or "." not in host
+            or _PLACEHOLDER_HOSTS.search(host) or "REPLACE" in url.upper()):
+        raise PackageError(
+            f"{kind} URL {url!r} is not a public https URL (placeholders, example.com and "
+            "localhost are refused): publish docs/privacy.md and docs/terms.md and pass their URLs"
+        )
+    return url
+
+
 def model_locales(models_dir: Path = MODELS_SRC) -> dict[str, Path]:
     """Locale -> interaction model file, for every ``<locale>.json`` in ``models_dir``."""
     found = {p.stem: p for p in sorted(models_dir.glob("*.json")) if LOCALE.match(p.stem)}
@@ -94,10 +120,21 @@ def _fill_endpoint(node: Any, endpoint: str) -> Any:
     return node
 
 
+def _fill(node: Any, placeholder: str, value: str) -> Any:
+    if isinstance(node, dict):
+        return {key: _fill(item, placeholder, value) for key, item in node.items()}
+    if isinstance(node, list):
+        return [_fill(item, placeholder, value) for item in node]
+    return value if node == placeholder else node
+
+
 def build_manifest(
-    manifest: dict[str, Any], locales: set[str], endpoint: str | None
+    manifest: dict[str, Any],
+    locales: set[str],
+    endpoint: str | None,
+    urls: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Check the manifest against the model locales and fill the endpoint placeholder."""
+    """Check the manifest against the model locales; fill the endpoint and URL placeholders."""
     published = set(manifest["manifest"]["publishingInformation"]["locales"])
     if published != locales:
         raise PackageError(
@@ -106,6 +143,11 @@ def build_manifest(
         )
     if PLACEHOLDER not in json.dumps(manifest):
         raise PackageError(f"skill.json has no {PLACEHOLDER} endpoint placeholder")
+    for kind, url in (urls or {}).items():
+        placeholder, _ = URL_PLACEHOLDERS[kind]
+        if placeholder not in json.dumps(manifest):
+            raise PackageError(f"skill.json has no {placeholder} placeholder")
+        manifest = _fill(manifest, placeholder, check_url(kind, url))
     return _fill_endpoint(manifest, endpoint) if endpoint else manifest
 
 
@@ -129,6 +171,7 @@ def build_package(
     ask_profile: str = "default",
     manifest_src: Path = MANIFEST_SRC,
     models_dir: Path = MODELS_SRC,
+    urls: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the ASK CLI v2 project into ``out``; return the files written."""
     out = out.resolve()
@@ -139,7 +182,7 @@ def build_package(
         raise PackageError(f"skill id {skill_id!r} does not look like amzn1.ask.skill.<uuid>")
 
     models = model_locales(models_dir)
-    manifest = build_manifest(_load_json(manifest_src), set(models), endpoint)
+    manifest = build_manifest(_load_json(manifest_src), set(models), endpoint, urls)
 
     written: list[Path] = []
     # Rebuild skill-package/ from scratch (a removed locale must not linger); keep .ask/, where
@@ -148,6 +191,15 @@ def build_package(
         shutil.rmtree(package_dir)
     _write_json(package_dir / "skill.json", manifest)
     written.append(package_dir / "skill.json")
+    assets = manifest_src.parent / ASSETS
+    for uri in re.findall(r'"file://([^"]+)"', json.dumps(manifest)):
+        source = (manifest_src.parent / uri).resolve()
+        if not source.is_file() or assets.resolve() not in source.parents:
+            raise PackageError(f"skill.json refers to file://{uri}, not a file under {assets}")
+        target = package_dir / uri
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written.append(target)
     for locale, path in models.items():
         model = _load_json(path)
         if "interactionModel" not in model:
@@ -193,6 +245,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--ask-profile", default="default", help="ASK CLI profile name")
     parser.add_argument(
+        "--privacy-url",
+        default=os.environ.get("CRAMP_PRIVACY_URL"),
+        help="public https URL of docs/privacy.md as you publish it (default: $CRAMP_PRIVACY_URL)",
+    )
+    parser.add_argument(
+        "--terms-url",
+        default=os.environ.get("CRAMP_TERMS_URL"),
+        help="public https URL of docs/terms.md as you publish it (default: $CRAMP_TERMS_URL)",
+    )
+    parser.add_argument(
         "--allow-placeholder",
         action="store_true",
         help="build without an endpoint (the package is NOT deployable; for tests and review)",
@@ -209,8 +271,18 @@ def main(argv: list[str] | None = None) -> int:
                 "(`sam list stack-outputs --stack-name cramp-coach` shows it); "
                 "--allow-placeholder builds a non-deployable package"
             )
+        urls = {k: v for k, v in (("privacy", args.privacy_url), ("terms", args.terms_url)) if v}
+        missing = [k for k in URL_PLACEHOLDERS if k not in urls]
+        if missing and not args.allow_placeholder:
+            raise PackageError(
+                "no " + " and no ".join(f"--{k}-url" for k in missing) + " (or "
+                + ", ".join(URL_PLACEHOLDERS[k][1] for k in missing) + "): publish "
+                "docs/privacy.md and docs/terms.md and pass their public https URLs; "
+                "--allow-placeholder builds a non-deployable package"
+            )
         written = build_package(
-            args.out, args.endpoint, skill_id=args.skill_id, ask_profile=args.ask_profile
+            args.out, args.endpoint, skill_id=args.skill_id, ask_profile=args.ask_profile,
+            urls=urls,
         )
     except PackageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,9 +290,12 @@ def main(argv: list[str] | None = None) -> int:
 
     for path in written:
         print(path)
-    if not args.endpoint:
+    if not args.endpoint or missing:
+        left = ([PLACEHOLDER] if not args.endpoint else []) + [
+            URL_PLACEHOLDERS[k][0] for k in missing
+        ]
         print(
-            f"warning: endpoint left as {PLACEHOLDER}: this package is NOT deployable",
+            f"warning: {', '.join(left)} left in: this package is NOT deployable",
             file=sys.stderr,
         )
     else:

@@ -1,7 +1,7 @@
 """AWS Lambda entry point (template.yaml: Handler cramp_coach.lambda_entry.handler).
 
-Only what every request needs is imported here; the DynamoDB store builds its client the
-first time a request needs stored memory (see persistence/dynamodb.py: make_client).
+Only what every request needs is imported here; the DynamoDB store builds its boto3 client
+the first time a request needs stored memory (see persistence/dynamodb.py: make_client).
 """
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cramp_coach.persistence import user_salt
 from cramp_coach.skill import build_skill, configure_logging, handle_envelope
 
 configure_logging()
-# Under SnapStart this init runs once per published version and is snapshotted. There are no
-# keys in the environment then (container credentials), so the store uses boto3, and building
-# its client here takes it off every restored cold start (a launch reads the table).
-# Without SnapStart it stays lazy: the one-shot's step 1 needs nothing stored, and a launch
-# reads through the standard-library client, which costs next to nothing to build.
+user_salt()  # a missing salt fails the init (Runtime.ImportModuleError names it), not a request
+# SnapStart is off by default (template.yaml). When it is switched on, this init runs once per
+# published version and is snapshotted, so building the boto3 client here takes it off every
+# restored cold start. Without SnapStart it stays lazy: the one-shot's step 1 needs nothing
+# stored, so a cold "her calf is cramping" never imports the AWS SDK.
 _skill = build_skill(prepare_store=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start")
 
 

@@ -35,7 +35,7 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach import display
+from cramp_coach import display, metrics
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content
 from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, snapshot
@@ -311,6 +311,7 @@ class ConversationHandler(AbstractRequestHandler):
         outcome = conversation.handle(state, event, profile)
         if self._memory.save(key, event.now, outcome):
             outcome = replace(outcome, state=outcome.state.saved())
+        metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = outcome.state.to_attributes()
         log.info(
             "turn",
@@ -347,7 +348,7 @@ class UnhandledRequestHandler(AbstractRequestHandler):
         return True
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        log.info("ignored request type %s", request_type(handler_input))
+        log.info("ignored request", extra={"request_type": request_type(handler_input)})
         return handler_input.response_builder.response
 
 
@@ -373,13 +374,13 @@ class RequestLogInterceptor(AbstractRequestInterceptor):
         intent = getattr(
             getattr(handler_input.request_envelope.request, "intent", None), "name", None
         )
-        log.debug("request type=%s intent=%s", request_type(handler_input), intent)
+        log.debug("request", extra={"request_type": request_type(handler_input), "intent": intent})
 
 
 class ResponseLogInterceptor(AbstractResponseInterceptor):
     def process(self, handler_input: HandlerInput, response: Response | None) -> None:
         end = response.should_end_session if response is not None else None
-        log.debug("response end_session=%s", end)
+        log.debug("response", extra={"end_session": end})
 
 
 def build_skill(
@@ -419,8 +420,11 @@ def build_skill(
 
 
 def configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.getLogger("cramp_coach").setLevel(getattr(logging, level, logging.INFO))
+    """The package's log level: Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL, set with
+    the JSON log format, whose handler the runtime installs), else LOG_LEVEL, else INFO."""
+    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
+    name = {"WARN": "WARNING", "TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level.upper(), level)
+    logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
 
 
 def calm_response_envelope() -> dict[str, Any]:

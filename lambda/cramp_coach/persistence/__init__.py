@@ -13,8 +13,13 @@ from typing import Any, Protocol
 
 from cramp_coach.core.model import Profile
 
-RETENTION_S = 90 * 24 * 3600  # every stored item expires (TTL) after 90 days
-DEFAULT_SALT = "cramp-coach-local"
+RETENTION_S = 90 * 24 * 3600  # profile and log items expire (TTL) 90 days after the last write
+DEFAULT_SALT = "cramp-coach-local"  # public: for local use only, never in Lambda
+SALT_ENV = "CRAMP_USER_SALT"
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is missing a setting it must not run without."""
 
 
 class StoreError(Exception):
@@ -23,7 +28,8 @@ class StoreError(Exception):
 
 class Store(Protocol):
     def load(self, user_key: str, now: float) -> Profile:
-        """Preferences, the resumable routine and the last seven days of the cramp log."""
+        """Preferences, the resumable routine (30 minutes), the red-flag lock (12 hours) and
+        the last seven days of the cramp log."""
         ...
 
     def save(
@@ -38,11 +44,16 @@ class Store(Protocol):
         freq_advised: bool,
         lock: dict[str, Any] | None = None,
     ) -> None:
-        """Upsert log entries (keyed by started_at and rid) and merge profile changes."""
+        """Merge profile changes, write or clear the resume snapshot, write the lock, and
+        upsert log entries (keyed by started_at and rid) only while the log is on.
+
+        The log is on when prefs sets "log_consent": True, or else the stored consent is
+        True; otherwise the entries are dropped. "log_consent": False also deletes the log.
+        """
         ...
 
     def delete_user(self, user_key: str) -> None:
-        """Forget everything about this user."""
+        """Forget everything about this user, the lock included."""
         ...
 
 
@@ -53,16 +64,33 @@ class NullStore:
         return Profile(log_consent=False)  # nothing is kept, so there is no log to offer
 
     def save(self, user_key: str, now: float, **changes: Any) -> None:
-        return None
+        return None  # nothing kept: no log, no resume, no lock
 
     def delete_user(self, user_key: str) -> None:
         return None
 
 
+def user_salt() -> str:
+    """CRAMP_USER_SALT; the public local default only outside AWS Lambda.
+
+    In Lambda (AWS_LAMBDA_FUNCTION_NAME is set) an empty salt is an error, never a fallback:
+    hashing with a published salt would make the stored keys guessable from user ids.
+    """
+    salt = os.environ.get(SALT_ENV, "")
+    if salt:
+        return salt
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise ConfigurationError(
+            f"{SALT_ENV} is empty in AWS Lambda: refusing to hash user ids with the public local "
+            "salt. Deploy with template.yaml, which sets it from the stack's generated "
+            "UserIdSaltSecret, or set it to a long random secret."
+        )
+    return DEFAULT_SALT
+
+
 def user_key(user_id: str) -> str:
     """One-way key for a user: never store or log the Alexa user id itself."""
-    salt = os.environ.get("CRAMP_USER_SALT") or DEFAULT_SALT
-    return hashlib.sha256(f"{salt}:{user_id}".encode()).hexdigest()
+    return hashlib.sha256(f"{user_salt()}:{user_id}".encode()).hexdigest()
 
 
 def store_from_env() -> Store:

@@ -1,11 +1,7 @@
 """DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml.
 
-Two clients with one interface (make_client picks; CRAMP_DYNAMODB_CLIENT=auto|http|boto3):
-boto3, the reference, and DynamoHttpClient (dynamodb_http.py), the standard library plus a
-SigV4 signature, used when the keys are in the environment as a cold Lambda has them: it
-takes the AWS SDK's ~150 ms of imports and model loading off the cold launch. Neither is
-built before a request needs stored memory: the cold one-shot ("her calf is cramping") pays
-for none of it.
+The client is boto3's (make_client), built the first time a request needs stored memory:
+the cold one-shot ("her calf is cramping") never imports the AWS SDK.
 
 Calls are bounded so a response still leaves in time when the table is unreachable:
 1 s connect and read timeouts, two attempts, and once a call has failed the rest of the same
@@ -29,15 +25,21 @@ from typing import Any
 
 from cramp_coach.core.model import Profile
 from cramp_coach.persistence import StoreError
-from cramp_coach.persistence.dynamodb_http import DynamoHttpClient, DynamoHttpError, endpoint_for
 from cramp_coach.persistence.items import (
+    LOCK_SK,
+    LOG_PREFIX,
     PROFILE_SK,
+    RESUME_SK,
+    STATE_END,
+    consent_after,
+    expired,
+    lock_attrs,
     log_items,
     log_range,
     profile_from,
     profile_update,
+    resume_attrs,
 )
-from cramp_coach.persistence.sigv4 import credentials_from_env
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,6 @@ TURN_BUDGET_S = 1.5
 BATCH_SIZE = 25  # BatchWriteItem's limit
 BATCH_ROUNDS = 4  # UnprocessedItems are retried this many times, then StoreError
 ENDPOINT_ENV = ("CRAMP_DYNAMODB_ENDPOINT",)  # AWS_ENDPOINT_URL_DYNAMODB is read by botocore
-CLIENT_ENV = "CRAMP_DYNAMODB_CLIENT"
-CLIENT_KINDS = ("auto", "http", "boto3")
 
 
 def client_config() -> Any:
@@ -92,48 +92,15 @@ def _region(endpoint_url: str | None) -> str | None:
     return region
 
 
-def _http_endpoint(region: str | None, endpoint_url: str | None) -> str | None:
-    """Where DynamoHttpClient would send requests, or None where boto3 must decide."""
-    if region is None:
-        return None
-    flags = ("AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT")
-    if any(os.environ.get(flag, "").lower() == "true" for flag in flags):
-        return None  # endpoint variants boto3 resolves and this client does not
-    return (
-        endpoint_url
-        or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-        or os.environ.get("AWS_ENDPOINT_URL")
-        or endpoint_for(region)
-    )
-
-
-def make_client(endpoint_url: str | None = None, kind: str | None = None) -> Any:
-    """A DynamoDB client with the bounded timeouts and retries; endpoint_url: a local server.
-
-    kind (default: $CRAMP_DYNAMODB_CLIENT, else "auto"): "http" is DynamoHttpClient, "boto3"
-    the AWS SDK, "auto" the first when it can sign (keys in the environment, a known
-    endpoint) and boto3 otherwise, whose credential chain covers profiles, SSO and SnapStart.
-    """
-    kind = (kind or os.environ.get(CLIENT_ENV) or "auto").lower()
-    if kind not in CLIENT_KINDS:
-        raise ValueError(f"{CLIENT_ENV} must be one of {', '.join(CLIENT_KINDS)}, not {kind!r}")
-    region = _region(endpoint_url)
-    if kind != "boto3":
-        url = _http_endpoint(region, endpoint_url)
-        if region is not None and url is not None and credentials_from_env() is not None:
-            # One socket timeout serves as both connect and read timeout (both 1 s).
-            return DynamoHttpClient(region, url, timeout_s=READ_TIMEOUT_S, attempts=TOTAL_ATTEMPTS)
-        if kind == "http":
-            raise ValueError(
-                f"{CLIENT_ENV}=http needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                "environment, a region with a known endpoint and no FIPS or dual-stack setting"
-            )
+def make_client(endpoint_url: str | None = None) -> Any:
+    """A boto3 DynamoDB client, bounded timeouts and retries; endpoint_url: a local server."""
     import boto3  # lazily: see the module docstring
 
     # A session of its own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
     return session.client(
-        "dynamodb", region_name=region, endpoint_url=endpoint_url, config=client_config()
+        "dynamodb", region_name=_region(endpoint_url), endpoint_url=endpoint_url,
+        config=client_config(),
     )
 
 
@@ -167,8 +134,6 @@ def _plain(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _error_code(exc: Exception) -> str:
-    if isinstance(exc, DynamoHttpError):
-        return exc.code
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -193,11 +158,9 @@ class DynamoStore:
         table_name: str,
         client: Any | None = None,
         endpoint_url: str | None = None,
-        client_kind: str | None = None,
     ) -> None:
         self.table_name = table_name
         self._client = client
-        self._client_kind = client_kind  # None: make_client's default ($CRAMP_DYNAMODB_CLIENT)
         self._endpoint_url = endpoint_url or next(
             (os.environ[name] for name in ENDPOINT_ENV if os.environ.get(name)), None
         )
@@ -212,7 +175,7 @@ class DynamoStore:
             with self._lock:
                 if self._client is None:
                     with self._calling("client"):
-                        self._client = make_client(self._endpoint_url, self._client_kind)
+                        self._client = make_client(self._endpoint_url)
         return self._client
 
     @contextmanager
@@ -223,7 +186,7 @@ class DynamoStore:
         except StoreError:
             raise
         except Exception as exc:
-            if not (isinstance(exc, DynamoHttpError) or _is_botocore_error(exc)):
+            if not _is_botocore_error(exc):
                 raise
             # from None: the SDK's message may quote request details; the code is enough.
             raise StoreError(f"DynamoDB {operation} failed: {_error_code(exc)}") from None
@@ -265,92 +228,13 @@ class DynamoStore:
                 return items
             kwargs["ExclusiveStartKey"] = last
 
-    # ------------------------------------------------------------------ Store protocol
-    def load(self, user_key: str, now: float) -> Profile:
-        """One strongly consistent Query: the last seven days of the log and the profile.
+    def _put(self, user_key: str, sk: str, attrs: Mapping[str, Any]) -> None:
+        item = self._key(user_key, sk) | {k: _to_av(v) for k, v in attrs.items()}
+        with self._calling("PutItem"):
+            self.client.put_item(TableName=self.table_name, Item=item)
 
-        "profile" sorts after every "log#..." key, so the range from the window's start up
-        to "profile" holds exactly the items the profile needs: one round trip, not two.
-        """
-        low, _ = log_range(now)
-        with self._turn(user_key, now):
-            items = self._query_all(
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-                ExpressionAttributeValues={
-                    ":pk": {"S": user_key},
-                    ":low": {"S": low},
-                    ":high": {"S": PROFILE_SK},
-                },
-                ConsistentRead=True,
-            )
-        profile: dict[str, Any] | None = None
-        logs: list[dict[str, Any]] = []
-        for item in items:
-            sk = item.get("sk", {}).get("S")
-            if sk == PROFILE_SK:
-                profile = _plain(item)
-            elif isinstance(sk, str) and sk.startswith("log#"):
-                logs.append(_plain(item))
-        return profile_from(profile, logs, now)
-
-    def save(
-        self,
-        user_key: str,
-        now: float,
-        *,
-        entries: list[dict[str, Any]],
-        prefs: dict[str, Any],
-        resume: dict[str, Any] | None,
-        clear_resume: bool,
-        freq_advised: bool,
-        lock: dict[str, Any] | None = None,
-    ) -> None:
-        """PutItem per log entry (an idempotent upsert), then one UpdateItem on the profile.
-
-        The profile update SETs only the attributes that changed (plus expires_at), so two
-        devices saving at once never overwrite each other's changes.
-        """
-        sets, removes = profile_update(
-            now, prefs=prefs, resume=resume, clear_resume=clear_resume, freq_advised=freq_advised
-        )
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        set_parts: list[str] = []
-        for i, (name, value) in enumerate(sets.items()):
-            names[f"#s{i}"] = name
-            values[f":s{i}"] = _to_av(value)
-            set_parts.append(f"#s{i} = :s{i}")
-        remove_parts: list[str] = []
-        for i, name in enumerate(removes):
-            names[f"#r{i}"] = name
-            remove_parts.append(f"#r{i}")
-        expression = "SET " + ", ".join(set_parts)
-        if remove_parts:
-            expression += " REMOVE " + ", ".join(remove_parts)
-        with self._turn(user_key, now):
-            for sk, attrs in log_items(entries, now):
-                item = self._key(user_key, sk) | {k: _to_av(v) for k, v in attrs.items()}
-                with self._calling("PutItem"):
-                    self.client.put_item(TableName=self.table_name, Item=item)
-            with self._calling("UpdateItem"):
-                self.client.update_item(
-                    TableName=self.table_name,
-                    Key=self._key(user_key, PROFILE_SK),
-                    UpdateExpression=expression,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                )
-
-    def delete_user(self, user_key: str) -> None:
-        """Every item of the user, in batches of 25; unprocessed deletes are retried, bounded."""
-        items = self._query_all(
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": user_key}},
-            ProjectionExpression="#sk",
-            ExpressionAttributeNames={"#sk": "sk"},
-            ConsistentRead=True,
-        )
-        keys = [item["sk"]["S"] for item in items if "S" in item.get("sk", {})]
+    def _delete_keys(self, user_key: str, keys: list[str]) -> None:
+        """Delete these sort keys of the user, in batches of 25; unprocessed ones are retried."""
         for start in range(0, len(keys), BATCH_SIZE):
             requests: list[dict[str, Any]] = [
                 {"DeleteRequest": {"Key": self._key(user_key, sk)}}
@@ -365,4 +249,141 @@ class DynamoStore:
                 time.sleep(0.05 * 2**attempt)  # unprocessed means throttled: back off a little
             if requests:
                 raise StoreError("DynamoDB BatchWriteItem left items unprocessed")
+
+    def _sort_keys(self, user_key: str, prefix: str | None = None) -> list[str]:
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": {"S": user_key}}
+        if prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = {"S": prefix}
+        items = self._query_all(
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ProjectionExpression="#sk",
+            ExpressionAttributeNames={"#sk": "sk"},
+            ConsistentRead=True,
+        )
+        return [item["sk"]["S"] for item in items if "S" in item.get("sk", {})]
+
+    def _stored_consent(self, user_key: str) -> bool | None:
+        with self._calling("GetItem"):
+            found = self.client.get_item(
+                TableName=self.table_name,
+                Key=self._key(user_key, PROFILE_SK),
+                ProjectionExpression="log_consent",
+                ConsistentRead=True,
+            )
+        value = _plain(found.get("Item", {})).get("log_consent")
+        return value if isinstance(value, bool) else None
+
+    # ------------------------------------------------------------------ Store protocol
+    def load(self, user_key: str, now: float) -> Profile:
+        """One strongly consistent Query: the last seven days of the log, the profile, the
+        resume snapshot and the lock.
+
+        "profile" and "profile#..." sort after every "log#..." key, so the range from the
+        window's start up to "profile#~" holds exactly the items the profile needs. A resume
+        snapshot or lock found expired (TTL deletes lazily) is deleted here and then.
+        """
+        low, _ = log_range(now)
+        with self._turn(user_key, now):
+            items = self._query_all(
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": {"S": user_key},
+                    ":low": {"S": low},
+                    ":high": {"S": STATE_END},
+                },
+                ConsistentRead=True,
+            )
+        found: dict[str, dict[str, Any]] = {}
+        logs: list[dict[str, Any]] = []
+        for item in items:
+            sk = item.get("sk", {}).get("S")
+            if sk in (PROFILE_SK, RESUME_SK, LOCK_SK):
+                found[sk] = _plain(item)
+            elif isinstance(sk, str) and sk.startswith(LOG_PREFIX):
+                logs.append(_plain(item))
+        stale = [sk for sk in (RESUME_SK, LOCK_SK) if sk in found and expired(found[sk], now)]
+        if stale:
+            try:
+                with self._turn(user_key, now):
+                    self._delete_keys(user_key, stale)
+            except StoreError as exc:
+                log.warning("expired items not deleted yet (%s); TTL will", exc)
+        return profile_from(
+            found.get(PROFILE_SK), logs, now, found.get(RESUME_SK), found.get(LOCK_SK)
+        )
+
+    def save(
+        self,
+        user_key: str,
+        now: float,
+        *,
+        entries: list[dict[str, Any]],
+        prefs: dict[str, Any],
+        resume: dict[str, Any] | None,
+        clear_resume: bool,
+        freq_advised: bool,
+        lock: dict[str, Any] | None = None,
+    ) -> None:
+        """One UpdateItem on the profile, the resume and lock items, then the log entries.
+
+        The profile update SETs only the attributes that changed (plus expires_at), so two
+        devices saving at once never overwrite each other's changes. Log entries (PutItem,
+        an idempotent upsert) are written only while the log is on; the stored consent is
+        read (GetItem) only when this save does not set it and needs it.
+        """
+        explicit = prefs.get("log_consent")
+        needs_consent = (entries or freq_advised) and not isinstance(explicit, bool)
+        with self._turn(user_key, now):
+            stored = self._stored_consent(user_key) if needs_consent else None
+            consent = consent_after(stored, prefs)
+            sets, removes = profile_update(
+                now, prefs=prefs, freq_advised=freq_advised, consent=consent
+            )
+            names: dict[str, str] = {}
+            values: dict[str, Any] = {}
+            set_parts: list[str] = []
+            for i, (name, value) in enumerate(sets.items()):
+                names[f"#s{i}"] = name
+                values[f":s{i}"] = _to_av(value)
+                set_parts.append(f"#s{i} = :s{i}")
+            remove_parts: list[str] = []
+            for i, name in enumerate(removes):
+                names[f"#r{i}"] = name
+                remove_parts.append(f"#r{i}")
+            expression = "SET " + ", ".join(set_parts)
+            if remove_parts:
+                expression += " REMOVE " + ", ".join(remove_parts)
+            with self._calling("UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self._key(user_key, PROFILE_SK),
+                    UpdateExpression=expression,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                )
+            if clear_resume:
+                with self._calling("DeleteItem"):
+                    self.client.delete_item(
+                        TableName=self.table_name, Key=self._key(user_key, RESUME_SK)
+                    )
+            elif resume is not None:
+                self._put(user_key, RESUME_SK, resume_attrs(resume, now))
+            lock_item = lock_attrs(lock, now) if lock is not None else None
+            if lock_item is not None:
+                self._put(user_key, LOCK_SK, lock_item)
+            if consent is False:
+                self._delete_keys(user_key, self._sort_keys(user_key, LOG_PREFIX))
+            if consent is True:
+                for sk, attrs in log_items(entries, now):
+                    self._put(user_key, sk, attrs)
+            elif entries:
+                log.info("cramp log off: %d log entries dropped", len(entries))
+
+    def delete_user(self, user_key: str) -> None:
+        """Every item of the user (profile, resume, lock, log), in batches of 25."""
+        keys = self._sort_keys(user_key)
+        self._delete_keys(user_key, keys)
         log.info("deleted %d stored items", len(keys))

@@ -2,10 +2,17 @@
 
 Logical items (DynamoDB and SQLite hold the same ones), all under pk = user_key:
 
-- sk = ``profile``: default_variant, quiet, resume (JSON of a State dict), resume_saved_at,
-  freq_advised_at, expires_at.
+- sk = ``profile``: preferences only: default_variant, quiet, log_consent, freq_advised_at
+  (kept only while the log is on), expires_at (90 days after the last write).
+- sk = ``profile#resume``: the interrupted routine: resume (JSON of a State dict),
+  resume_saved_at, expires_at = resume_saved_at + 30 minutes.
+- sk = ``profile#lock``: the red-flag lock: lock (JSON: flag, level, muscle, at),
+  expires_at = at + 12 hours.
 - sk = ``log#<ISO-8601 UTC start>#<rid>``: one routine started: muscle, variant, outcome,
-  started_at, expires_at.
+  started_at, expires_at (90 days). Written only while log_consent is True.
+
+The sort keys are chosen so that one range, from the log window's start to ``profile#~``,
+holds the week's log, the profile, the resume snapshot and the lock: one Query per load.
 
 Values here are plain Python (str, bool, int, float); each store only translates them.
 """
@@ -19,26 +26,28 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cramp_coach.core.model import FREQ_WINDOW_S, Profile
+from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S, Profile
 from cramp_coach.persistence import RETENTION_S
 
 log = logging.getLogger(__name__)
 
 PROFILE_SK = "profile"
+RESUME_SK = "profile#resume"
+LOCK_SK = "profile#lock"
+STATE_END = "profile#~"  # the top of the range holding profile, resume and lock
 LOG_PREFIX = "log#"
 # "~" sorts after every character of an ISO timestamp: the top of the log's key range.
 LOG_END = "log#~"
 VARIANTS = ("partner", "alone")
-PREF_NAMES = ("default_variant", "quiet")
+PREF_NAMES = ("default_variant", "quiet", "log_consent")
+RESUME_TTL_S = RESUME_WINDOW_S  # the snapshot is gone 30 minutes after it was saved
+LOCK_TTL_S = 12 * 3600  # the red-flag lock, 12 hours after the flag was raised
+# Attributes older versions kept on the profile item; every profile write removes them.
+LEGACY_PROFILE_ATTRS = ("resume", "resume_saved_at")
 
-PROFILE_ATTRS = (
-    "default_variant",
-    "quiet",
-    "resume",
-    "resume_saved_at",
-    "freq_advised_at",
-    "expires_at",
-)
+PROFILE_ATTRS = ("default_variant", "quiet", "log_consent", "freq_advised_at", "expires_at")
+RESUME_ATTRS = ("resume", "resume_saved_at", "expires_at")
+LOCK_ATTRS = ("lock", "expires_at")
 LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
 # Only what a later "continue" needs: the pending log entries and the last words are not kept.
 _RESUME_DROPPED = ("unsaved", "last_speech", "last_reprompt")
@@ -115,21 +124,27 @@ def log_items(entries: Iterable[Mapping[str, Any]], now: float) -> list[tuple[st
     return items
 
 
+def consent_after(stored: bool | None, prefs: Mapping[str, Any]) -> bool | None:
+    """The log consent once this save's prefs apply: a valid log_consent in prefs wins."""
+    value = prefs.get("log_consent")
+    return value if isinstance(value, bool) else stored
+
+
 def profile_update(
     now: float,
     *,
     prefs: Mapping[str, Any],
-    resume: Mapping[str, Any] | None,
-    clear_resume: bool,
     freq_advised: bool,
+    consent: bool | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """(attributes to set, attributes to remove) on the profile item: only what changed.
 
     expires_at is always refreshed, so a user who keeps using the skill keeps their settings.
-    clear_resume wins over resume: a routine that ended must not be offered again.
+    `consent` is the log consent after this save (None: never asked, or not needed here):
+    freq_advised_at is kept only while it is True and removed when it is False.
     """
     sets: dict[str, Any] = {"expires_at": expires_at(now)}
-    removes: list[str] = []
+    removes: list[str] = list(LEGACY_PROFILE_ATTRS)
     for name, value in prefs.items():
         valid = value in VARIANTS if name == "default_variant" else isinstance(value, bool)
         if name in PREF_NAMES and valid:
@@ -138,19 +153,46 @@ def profile_update(
             removes.append(name)
         else:
             log.warning("ignoring unknown or invalid preference %s", name)
-    if clear_resume:
-        removes += ["resume", "resume_saved_at"]
-    elif resume is not None:
-        snapshot = {k: v for k, v in resume.items() if k not in _RESUME_DROPPED}
-        sets["resume"] = json.dumps(snapshot, separators=(",", ":"))
-        sets["resume_saved_at"] = float(now)
-    if freq_advised:
+    if consent is False:
+        removes.append("freq_advised_at")
+    elif consent is True and freq_advised:
         sets["freq_advised_at"] = float(now)
     return sets, removes
 
 
+def resume_attrs(resume: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """The resume item: only what a later "continue" needs, gone 30 minutes after `now`."""
+    snapshot = {k: v for k, v in resume.items() if k not in _RESUME_DROPPED}
+    return {
+        "resume": json.dumps(snapshot, separators=(",", ":")),
+        "resume_saved_at": float(now),
+        "expires_at": math.ceil(now + RESUME_TTL_S),
+    }
+
+
+def lock_attrs(lock: Mapping[str, Any], now: float) -> dict[str, Any] | None:
+    """The lock item (expires 12 hours after its "at"), or None when invalid or already over."""
+    flag = _short_text(lock.get("flag"))
+    level = _short_text(lock.get("level"))
+    muscle = lock.get("muscle")
+    at = _finite(lock.get("at"))
+    if flag is None or level is None or at is None or at < 0:
+        return None
+    if muscle is not None and _short_text(muscle) is None:
+        return None
+    ends = math.ceil(at + LOCK_TTL_S)
+    if ends <= now:
+        return None
+    value = {"flag": flag, "level": level, "muscle": muscle, "at": at}
+    return {"lock": json.dumps(value, separators=(",", ":")), "expires_at": ends}
+
+
 def profile_from(
-    profile: Mapping[str, Any] | None, logs: Iterable[Mapping[str, Any]], now: float
+    profile: Mapping[str, Any] | None,
+    logs: Iterable[Mapping[str, Any]],
+    now: float,
+    resume: Mapping[str, Any] | None = None,
+    lock: Mapping[str, Any] | None = None,
 ) -> Profile:
     """The core's Profile from stored items; expired, foreign or corrupt values are ignored."""
     result = Profile()
@@ -159,11 +201,18 @@ def profile_from(
             result.default_variant = profile["default_variant"]
         if isinstance(profile.get("quiet"), bool):
             result.quiet = profile["quiet"]
-        result.resume = _resume(profile.get("resume"))
-        result.resume_saved_at = _finite(profile.get("resume_saved_at"))
+        if isinstance(profile.get("log_consent"), bool):
+            result.log_consent = profile["log_consent"]
+        result.freq_advised_at = _finite(profile.get("freq_advised_at"))
+    if resume is not None and not expired(resume, now):
+        result.resume = _json_dict(resume.get("resume"))
+        result.resume_saved_at = _finite(resume.get("resume_saved_at"))
         if result.resume is None or result.resume_saved_at is None:
             result.resume, result.resume_saved_at = None, None
-        result.freq_advised_at = _finite(profile.get("freq_advised_at"))
+    if lock is not None and not expired(lock, now):
+        value = _json_dict(lock.get("lock"))
+        if value is not None and lock_attrs(value, now) is not None:
+            result.lock = value
     recent: list[tuple[float, str]] = []
     for item in logs:
         started_at = _finite(item.get("started_at"))
@@ -178,7 +227,7 @@ def profile_from(
     return result
 
 
-def _resume(value: object) -> dict[str, Any] | None:
+def _json_dict(value: object) -> dict[str, Any] | None:
     if not isinstance(value, str):
         return None
     try:

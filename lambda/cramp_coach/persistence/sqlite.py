@@ -3,7 +3,9 @@
 It holds the same logical items as the DynamoDB table (see persistence.items) in one table
 keyed (pk, sk). WAL mode and short transactions on a fresh connection per call let two
 processes (the terminal chat and the web service) share the file. Expired items are never
-returned and are purged on every save, like DynamoDB's TTL.
+returned and are purged on every access (load, save), so a resume snapshot is physically gone
+30 minutes after it was saved and a lock 12 hours after it was raised, as soon as the file is
+used again.
 """
 
 from __future__ import annotations
@@ -20,27 +22,35 @@ from typing import Any
 from cramp_coach.core.model import Profile
 from cramp_coach.persistence import StoreError
 from cramp_coach.persistence.items import (
+    LEGACY_PROFILE_ATTRS,
+    LOCK_ATTRS,
+    LOCK_SK,
     LOG_ATTRS,
     PROFILE_ATTRS,
     PROFILE_SK,
+    RESUME_ATTRS,
+    RESUME_SK,
+    STATE_END,
+    consent_after,
+    lock_attrs,
     log_items,
     log_range,
     profile_from,
     profile_update,
+    resume_attrs,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "cramp-coach.sqlite3"
 BUSY_TIMEOUT_S = 2.0  # wait this long for another process's write, then give up (StoreError)
-_COLUMNS = tuple(dict.fromkeys(PROFILE_ATTRS + LOG_ATTRS))  # every attribute, once
-_TYPES = {
-    "quiet": "INTEGER",
-    "expires_at": "INTEGER",
-    "resume_saved_at": "REAL",
-    "freq_advised_at": "REAL",
-    "started_at": "REAL",
-}
+# Every attribute, once (the legacy ones too: older files have those columns).
+_COLUMNS = tuple(
+    dict.fromkeys(PROFILE_ATTRS + RESUME_ATTRS + LOCK_ATTRS + LOG_ATTRS + LEGACY_PROFILE_ATTRS)
+)
+_TYPES = {"quiet": "INTEGER", "log_consent": "INTEGER", "expires_at": "INTEGER",
+          "resume_saved_at": "REAL", "freq_advised_at": "REAL", "started_at": "REAL"}
+_BOOLEANS = ("quiet", "log_consent")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, "
     + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in _COLUMNS)
@@ -81,6 +91,11 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
             for statement in _SCHEMA:
                 conn.execute(statement)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+            for column in _COLUMNS:
+                if column not in have:  # a file from an older version: add the new columns
+                    conn.execute(f"ALTER TABLE items ADD COLUMN {column} "
+                                 f"{_TYPES.get(column, 'TEXT')}")
             conn.commit()
 
     @contextmanager
@@ -105,31 +120,49 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.rollback()
-            raise StoreError(
-                f"SQLite {'write' if write else 'read'} failed: {type(exc).__name__}"
-            ) from None
+            raise StoreError(f"SQLite {'write' if write else 'read'} failed: "
+                             f"{type(exc).__name__}") from None
         finally:
             conn.close()
 
     @staticmethod
     def _attrs(row: sqlite3.Row) -> dict[str, Any]:
         item = {name: row[name] for name in _COLUMNS if row[name] is not None}
-        if "quiet" in item:
-            item["quiet"] = bool(item["quiet"])
+        for name in _BOOLEANS:
+            if name in item:
+                item[name] = bool(item[name])
         return item
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, user_key: str, sk: str,
+                attrs: dict[str, Any]) -> None:
+        """Replace one whole item (column names come from persistence.items, never input)."""
+        if not set(attrs) <= set(_COLUMNS):
+            raise ValueError("unknown attribute")
+        conn.execute(
+            f"INSERT OR REPLACE INTO items (pk, sk, {', '.join(attrs)}) "
+            f"VALUES (?, ?, {', '.join('?' for _ in attrs)})",
+            (user_key, sk, *attrs.values()),
+        )
+
+    @staticmethod
+    def _purge(conn: sqlite3.Connection, now: float) -> None:
+        conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,))
 
     # ------------------------------------------------------------------ Store protocol
     def load(self, user_key: str, now: float) -> Profile:
-        low, high = log_range(now)
-        with self._connect(write=False) as conn:
+        low, _ = log_range(now)
+        with self._connect(write=True) as conn:
+            self._purge(conn, now)
             rows = conn.execute(
-                "SELECT * FROM items WHERE pk = ? AND (sk = ? OR sk BETWEEN ? AND ?) "
-                "AND (expires_at IS NULL OR expires_at > ?)",
-                (user_key, PROFILE_SK, low, high, now),
+                "SELECT * FROM items WHERE pk = ? AND sk BETWEEN ? AND ?",
+                (user_key, low, STATE_END),
             ).fetchall()
-        profile = next((self._attrs(r) for r in rows if r["sk"] == PROFILE_SK), None)
-        logs = [self._attrs(r) for r in rows if r["sk"] != PROFILE_SK]
-        return profile_from(profile, logs, now)
+        by_sk = {r["sk"]: self._attrs(r) for r in rows}
+        logs = [a for sk, a in by_sk.items() if sk.startswith("log#")]
+        return profile_from(
+            by_sk.get(PROFILE_SK), logs, now, by_sk.get(RESUME_SK), by_sk.get(LOCK_SK)
+        )
 
     def save(
         self,
@@ -143,29 +176,40 @@ class SqliteStore:
         freq_advised: bool,
         lock: dict[str, Any] | None = None,
     ) -> None:
-        """Upsert each log entry whole, merge only the changed profile attributes."""
-        sets, removes = profile_update(
-            now, prefs=prefs, resume=resume, clear_resume=clear_resume, freq_advised=freq_advised
-        )
-        # Column names come from persistence.items, never from the request: safe to format in.
-        if not set(sets).union(removes) <= set(_COLUMNS):
-            raise ValueError("unknown profile attribute")
-        assignments = [f"{n} = excluded.{n}" for n in sets] + [f"{n} = NULL" for n in removes]
-        set_sql = ", ".join(assignments)
-        profile_sql = (
-            f"INSERT INTO items (pk, sk, {', '.join(sets)}) "
-            f"VALUES (?, ?, {', '.join('?' for _ in sets)}) "
-            f"ON CONFLICT (pk, sk) DO UPDATE SET {set_sql}"
-        )
-        log_sql = (
-            f"INSERT OR REPLACE INTO items (pk, sk, {', '.join(LOG_ATTRS)}) "
-            f"VALUES (?, ?, {', '.join('?' for _ in LOG_ATTRS)})"
-        )
+        """Merge only the changed profile attributes; resume, lock and (log on) log entries."""
         with self._connect(write=True) as conn:
-            for sk, attrs in log_items(entries, now):
-                conn.execute(log_sql, (user_key, sk, *(attrs[n] for n in LOG_ATTRS)))
-            conn.execute(profile_sql, (user_key, PROFILE_SK, *sets.values()))
-            conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,))
+            row = conn.execute(
+                "SELECT log_consent FROM items WHERE pk = ? AND sk = ?", (user_key, PROFILE_SK)
+            ).fetchone()
+            stored = None if row is None or row[0] is None else bool(row[0])
+            consent = consent_after(stored, prefs)
+            sets, removes = profile_update(
+                now, prefs=prefs, freq_advised=freq_advised, consent=consent
+            )
+            if not set(sets).union(removes) <= set(_COLUMNS):
+                raise ValueError("unknown profile attribute")
+            assignments = [f"{n} = excluded.{n}" for n in sets] + [f"{n} = NULL" for n in removes]
+            conn.execute(
+                f"INSERT INTO items (pk, sk, {', '.join(sets)}) "
+                f"VALUES (?, ?, {', '.join('?' for _ in sets)}) "
+                f"ON CONFLICT (pk, sk) DO UPDATE SET {', '.join(assignments)}",
+                (user_key, PROFILE_SK, *sets.values()),
+            )
+            if clear_resume:
+                conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (user_key, RESUME_SK))
+            elif resume is not None:
+                self._upsert(conn, user_key, RESUME_SK, resume_attrs(resume, now))
+            lock_item = lock_attrs(lock, now) if lock is not None else None
+            if lock_item is not None:
+                self._upsert(conn, user_key, LOCK_SK, lock_item)
+            if consent is False:
+                conn.execute("DELETE FROM items WHERE pk = ? AND sk LIKE 'log#%'", (user_key,))
+            if consent is True:
+                for sk, attrs in log_items(entries, now):
+                    self._upsert(conn, user_key, sk, attrs)
+            elif entries:
+                log.info("cramp log off: %d log entries dropped", len(entries))
+            self._purge(conn, now)
 
     def delete_user(self, user_key: str) -> None:
         with self._connect(write=True) as conn:

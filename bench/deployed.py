@@ -1,0 +1,87 @@
+"""As-deployed artifacts for the cold-start bench, all built the same way as the function.
+
+- ``SkillFunction``: the real `sam build` output (.aws-sam/build/SkillFunction; `make bench`
+  runs tools/sam_build_check.sh first), built by lambda/Makefile: the hash-locked
+  requirements for arm64/3.13 and unchecked-hash bytecode.
+- ``hello``: the same recipe (lambda/Makefile's build-SkillFunction into a scratch folder),
+  with bench/baselines/hello_world.py in place of the cramp_coach package, compiled alike.
+- ``official``: the same again, plus ask-sdk-dynamodb-persistence-adapter and
+  bench/baselines/official_persistence.py.
+- ``runtime``: boto3 (the version in this environment) installed for python3.13 by pip,
+  which byte-compiles it as the Lambda runtime's preinstalled copy is. Children put it after
+  the artifact on sys.path, as /var/runtime comes after /var/task in Lambda.
+
+The children run on python3.13 (the function's runtime) with PYTHONDONTWRITEBYTECODE=1, as the
+read-only /var/task allows no bytecode to be written.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAM_FUNCTION_DIR = REPO / ".aws-sam" / "build" / "SkillFunction"
+BASELINES = REPO / "bench" / "baselines"
+ADAPTER = "ask-sdk-dynamodb-persistence-adapter==1.19.0"
+
+
+def python313() -> str | None:
+    """The real python3.13 executable (through pyenv's shim), or None."""
+    if shutil.which("python3.13") is None:
+        return None
+    env = {**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.13.0:3.11.7")}
+    done = subprocess.run(["python3.13", "-c", "import sys; print(sys.executable)"],
+                          capture_output=True, text=True, env=env, check=False)
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:4])} ... failed:\n{done.stdout}\n{done.stderr}")
+
+
+def _makefile_build(python: str, target: Path) -> None:
+    _run(["make", "-s", "-C", str(REPO / "lambda"), "build-SkillFunction",
+          f"ARTIFACTS_DIR={target}", f"PYTHON={python}"])
+
+
+def _pip_target(python: str, target: Path, *requirements: str, platform: bool) -> None:
+    flags = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
+             "--python-version", "3.13", "--only-binary=:all:", "--no-deps",
+             "--no-compile"] if platform else []
+    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          "--root-user-action=ignore", *flags, "--target", str(target), *requirements])
+
+
+def _compile(python: str, *paths: Path) -> None:
+    _run([python, "-W", "ignore::SyntaxWarning", "-m", "compileall", "-q",
+          "--invalidation-mode", "unchecked-hash", *map(str, paths)])
+
+
+def build(root: Path) -> dict[str, Path]:
+    """Build hello, official and runtime under root; SkillFunction is the sam build output."""
+    python = python313()
+    if python is None:
+        raise RuntimeError("python3.13 is not on PATH (pyenv: PYENV_VERSION=3.13.0:3.11.7)")
+    if not SAM_FUNCTION_DIR.is_dir():
+        raise RuntimeError("no .aws-sam/build/SkillFunction: run `make deploy-check` first")
+    hello = root / "hello"
+    _makefile_build(python, hello)
+    shutil.rmtree(hello / "cramp_coach")
+    official = root / "official"
+    shutil.copytree(hello, official, symlinks=True)
+    shutil.copy2(BASELINES / "hello_world.py", hello / "hello_world.py")
+    _compile(python, hello / "hello_world.py")
+    _pip_target(python, official, ADAPTER, platform=True)
+    shutil.copy2(BASELINES / "official_persistence.py", official / "official_persistence.py")
+    _compile(python, official)
+    runtime = root / "runtime"
+    boto3 = importlib.metadata.version("boto3")
+    _pip_target(python, runtime, f"boto3=={boto3}", platform=False)
+    return {"python": Path(python), "SkillFunction": SAM_FUNCTION_DIR, "hello": hello,
+            "official": official, "runtime": runtime}
