@@ -55,18 +55,22 @@ def main() -> None:
 
     rss_kib = _peak_rss_kib()
     speech = (response.get("response") or {}).get("outputSpeech") or {}
-    print(json.dumps({
-        "start_clock": _START,
-        "response_clock": t_response,
-        "total_ms": (t_response - _START) * 1e3,
-        "startup_ms": (t_event - _START) * 1e3,
-        "import_ms": (t_import - t_event) * 1e3,
-        "request_ms": (t_response - t_import) * 1e3,
-        "peak_rss_kib": rss_kib,
-        "aws_after_import": aws_after_import,
-        "aws_after_response": _aws_loaded(),
-        "ssml": speech.get("ssml") or speech.get("text") or "",
-    }))
+    print(
+        json.dumps(
+            {
+                "start_clock": _START,
+                "response_clock": t_response,
+                "total_ms": (t_response - _START) * 1e3,
+                "startup_ms": (t_event - _START) * 1e3,
+                "import_ms": (t_import - t_event) * 1e3,
+                "request_ms": (t_response - t_import) * 1e3,
+                "peak_rss_kib": rss_kib,
+                "aws_after_import": aws_after_import,
+                "aws_after_response": _aws_loaded(),
+                "ssml": speech.get("ssml") or speech.get("text") or "",
+            }
+        )
+    )
 
 
 main()

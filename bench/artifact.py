@@ -58,27 +58,49 @@ def measure_dir(root: Path) -> dict[str, Any]:
 
 def build_with_pip(target: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-compile", "--target", str(target), "-r", str(REPO / "lambda" / "requirements.txt")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(target),
+            "-r",
+            str(REPO / "lambda" / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"pip install --target failed:\n{done.stdout}\n{done.stderr}")
-    shutil.copytree(REPO / "lambda" / "cramp_coach", target / "cramp_coach",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "lambda" / "cramp_coach",
+        target / "cramp_coach",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
     shutil.copy2(REPO / "lambda" / "requirements.txt", target / "requirements.txt")
 
 
 def measure(method: str = "auto") -> dict[str, Any]:
     if method in ("auto", "sam") and SAM_FUNCTION_DIR.is_dir():
-        built = time.strftime("%Y-%m-%d %H:%M:%S",
-                              time.localtime(os.path.getmtime(SAM_FUNCTION_DIR)))
-        return {"method": "sam build output (.aws-sam/build/SkillFunction)",
-                "built_at": built, **measure_dir(SAM_FUNCTION_DIR)}
+        built = time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(SAM_FUNCTION_DIR))
+        )
+        return {
+            "method": "sam build output (.aws-sam/build/SkillFunction)",
+            "built_at": built,
+            **measure_dir(SAM_FUNCTION_DIR),
+        }
     if method == "sam":
         return {"skipped": "no .aws-sam/build/SkillFunction: run tools/sam_build_check.sh"}
     with tempfile.TemporaryDirectory(prefix="bench-artifact-") as tmp:
         target = Path(tmp) / "SkillFunction"
         build_with_pip(target)
-        return {"method": "pip install --target -r lambda/requirements.txt + cramp_coach",
-                **measure_dir(target)}
+        return {
+            "method": "pip install --target -r lambda/requirements.txt + cramp_coach",
+            **measure_dir(target),
+        }

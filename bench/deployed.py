@@ -34,8 +34,13 @@ def python313() -> str | None:
     if shutil.which("python3.13") is None:
         return None
     env = {**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.13.0:3.11.7")}
-    done = subprocess.run(["python3.13", "-c", "import sys; print(sys.executable)"],
-                          capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(
+        ["python3.13", "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
@@ -46,21 +51,66 @@ def _run(argv: list[str]) -> None:
 
 
 def _makefile_build(python: str, target: Path) -> None:
-    _run(["make", "-s", "-C", str(REPO / "lambda"), "build-SkillFunction",
-          f"ARTIFACTS_DIR={target}", f"PYTHON={python}"])
+    _run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(REPO / "lambda"),
+            "build-SkillFunction",
+            f"ARTIFACTS_DIR={target}",
+            f"PYTHON={python}",
+        ]
+    )
 
 
 def _pip_target(python: str, target: Path, *requirements: str, platform: bool) -> None:
-    flags = ["--platform", "manylinux2014_aarch64", "--implementation", "cp",
-             "--python-version", "3.13", "--only-binary=:all:", "--no-deps",
-             "--no-compile"] if platform else []
-    _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "--root-user-action=ignore", *flags, "--target", str(target), *requirements])
+    flags = (
+        [
+            "--platform",
+            "manylinux2014_aarch64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.13",
+            "--only-binary=:all:",
+            "--no-deps",
+            "--no-compile",
+        ]
+        if platform
+        else []
+    )
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--root-user-action=ignore",
+            *flags,
+            "--target",
+            str(target),
+            *requirements,
+        ]
+    )
 
 
 def _compile(python: str, *paths: Path) -> None:
-    _run([python, "-W", "ignore::SyntaxWarning", "-m", "compileall", "-q",
-          "--invalidation-mode", "unchecked-hash", *map(str, paths)])
+    _run(
+        [
+            python,
+            "-W",
+            "ignore::SyntaxWarning",
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            *map(str, paths),
+        ]
+    )
 
 
 def build(root: Path) -> dict[str, Path]:
@@ -83,5 +133,10 @@ def build(root: Path) -> dict[str, Path]:
     runtime = root / "runtime"
     boto3 = importlib.metadata.version("boto3")
     _pip_target(python, runtime, f"boto3=={boto3}", platform=False)
-    return {"python": Path(python), "SkillFunction": SAM_FUNCTION_DIR, "hello": hello,
-            "official": official, "runtime": runtime}
+    return {
+        "python": Path(python),
+        "SkillFunction": SAM_FUNCTION_DIR,
+        "hello": hello,
+        "official": official,
+        "runtime": runtime,
+    }

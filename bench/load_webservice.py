@@ -58,8 +58,13 @@ def make_app() -> Any:
             raise CertificateFetchError("unknown certificate URL")
         return chain
 
-    return create_app(build_skill(store_factory=NullStore), verify=True, skill_id=SKILL_ID,
-                      trust_anchors=[root], fetcher=fetch)
+    return create_app(
+        build_skill(store_factory=NullStore),
+        verify=True,
+        skill_id=SKILL_ID,
+        trust_anchors=[root],
+        fetcher=fetch,
+    )
 
 
 # --- client side --------------------------------------------------------------------------
@@ -76,34 +81,66 @@ def _make_pki(directory: Path) -> Any:
     def name(cn: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
-    usage = dict(content_commitment=False, data_encipherment=False, key_agreement=False,
-                 encipher_only=False, decipher_only=False)
+    usage = dict(
+        content_commitment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     root = (
-        x509.CertificateBuilder().subject_name(name("Bench Root")).issuer_name(name("Bench Root"))
-        .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        x509.CertificateBuilder()
+        .subject_name(name("Bench Root"))
+        .issuer_name(name("Bench Root"))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, key_encipherment=False,
-                                     key_cert_sign=True, crl_sign=True, **usage), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                key_encipherment=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                **usage,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
+        )
         .sign(root_key, hashes.SHA256())
     )
     leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     leaf = (
-        x509.CertificateBuilder().subject_name(name("echo-api.amazon.com"))
-        .issuer_name(root.subject).public_key(leaf_key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name("echo-api.amazon.com"))
+        .issuer_name(root.subject)
+        .public_key(leaf_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("echo-api.amazon.com")]),
-                       critical=False)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("echo-api.amazon.com")]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_encipherment=True,
-                                     key_cert_sign=False, crl_sign=False, **usage), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                **usage,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+            critical=False,
+        )
         .sign(root_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
@@ -125,20 +162,33 @@ def _signed_pool(leaf_key: Any, size: int) -> list[tuple[bytes, dict[str, str]]]
         session = Session(skill_id=SKILL_ID)
         envelope = [
             session.launch(now),
-            session.intent("CrampIntent", now, {"muscle": ("calf", "CALF"),
-                                                "helper": ("her", "PARTNER")}),
+            session.intent(
+                "CrampIntent", now, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
+            ),
             session.intent("AMAZON.NextIntent", now),
         ][i % 3]
         body = json.dumps(envelope).encode()
         signature = base64.b64encode(leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256()))
-        pool.append((body, {"Content-Type": "application/json",
-                            "SignatureCertChainUrl": CERT_URL,
-                            "Signature-256": signature.decode()}))
+        pool.append(
+            (
+                body,
+                {
+                    "Content-Type": "application/json",
+                    "SignatureCertChainUrl": CERT_URL,
+                    "Signature-256": signature.decode(),
+                },
+            )
+        )
     return pool
 
 
-def _run_level(port: int, concurrency: int, max_requests: int, max_seconds: float,
-               pool: list[tuple[bytes, dict[str, str]]]) -> dict[str, Any]:
+def _run_level(
+    port: int,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    pool: list[tuple[bytes, dict[str, str]]],
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -224,10 +274,21 @@ def main(argv: list[str] | None = None) -> int:
         leaf_key = _make_pki(Path(tmp))
         port = free_port()
         env = {**os.environ, PKI_ENV: tmp, "CRAMP_STORE": "none", "LOG_LEVEL": "WARNING"}
-        command = [sys.executable, "-m", "gunicorn", "--pythonpath", str(here),
-                   "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--log-level", "warning",
-                   *_no_control_socket(),
-                   "load_webservice:make_app()"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--pythonpath",
+            str(here),
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            *_no_control_socket(),
+            "load_webservice:make_app()",
+        ]
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
             wait_until_healthy(port, proc)
@@ -240,13 +301,19 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.wait(15)
 
-    print(f"\ncramp-coach web service, gunicorn sync x{args.workers} on 127.0.0.1, "
-          f"verification ON (signed requests), {os.cpu_count()} CPUs")
-    print(f"{'concurrency':>11} {'requests':>9} {'errors':>7} {'seconds':>8} "
-          f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"\ncramp-coach web service, gunicorn sync x{args.workers} on 127.0.0.1, "
+        f"verification ON (signed requests), {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'concurrency':>11} {'requests':>9} {'errors':>7} {'seconds':>8} "
+        f"{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    )
     for r in results:
-        print(f"{r['concurrency']:>11} {r['requests']:>9} {r['errors']:>7} {r['seconds']:>8.2f} "
-              f"{r['rps']:>8.1f} {r['p50']:>8.2f} {r['p99']:>8.2f}")
+        print(
+            f"{r['concurrency']:>11} {r['requests']:>9} {r['errors']:>7} {r['seconds']:>8.2f} "
+            f"{r['rps']:>8.1f} {r['p50']:>8.2f} {r['p99']:>8.2f}"
+        )
     failed = [r for r in results if r["errors"]]
     for r in failed:
         print(f"concurrency {r['concurrency']}: first error: {r['first_error']}")

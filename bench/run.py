@@ -40,10 +40,18 @@ def _ensure_import_path() -> None:
 
 
 def _git_commit() -> str:
-    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                          capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
-                           capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     commit = done.stdout.strip() or "unknown"
     return commit + ("+changes" if dirty.stdout.strip() else "")
 
@@ -61,42 +69,70 @@ def goals(
     oneshot = ratios["oneshot_deployed_vs_hello_deployed"]
     launch = ratios["launch_deployed_vs_official_deployed"]
     rows = [
-        {"goal": "as deployed: cold one-shot / bare hello world built the same way",
-         "measured": oneshot, "unit": "x", "target": f"<= {GOAL_ONESHOT_VS_HELLO}x",
-         "met": oneshot <= GOAL_ONESHOT_VS_HELLO},
-        {"goal": f"as deployed: cold launch / official persistence pattern ({launch_client})",
-         "measured": launch, "unit": "x", "target": f"<= {GOAL_LAUNCH_VS_OFFICIAL}x",
-         "met": launch <= GOAL_LAUNCH_VS_OFFICIAL},
-        {"goal": f"warm p99, slowest type ({worst[0]})", "measured": worst[1]["p99_ms"],
-         "unit": "ms", "target": f"< {GOAL_WARM_P99_MS} ms",
-         "met": worst[1]["p99_ms"] < GOAL_WARM_P99_MS},
-        {"goal": "warm CPU p99 (thread time: no preemption), slowest type",
-         "measured": max(row["cpu"]["p99_ms"] for row in warm["types"].values()),
-         "unit": "ms", "target": f"< {GOAL_WARM_P99_MS} ms",
-         "met": max(row["cpu"]["p99_ms"] for row in warm["types"].values()) < GOAL_WARM_P99_MS},
-        {"goal": "entry point import loads no AWS SDK",
-         "measured": "no" if not cold["entry_point_imports_aws_sdk"] else "yes (boto3/botocore)",
-         "unit": "", "target": "no", "met": not cold["entry_point_imports_aws_sdk"]},
+        {
+            "goal": "as deployed: cold one-shot / bare hello world built the same way",
+            "measured": oneshot,
+            "unit": "x",
+            "target": f"<= {GOAL_ONESHOT_VS_HELLO}x",
+            "met": oneshot <= GOAL_ONESHOT_VS_HELLO,
+        },
+        {
+            "goal": f"as deployed: cold launch / official persistence pattern ({launch_client})",
+            "measured": launch,
+            "unit": "x",
+            "target": f"<= {GOAL_LAUNCH_VS_OFFICIAL}x",
+            "met": launch <= GOAL_LAUNCH_VS_OFFICIAL,
+        },
+        {
+            "goal": f"warm p99, slowest type ({worst[0]})",
+            "measured": worst[1]["p99_ms"],
+            "unit": "ms",
+            "target": f"< {GOAL_WARM_P99_MS} ms",
+            "met": worst[1]["p99_ms"] < GOAL_WARM_P99_MS,
+        },
+        {
+            "goal": "warm CPU p99 (thread time: no preemption), slowest type",
+            "measured": max(row["cpu"]["p99_ms"] for row in warm["types"].values()),
+            "unit": "ms",
+            "target": f"< {GOAL_WARM_P99_MS} ms",
+            "met": max(row["cpu"]["p99_ms"] for row in warm["types"].values()) < GOAL_WARM_P99_MS,
+        },
+        {
+            "goal": "entry point import loads no AWS SDK",
+            "measured": "no" if not cold["entry_point_imports_aws_sdk"] else "yes (boto3/botocore)",
+            "unit": "",
+            "target": "no",
+            "met": not cold["entry_point_imports_aws_sdk"],
+        },
     ]
     if "oneshot" in speech:
         one = speech["oneshot"]
-        rows.append({
-            "goal": "time to first instruction, one-shot",
-            "measured": f"{one['seconds']} s in {one['turns']} turn", "unit": "",
-            "target": f"< {GOAL_FIRST_INSTRUCTION_S} s, 1 turn",
-            "met": one["seconds"] < GOAL_FIRST_INSTRUCTION_S and one["turns"] == 1,
-        })
+        rows.append(
+            {
+                "goal": "time to first instruction, one-shot",
+                "measured": f"{one['seconds']} s in {one['turns']} turn",
+                "unit": "",
+                "target": f"< {GOAL_FIRST_INSTRUCTION_S} s, 1 turn",
+                "met": one["seconds"] < GOAL_FIRST_INSTRUCTION_S and one["turns"] == 1,
+            }
+        )
     return rows
 
 
 def render(result: dict[str, Any]) -> str:
-    cold, warm, speech, artifact = (result["cold"], result["warm"], result["speech"],
-                                    result["artifact"])
+    cold, warm, speech, artifact = (
+        result["cold"],
+        result["warm"],
+        result["speech"],
+        result["artifact"],
+    )
     out: list[str] = []
     meta = result["meta"]
-    out.append(f"Cramp Coach benchmark - {meta['date']} - commit {meta['commit']} - "
-               f"Python {meta['python']} on {meta['machine']}, {meta['cpus']} CPUs, "
-               f"load {meta['loadavg_start']} -> {meta['loadavg_end']}")
+    out.append(
+        f"Cramp Coach benchmark - {meta['date']} - commit {meta['commit']} - "
+        f"Python {meta['python']} on {meta['machine']}, {meta['cpus']} CPUs, "
+        f"load {meta['loadavg_start']} -> {meta['loadavg_end']}"
+    )
     out.append("")
     out.append("| Goal | Measured | Target | Met |")
     out.append("|---|---|---|---|")
@@ -110,14 +146,18 @@ def render(result: dict[str, Any]) -> str:
             measured = str(value)
         out.append(f"| {row['goal']} | {measured} | {row['target']} | {_yes(row['met'])} |")
     out.append("")
-    out.append(f"Cold start: median of {cold['runs']} fresh processes each, local DynamoDB "
-               "(moto). *As deployed*: the artifact on python3.13, no bytecode written, boto3 "
-               "from a runtime folder after it on sys.path. *To response* = process spawn to "
-               "the response in hand (what a cold Lambda invocation waits); *whole process* "
-               "adds interpreter exit.")
+    out.append(
+        f"Cold start: median of {cold['runs']} fresh processes each, local DynamoDB "
+        "(moto). *As deployed*: the artifact on python3.13, no bytecode written, boto3 "
+        "from a runtime folder after it on sys.path. *To response* = process spawn to "
+        "the response in hand (what a cold Lambda invocation waits); *whole process* "
+        "adds interpreter exit."
+    )
     out.append("")
-    out.append("| Scenario | To response ms | Whole process ms | Import ms | 1st request ms "
-               "| Peak RSS MiB | AWS SDK loaded |")
+    out.append(
+        "| Scenario | To response ms | Whole process ms | Import ms | 1st request ms "
+        "| Peak RSS MiB | AWS SDK loaded |"
+    )
     out.append("|---|---:|---:|---:|---:|---:|---|")
     for summary in cold["scenarios"].values():
         if summary["variant"]:
@@ -126,33 +166,47 @@ def render(result: dict[str, Any]) -> str:
     out.append("")
     out.append("| Ratio (to response) | Value |")
     out.append("|---|---:|")
-    for name in ("oneshot_deployed_vs_hello_deployed", "launch_deployed_vs_official_deployed",
-                 "oneshot_deployed_vs_hello_deployed_fastest_run",
-                 "launch_deployed_vs_official_deployed_fastest_run"):
-        out.append(f"| {name.replace('_vs_', ' vs ').replace('_', ' ')} | "
-                   f"{cold['ratios'][name]}x |")
+    for name in (
+        "oneshot_deployed_vs_hello_deployed",
+        "launch_deployed_vs_official_deployed",
+        "oneshot_deployed_vs_hello_deployed_fastest_run",
+        "launch_deployed_vs_official_deployed_fastest_run",
+    ):
+        out.append(
+            f"| {name.replace('_vs_', ' vs ').replace('_', ' ')} | {cold['ratios'][name]}x |"
+        )
     out.append("")
-    out.append(f"Warm, in process, NullStore (no database I/O), {warm['rounds']} interleaved "
-               "rounds; *CPU p99* counts only the time the thread ran.")
+    out.append(
+        f"Warm, in process, NullStore (no database I/O), {warm['rounds']} interleaved "
+        "rounds; *CPU p99* counts only the time the thread ran."
+    )
     out.append("")
     out.append("| Request | n | p50 ms | p99 ms | CPU p99 ms | max ms |")
     out.append("|---|---:|---:|---:|---:|---:|")
     for name, row in warm["types"].items():
-        out.append(f"| {name}: {row['label']} | {row['requests']} | {row['p50_ms']:.3f} | "
-                   f"{row['p99_ms']:.3f} | {row['cpu']['p99_ms']:.3f} | {row['max_ms']:.2f} |")
+        out.append(
+            f"| {name}: {row['label']} | {row['requests']} | {row['p50_ms']:.3f} | "
+            f"{row['p99_ms']:.3f} | {row['cpu']['p99_ms']:.3f} | {row['max_ms']:.2f} |"
+        )
     out.append("")
     if "oneshot" in speech:
         one, two = speech["oneshot"], speech["launch_path"]
-        out.append(f"Time to first instruction: {speech['synthesizer']}, default rate, SSML "
-                   "honoured; seconds of speech until step 1's action ends.")
+        out.append(
+            f"Time to first instruction: {speech['synthesizer']}, default rate, SSML "
+            "honoured; seconds of speech until step 1's action ends."
+        )
         out.append("")
         out.append("| Path | Turns | Speech s | Detail |")
         out.append("|---|---:|---:|---|")
-        out.append(f"| one-shot \"her calf is cramping\" | {one['turns']} | {one['seconds']} | "
-                   f"whole first response {one['whole_response_seconds']} s |")
-        out.append(f"| launch -> \"which muscle?\" -> \"calf\" | {two['turns']} | "
-                   f"{two['seconds']} | question {two['launch_response_seconds']} s + answer "
-                   f"{two['answer_to_step1_end_seconds']} s (plus the listener's reply) |")
+        out.append(
+            f'| one-shot "her calf is cramping" | {one["turns"]} | {one["seconds"]} | '
+            f"whole first response {one['whole_response_seconds']} s |"
+        )
+        out.append(
+            f'| launch -> "which muscle?" -> "calf" | {two["turns"]} | '
+            f"{two['seconds']} | question {two['launch_response_seconds']} s + answer "
+            f"{two['answer_to_step1_end_seconds']} s (plus the listener's reply) |"
+        )
     else:
         out.append(f"Time to first instruction: skipped ({speech.get('skipped')}).")
     out.append("")
@@ -161,17 +215,23 @@ def render(result: dict[str, Any]) -> str:
     else:
         out.append("| Deploy artifact | Unzipped MiB | Zipped MiB | Files |")
         out.append("|---|---:|---:|---:|")
-        out.append(f"| {artifact['method']} | {artifact['unzipped_mib']} | "
-                   f"{artifact['zipped_mib']} | {artifact['files']} |")
+        out.append(
+            f"| {artifact['method']} | {artifact['unzipped_mib']} | "
+            f"{artifact['zipped_mib']} | {artifact['files']} |"
+        )
     variant_names = {name for name, s in cold["scenarios"].items() if s["variant"]}
     variants = [s for s in cold["scenarios"].values() if s["variant"]]
     if variants:
         out.append("")
-        out.append("From the source tree on this interpreter (measured in the same run; not "
-                   "part of the goals):")
+        out.append(
+            "From the source tree on this interpreter (measured in the same run; not "
+            "part of the goals):"
+        )
         out.append("")
-        out.append("| Scenario | To response ms | Whole process ms | Import ms | 1st request ms "
-                   "| Peak RSS MiB | AWS SDK loaded |")
+        out.append(
+            "| Scenario | To response ms | Whole process ms | Import ms | 1st request ms "
+            "| Peak RSS MiB | AWS SDK loaded |"
+        )
         out.append("|---|---:|---:|---:|---:|---:|---|")
         out.extend(_cold_row(summary) for summary in variants)
         out.append("")
@@ -185,25 +245,45 @@ def render(result: dict[str, Any]) -> str:
 
 def _cold_row(summary: dict[str, Any]) -> str:
     aws = ", ".join(summary["aws_sdk_after_response"]) or "no"
-    return (f"| {summary['label']} | {summary['to_response_ms_median']:.0f} | "
-            f"{summary['whole_process_ms_median']:.0f} | {summary['import_ms_median']:.0f} | "
-            f"{summary['first_request_ms_median']:.0f} | {summary['peak_rss_mib_median']} | "
-            f"{aws} |")
+    return (
+        f"| {summary['label']} | {summary['to_response_ms_median']:.0f} | "
+        f"{summary['whole_process_ms_median']:.0f} | {summary['import_ms_median']:.0f} | "
+        f"{summary['first_request_ms_median']:.0f} | {summary['peak_rss_mib_median']} | "
+        f"{aws} |"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=None,
-                        help="cold runs per scenario (default 20, --quick 10; at least 10)")
-    parser.add_argument("--warm", type=int, default=None,
-                        help="warm requests per type (default 5000, --quick 1000)")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer runs and requests, no variants, no import profile")
-    parser.add_argument("--no-variants", action="store_true",
-                        help="skip the source-tree scenarios (only the as-deployed ones)")
-    parser.add_argument("--artifact", choices=("auto", "sam", "pip"), default="sam",
-                        help="sam (default): the sam build output; pip: a pip --target build")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help="cold runs per scenario (default 20, --quick 10; at least 10)",
+    )
+    parser.add_argument(
+        "--warm", type=int, default=None, help="warm requests per type (default 5000, --quick 1000)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer runs and requests, no variants, no import profile",
+    )
+    parser.add_argument(
+        "--no-variants",
+        action="store_true",
+        help="skip the source-tree scenarios (only the as-deployed ones)",
+    )
+    parser.add_argument(
+        "--artifact",
+        choices=("auto", "sam", "pip"),
+        default="sam",
+        help="sam (default): the sam build output; pip: a pip --target build",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
     args = parser.parse_args(argv)
     args.runs = args.runs or (10 if args.quick else 20)
@@ -221,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"cold starts: {args.runs} runs per scenario ...", file=sys.stderr, flush=True)
-    cold_result = cold.measure(args.runs, variants=not (args.quick or args.no_variants),
-                               with_profile=not args.quick)
+    cold_result = cold.measure(
+        args.runs, variants=not (args.quick or args.no_variants), with_profile=not args.quick
+    )
     print(f"warm: {args.warm} requests per type ...", file=sys.stderr, flush=True)
     warm_result = warm.measure(args.warm)
     print("time to first instruction (espeak-ng) ...", file=sys.stderr, flush=True)
@@ -238,8 +319,12 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "loadavg_start": load_start,
             "loadavg_end": ", ".join(f"{x:.2f}" for x in os.getloadavg()),
-            "args": {"runs": args.runs, "warm": args.warm, "quick": args.quick,
-                     "artifact": args.artifact},
+            "args": {
+                "runs": args.runs,
+                "warm": args.warm,
+                "quick": args.quick,
+                "artifact": args.artifact,
+            },
             "seconds": round(time.perf_counter() - started, 1),
         },
         "cold": cold_result,

@@ -33,8 +33,9 @@ def espeak() -> str | None:
 
 def spoken_seconds(ssml: str, workdir: Path) -> float:
     out = workdir / "speech.wav"
-    subprocess.run([str(espeak()), "-m", "-w", str(out), ssml], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [str(espeak()), "-m", "-w", str(out), ssml], check=True, capture_output=True, timeout=60
+    )
     with wave.open(str(out), "rb") as wav:
         rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
         frames = wav.readframes(wav.getnframes())
@@ -86,23 +87,33 @@ def measure() -> dict[str, Any]:
 
     skill = build_skill(store_factory=NullStore)
     step1 = load_content("en-US").muscles["CALF"].partner[0].text
-    banner = subprocess.run([str(espeak()), "--version"], capture_output=True, text=True,
-                            check=False).stdout
+    banner = subprocess.run(
+        [str(espeak()), "--version"], capture_output=True, text=True, check=False
+    ).stdout
     found = re.search(r"(\d+\.\d+(?:\.\d+)?)", banner)
     version = f"espeak-ng {found.group(1)}" if found else "espeak-ng"
 
     with tempfile.TemporaryDirectory(prefix="bench-tts-") as tmp:
         work = Path(tmp)
         # Path 1: "Alexa, tell cramp coach her calf is cramping" (one turn).
-        oneshot = _ssml(handle_envelope(skill, Session().intent(
-            "CrampIntent", T0, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")})))
+        oneshot = _ssml(
+            handle_envelope(
+                skill,
+                Session().intent(
+                    "CrampIntent", T0, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
+                ),
+            )
+        )
         oneshot_cut = cut_after(oneshot, step1)
         # Path 2: "Alexa, open cramp coach" -> "which muscle?" -> "calf" (two turns).
         session = Session()
         launch_response = handle_envelope(skill, session.launch(T0))
         session.absorb(launch_response)
-        answer = _ssml(handle_envelope(skill, session.intent(
-            "CrampIntent", T0 + 6, {"muscle": ("calf", "CALF")})))
+        answer = _ssml(
+            handle_envelope(
+                skill, session.intent("CrampIntent", T0 + 6, {"muscle": ("calf", "CALF")})
+            )
+        )
         answer_cut = cut_after(answer, step1)
         launch = _ssml(launch_response)
 

@@ -87,5 +87,12 @@ def log_on(store: Any, user_id: str, ts: float) -> None:
     """The user said yes to keeping a cramp log (the conversation side asks; here, the store)."""
     from cramp_coach.persistence import user_key
 
-    store.save(user_key(user_id), ts, entries=[], prefs={"log_consent": True}, resume=None,
-               clear_resume=False, freq_advised=False)
+    store.save(
+        user_key(user_id),
+        ts,
+        entries=[],
+        prefs={"log_consent": True},
+        resume=None,
+        clear_resume=False,
+        freq_advised=False,
+    )

@@ -55,8 +55,7 @@ def definitions() -> dict[str, Any]:
                 {"$ref": _REF + base + "__base"},
                 {"properties": {field: {"enum": sorted(subtypes)}}},
                 *(
-                    {"if": {"properties": {field: {"const": value}}},
-                     "then": {"$ref": _REF + name}}
+                    {"if": {"properties": {field: {"const": value}}}, "then": {"$ref": _REF + name}}
                     for value, name in sorted(subtypes.items())
                 ),
             ]

@@ -95,9 +95,8 @@ class Night(RuleBasedStateMachine):
         asked = before is not None and CONTENT.safety_check.text in before.speech
         if asked and intent == "No":
             self.check_clear = True
-        if "Which muscle" in turn.speech or turn.state["mode"] != "routine":
-            if turn.state["mode"] not in ("routine", "paused"):
-                self.check_clear = False
+        if turn.state["mode"] not in ("routine", "paused"):
+            self.check_clear = False
         self._observe(turn)
 
     @rule(intent=st.sampled_from(PLAIN_INTENTS))
@@ -129,8 +128,14 @@ class Night(RuleBasedStateMachine):
         self.check_clear = False
         self._observe(self.talk.launch())
 
-    @rule(garbage=st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers()),
-                            st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)))
+    @rule(
+        garbage=st.one_of(
+            st.integers(),
+            st.text(max_size=5),
+            st.lists(st.integers()),
+            st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+        )
+    )
     def corrupt(self, garbage: Any) -> None:  # fmt: skip
         self.talk.session.attributes = {"cramp": garbage}
         self.talk.session.new = False

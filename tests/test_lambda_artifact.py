@@ -28,8 +28,13 @@ def find_python313() -> str | None:
     if shutil.which("python3.13") is None:
         return None
     env = {**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.13.0:3.11.7")}
-    found = subprocess.run(["python3.13", "-c", "import sys; print(sys.executable)"],
-                           capture_output=True, text=True, env=env, timeout=60)
+    found = subprocess.run(
+        ["python3.13", "-c", "import sys; print(sys.executable)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     return found.stdout.strip() or None if found.returncode == 0 else None
 
 
@@ -45,9 +50,18 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # below is skipped.
     python = PY313 or sys.executable
     done = subprocess.run(
-        ["make", "-s", "-C", str(REPO / "lambda"), "build-SkillFunction",
-         f"ARTIFACTS_DIR={out}", f"PYTHON={python}"],
-        capture_output=True, text=True, timeout=600,
+        [
+            "make",
+            "-s",
+            "-C",
+            str(REPO / "lambda"),
+            "build-SkillFunction",
+            f"ARTIFACTS_DIR={out}",
+            f"PYTHON={python}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return out
@@ -79,8 +93,9 @@ def test_a_bundled_dateutil_4_is_caught(artifact: Path, tmp_path: Path) -> None:
     version = next(line for line in text.splitlines() if line.startswith("Version:"))
     meta.write_text(text.replace(version, "Version: 4.0.0"), encoding="utf-8")
     found = problems(root)
-    assert any("python-dateutil 4.0.0 shadows the runtime's copy: botocore requires" in p
-               for p in found), found
+    assert any(
+        "python-dateutil 4.0.0 shadows the runtime's copy: botocore requires" in p for p in found
+    ), found
     assert any("python-dateutil 4.0.0 is not pinned" in p for p in found)
 
 
@@ -113,8 +128,9 @@ def runtime_boto3(tmp_path: Path) -> Path:
 
 
 @pytest.mark.skipif(PY313 is None, reason="needs python3.13, the function's runtime")
-def test_the_artifact_answers_a_one_shot_on_313_beside_boto3(artifact: Path,
-                                                            tmp_path: Path) -> None:
+def test_the_artifact_answers_a_one_shot_on_313_beside_boto3(
+    artifact: Path, tmp_path: Path
+) -> None:
     code = (
         "import json, sys\n"
         "from cramp_coach.lambda_entry import handler\n"
@@ -128,13 +144,29 @@ def test_the_artifact_answers_a_one_shot_on_313_beside_boto3(artifact: Path,
         "  'dateutil': dateutil.__file__, 'pyc': sys.flags.dont_write_bytecode,\n"
         "  'version': sys.version_info[:2]}))\n"
     )
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{artifact}:{runtime_boto3(tmp_path)}",
-           "PYTHONDONTWRITEBYTECODE": "1", "CRAMP_STORE": "dynamodb", "CRAMP_TABLE": "t",
-           "AWS_REGION": "us-east-1", "AWS_LAMBDA_FUNCTION_NAME": "cramp-skill",
-           "CRAMP_USER_SALT": "test-salt"}
-    done = subprocess.run([str(PY313), "-I", "-c", f"import sys; sys.path[:0] = "
-                           f"{env['PYTHONPATH'].split(':')!r}\n" + code],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": f"{artifact}:{runtime_boto3(tmp_path)}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": "t",
+        "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "cramp-skill",
+        "CRAMP_USER_SALT": "test-salt",
+    }
+    done = subprocess.run(
+        [
+            str(PY313),
+            "-I",
+            "-c",
+            f"import sys; sys.path[:0] = {env['PYTHONPATH'].split(':')!r}\n" + code,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["version"] == [3, 13]

@@ -107,13 +107,23 @@ def test_an_empty_salt_in_lambda_is_a_startup_error() -> None:
     """Never the public local salt in AWS: the init fails with a message that says why."""
     environment = {**os.environ, "CRAMP_STORE": "none", "AWS_LAMBDA_FUNCTION_NAME": "cramp-skill"}
     environment.pop("CRAMP_USER_SALT", None)
-    out = subprocess.run([sys.executable, "-c", "import cramp_coach.lambda_entry"],
-                         env=environment, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", "import cramp_coach.lambda_entry"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode != 0
     assert "ConfigurationError: CRAMP_USER_SALT is empty in AWS Lambda" in out.stderr
     environment["CRAMP_USER_SALT"] = ""
-    out = subprocess.run([sys.executable, "-c", "import cramp_coach.lambda_entry"],
-                         env=environment, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", "import cramp_coach.lambda_entry"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "CRAMP_USER_SALT is empty" in out.stderr
 
 

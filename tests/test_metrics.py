@@ -52,8 +52,9 @@ def test_free_text_never_becomes_a_dimension(value: str) -> None:
     assert emitted(value, value) == []
 
 
-def test_nothing_is_printed_outside_lambda(monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_nothing_is_printed_outside_lambda(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     monkeypatch.delenv("CRAMP_METRICS", raising=False)
     metrics.emit_turn("RF_DVT", "red_flag")
@@ -64,9 +65,11 @@ def test_nothing_is_printed_outside_lambda(monkeypatch: pytest.MonkeyPatch,
     assert not metrics.enabled()
 
 
-def test_the_skill_emits_what_the_core_reports(monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str],
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_the_skill_emits_what_the_core_reports(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """After the core returns, the handler writes the turn's records to stdout."""
     real = Conversation.handle
 
@@ -80,12 +83,15 @@ def test_the_skill_emits_what_the_core_reports(monkeypatch: pytest.MonkeyPatch,
     Device(build_skill(store_factory=NullStore), USER).cramp(T0)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     assert [(d.get("RedFlag"), d.get("Outcome")) for d in lines] == [
-        ("RF_DVT", None), (None, "red_flag")
+        ("RF_DVT", None),
+        (None, "red_flag"),
     ]
-    everything = json.dumps(lines) + caplog.text + json.dumps(
-        [r.__dict__ for r in caplog.records], default=str
+    everything = (
+        json.dumps(lines)
+        + caplog.text
+        + json.dumps([r.__dict__ for r in caplog.records], default=str)
     )
-    assert USER not in everything, everything[everything.find(USER) - 300:][:400]
+    assert USER not in everything, everything[everything.find(USER) - 300 :][:400]
     assert "calf" not in everything  # the muscle id (CALF) is fine, the heard word is not
 
 
@@ -96,6 +102,12 @@ def test_the_emitter_needs_the_standard_library_only() -> None:
         "new = {m.split('.')[0] for m in set(sys.modules) - base} - {'cramp_coach'};"
         "print(sorted(new - set(sys.stdlib_module_names)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={"PYTHONPATH": "lambda"}, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": "lambda"},
+        timeout=60,
+    )
     assert out.stdout.strip() == "[]"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.content import load_content
 from cramp_coach.persistence import StoreError, user_key
 from cramp_coach.persistence.dynamodb import DynamoStore
 from cramp_coach.skill import build_skill
@@ -51,7 +52,7 @@ def spoken(turn: Turn, start: str, label: str) -> None:
 
 
 def unsaved(dev: Device) -> list[dict[str, Any]]:
-    return list(dev.attributes.get("cramp", {}).get("unsaved", []))
+    return list(dev.attributes.get("cramp", {}).get("ctx", {}).get("unsaved", []))
 
 
 def logs(endpoint: str, table: str) -> list[dict[str, Any]]:
@@ -89,8 +90,9 @@ def test_server_stopped_mid_conversation(moto_server: LoopbackMoto) -> None:
 
 
 def test_unknown_table(moto_server: LoopbackMoto) -> None:
-    dev = Device(build_skill(lambda: DynamoStore("no-such-table",
-                                                 endpoint_url=moto_server.endpoint)), USER)
+    dev = Device(
+        build_skill(lambda: DynamoStore("no-such-table", endpoint_url=moto_server.endpoint)), USER
+    )
     spoken(dev.launch(T0), ASK, "unknown table")
     spoken(dev.cramp(T0 + 5), STEP1, "unknown table")
     spoken(dev.intent("BetterIntent", T0 + 30), EASING, "unknown table")
@@ -98,9 +100,7 @@ def test_unknown_table(moto_server: LoopbackMoto) -> None:
 
 
 @pytest.mark.parametrize("mode", ["throttle", "hang"])
-def test_misbehaving_server_within_bound(
-    moto_server: LoopbackMoto, mode: str
-) -> None:
+def test_misbehaving_server_within_bound(moto_server: LoopbackMoto, mode: str) -> None:
     """A loopback server answering 400 ProvisionedThroughputExceeded, or never answering."""
     with fault_server(mode) as server:
         dev = Device(build_skill(lambda: DynamoStore("t", endpoint_url=server.endpoint)), USER)
@@ -132,17 +132,15 @@ def test_throttled_then_recovers(moto_server: LoopbackMoto) -> None:
         assert [i["outcome"]["S"] for i in logs(moto_server.endpoint, table)] == ["eased"]
 
 
-
-def test_store_is_not_touched_again_in_a_failed_turn(
-    moto_server: LoopbackMoto
-) -> None:
+def test_store_is_not_touched_again_in_a_failed_turn(moto_server: LoopbackMoto) -> None:
     with fault_server("hang") as server:
         store = DynamoStore("t", endpoint_url=server.endpoint)
         with pytest.raises(StoreError, match="Timeout"):
             store.load("k", T0)
         with pytest.raises(StoreError, match="skipped"):
-            store.save("k", T0, entries=[], prefs={}, resume=None, clear_resume=False,
-                       freq_advised=False)
+            store.save(
+                "k", T0, entries=[], prefs={}, resume=None, clear_resume=False, freq_advised=False
+            )
         assert server.requests == 2
 
 
@@ -158,11 +156,22 @@ def test_concurrent_devices_lose_no_entries(moto_server: LoopbackMoto) -> None:
         try:
             store = DynamoStore(table, endpoint_url=moto_server.endpoint)
             for i in range(per_thread):
-                entry = {"rid": f"d{n}r{i}", "started_at": T0 + i, "muscle": "CALF",
-                         "variant": "alone", "outcome": "eased"}
-                store.save(user_key(USER), T0 + 1000 + n * 100 + i, entries=[entry],
-                           prefs={"quiet": n % 2 == 0}, resume=None, clear_resume=False,
-                           freq_advised=False)
+                entry = {
+                    "rid": f"d{n}r{i}",
+                    "started_at": T0 + i,
+                    "muscle": "CALF",
+                    "variant": "alone",
+                    "outcome": "eased",
+                }
+                store.save(
+                    user_key(USER),
+                    T0 + 1000 + n * 100 + i,
+                    entries=[entry],
+                    prefs={"quiet": n % 2 == 0},
+                    resume=None,
+                    clear_resume=False,
+                    freq_advised=False,
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -185,15 +194,18 @@ def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
     results: list[str] = []
 
     def echo(muscle: str, heard: str, helper: str, offset: float) -> None:
-        dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)),
-                     USER)
+        dev = Device(
+            build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)), USER
+        )
         dev.launch(T0 + offset)
         barrier.wait()
         dev.cramp(T0 + 5 + offset, muscle=muscle, heard=heard, helper=helper)
         results.append(text(dev.intent("AMAZON.StopIntent", T0 + 20 + offset)))
 
-    threads = [threading.Thread(target=echo, args=("CALF", "calf", "PARTNER", 0.0)),
-               threading.Thread(target=echo, args=("FOOT_ARCH", "foot", "ALONE", 1.0))]
+    threads = [
+        threading.Thread(target=echo, args=("CALF", "calf", "PARTNER", 0.0)),
+        threading.Thread(target=echo, args=("FOOT_ARCH", "foot", "ALONE", 1.0)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -203,26 +215,45 @@ def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
     assert sorted(i["muscle"]["S"] for i in entries) == ["CALF", "FOOT_ARCH"]
 
 
-def test_cold_lambda_path_does_not_import_boto3() -> None:
+def test_a_cold_one_shot_hears_the_red_flag_of_an_earlier_session(
+    moto_server: LoopbackMoto,
+) -> None:
+    """Safety before speed: the cold one-shot reads the table (the 12-hour lock) first."""
+    table = create_table(moto_server.endpoint)
+    dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=moto_server.endpoint)), USER)
+    spoken(dev.cramp(T0), STEP1, "lock: set-up")
+    dev.intent("SymptomIntent", T0 + 20, symptom=("she can't breathe", "RF_PE"))
+    dev.end_session(T0 + 40)
     code = (
-        "import sys, json\n"
+        "import json\n"
         "import cramp_coach.lambda_entry as entry\n"
-        "import cramp_coach.persistence.dynamodb\n"
-        "from cramp_coach.local.envelopes import Session\n"
-        "from tests.persistence_envelopes import T0\n"
-        "request = Session().intent('CrampIntent', T0, {'muscle': ('calf', 'CALF'),\n"
-        "                                               'helper': ('her', 'PARTNER')})\n"
-        "out = entry.handler(request, None)\n"
-        "assert 'Help them sit back' in json.dumps(out)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+        "from tests.persistence_envelopes import Device, T0\n"
+        f"turn = Device(entry._skill, {USER!r}).cramp(T0 + 3600)\n"
+        "print(json.dumps({'speech': turn.speech}))\n"
     )
-    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": "t", "PATH": "/usr/bin:/bin",
-           "AWS_REGION": "us-east-1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=str(Path(__file__).parents[1]),
-                          timeout=60)
+    env = {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": table,
+        "PATH": "/usr/bin:/bin",
+        "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "PYTHONPATH": "lambda",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(Path(__file__).parents[1]),
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    speech = json.loads(done.stdout.strip().splitlines()[-1])["speech"]
+    content = load_content("en-US")
+    assert content.red_flags["RF_PE"].script in speech
+    assert content.muscles["CALF"].partner[0].text not in speech
 
 
 def test_cold_launch_reads_the_table_through_boto3(moto_server: LoopbackMoto) -> None:
@@ -241,12 +272,25 @@ def test_cold_launch_reads_the_table_through_boto3(moto_server: LoopbackMoto) ->
         "print(json.dumps({'speech': turn.speech, 'sdk': sorted(m for m in sys.modules\n"
         "      if m.split('.')[0] in ('boto3', 'botocore'))}))\n"
     )
-    env = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": table, "PATH": "/usr/bin:/bin",
-           "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint, "AWS_REGION": "us-east-1",
-           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_SESSION_TOKEN": "testing", "PYTHONPATH": "lambda"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=str(Path(__file__).parents[1]), timeout=60)
+    env = {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": table,
+        "PATH": "/usr/bin:/bin",
+        "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "PYTHONPATH": "lambda",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(Path(__file__).parents[1]),
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert "You were on step 2 of the calf steps" in result["speech"]
@@ -254,12 +298,19 @@ def test_cold_launch_reads_the_table_through_boto3(moto_server: LoopbackMoto) ->
 
 
 @pytest.mark.parametrize("variable", ["CRAMP_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"])
-def test_local_endpoint_from_the_environment(moto_server: LoopbackMoto,
-                                             variable: str,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_endpoint_from_the_environment(
+    moto_server: LoopbackMoto, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     table = create_table(moto_server.endpoint)
     monkeypatch.setenv(variable, moto_server.endpoint)
     store = DynamoStore(table)
-    store.save("k", T0, entries=[], prefs={"default_variant": "alone"}, resume=None,
-               clear_resume=False, freq_advised=False)
+    store.save(
+        "k",
+        T0,
+        entries=[],
+        prefs={"default_variant": "alone"},
+        resume=None,
+        clear_resume=False,
+        freq_advised=False,
+    )
     assert store.load("k", T0 + 1).default_variant == "alone"

@@ -47,37 +47,55 @@ def test_window_bounds() -> None:
 
 
 def test_log_item_shape_and_invalid_entries() -> None:
-    sk, attrs = log_item({"rid": "abc", "started_at": T0, "muscle": "CALF",
-                          "variant": "alone", "outcome": "eased"}, T0 + 5) or ("", {})
+    sk, attrs = log_item(
+        {"rid": "abc", "started_at": T0, "muscle": "CALF", "variant": "alone", "outcome": "eased"},
+        T0 + 5,
+    ) or ("", {})
     assert sk == "log#2025-03-03T02:00:00.000Z#abc"
-    assert attrs == {"muscle": "CALF", "variant": "alone", "outcome": "eased",
-                     "started_at": T0, "expires_at": int(T0 + 5) + RETENTION_S}
-    for bad in ({}, {"rid": "a#b", "started_at": T0, "muscle": "CALF"},
-                {"rid": "a", "started_at": "soon", "muscle": "CALF"},
-                {"rid": "a", "started_at": float("nan"), "muscle": "CALF"},
-                {"rid": "a", "started_at": T0, "muscle": "x" * 500}):
+    assert attrs == {
+        "muscle": "CALF",
+        "variant": "alone",
+        "outcome": "eased",
+        "started_at": T0,
+        "expires_at": int(T0 + 5) + RETENTION_S,
+    }
+    for bad in (
+        {},
+        {"rid": "a#b", "started_at": T0, "muscle": "CALF"},
+        {"rid": "a", "started_at": "soon", "muscle": "CALF"},
+        {"rid": "a", "started_at": float("nan"), "muscle": "CALF"},
+        {"rid": "a", "started_at": T0, "muscle": "x" * 500},
+    ):
         assert log_item(bad, T0) is None
 
 
 def test_profile_update_sets_only_changes() -> None:
     sets, removes = profile_update(T0, prefs={}, freq_advised=False, consent=None)
     assert sets == {"expires_at": expires_at(T0)} and removes == list(LEGACY_PROFILE_ATTRS)
-    sets, removes = profile_update(T0, prefs={"quiet": True, "default_variant": "alone",
-                                              "log_consent": True, "bogus": 1},
-                                   freq_advised=True, consent=True)
-    assert set(sets) == {"expires_at", "quiet", "default_variant", "log_consent",
-                         "freq_advised_at"}
+    sets, removes = profile_update(
+        T0,
+        prefs={"quiet": True, "default_variant": "alone", "log_consent": True, "bogus": 1},
+        freq_advised=True,
+        consent=True,
+    )
+    assert set(sets) == {"expires_at", "quiet", "default_variant", "log_consent", "freq_advised_at"}
     # The frequency advice leaves a trace only while the log is on.
     sets, _ = profile_update(T0, prefs={}, freq_advised=True, consent=None)
     assert "freq_advised_at" not in sets
-    sets, removes = profile_update(T0, prefs={"log_consent": False}, freq_advised=True,
-                                   consent=False)
+    sets, removes = profile_update(
+        T0, prefs={"log_consent": False}, freq_advised=True, consent=False
+    )
     assert "freq_advised_at" not in sets and "freq_advised_at" in removes
 
 
 def test_resume_item_keeps_what_continue_needs_for_30_minutes() -> None:
-    state: dict[str, Any] = {"mode": "paused", "muscle": "CALF", "step": 2,
-                             "unsaved": [{"rid": "x"}], "last_speech": "words"}
+    state: dict[str, Any] = {
+        "mode": "paused",
+        "muscle": "CALF",
+        "step": 2,
+        "unsaved": [{"rid": "x"}],
+        "last_speech": "words",
+    }
     attrs = resume_attrs(state, T0)
     assert json.loads(attrs["resume"]) == {"mode": "paused", "muscle": "CALF", "step": 2}
     assert attrs["expires_at"] == int(T0) + 30 * 60 and attrs["resume_saved_at"] == T0
@@ -103,15 +121,23 @@ def test_profile_from_sorts_filters_and_ignores_corrupt_values() -> None:
         {"started_at": T0 - 30, "muscle": "CALF", "expires_at": T0 - 1},  # expired
         {"started_at": "x", "muscle": "CALF"},
     ]
-    profile = profile_from({"default_variant": "sideways", "quiet": "yes", "log_consent": 1,
-                            "expires_at": T0 + 10}, logs, T0,
-                           resume={"resume": "{bad", "resume_saved_at": T0,
-                                   "expires_at": T0 + 10},
-                           lock={"lock": '{"flag": "RF_DVT"}', "expires_at": T0 + 10})
+    profile = profile_from(
+        {"default_variant": "sideways", "quiet": "yes", "log_consent": 1, "expires_at": T0 + 10},
+        logs,
+        T0,
+        resume={"resume": "{bad", "resume_saved_at": T0, "expires_at": T0 + 10},
+        lock={"lock": '{"flag": "RF_DVT"}', "expires_at": T0 + 10},
+    )
     assert profile.recent_starts == [T0 - 3600, T0 - 60]
     assert profile.recent_muscles == ["CALF", "HAND"]
-    assert (profile.default_variant, profile.quiet, profile.resume,
-            profile.resume_saved_at, profile.log_consent, profile.lock) == (None,) * 6
+    assert (
+        profile.default_variant,
+        profile.quiet,
+        profile.resume,
+        profile.resume_saved_at,
+        profile.log_consent,
+        profile.lock,
+    ) == (None,) * 6
 
 
 def test_dynamo_attribute_values_round_trip() -> None:

@@ -172,6 +172,7 @@ def test_local_resolver_reads_the_phrasing(row: dict[str, Any]) -> None:
 
 def test_run_js_typed_matcher_agrees_with_the_local_resolver() -> None:
     """run.js's typed matcher is the local resolver's exact pass: on every phrasing both agree."""
+
     def ids(reading: Reading) -> Reading:
         # Who is speaking may ride in the helper slot or in the muscle's words ("his hamstring"):
         # the two scorers break that tie differently, the adapter reads both alike.

@@ -250,7 +250,8 @@ def test_a_child_hears_the_child_signs_and_then_the_steps(
 def test_heat_or_exercise_asks_the_heat_question_first(
     night: Conversation, content: Content
 ) -> None:
-    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("after a run", "EXERCISE_HEAT"))
+    heat = ("after a run", "EXERCISE_HEAT")
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=heat)
     assert turn.speech == content.flags["EXERCISE_HEAT"].text
     assert night.say("Yes").speech.startswith(content.red_flags["RF_HEAT"].script)
 

@@ -41,10 +41,22 @@ def built_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """skill.json as the ASK CLI uploads it: endpoint and URLs filled in by the build tool."""
     out = tmp_path_factory.mktemp("skill")
     run = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "build_skill_package.py"), "--out", str(out),
-         "--endpoint", FAKE_ENDPOINT, "--privacy-url", "https://cramp-coach.github.io/privacy",
-         "--terms-url", "https://cramp-coach.github.io/terms"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            str(REPO / "tools" / "build_skill_package.py"),
+            "--out",
+            str(out),
+            "--endpoint",
+            FAKE_ENDPOINT,
+            "--privacy-url",
+            "https://cramp-coach.github.io/privacy",
+            "--terms-url",
+            "https://cramp-coach.github.io/terms",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     manifest: dict[str, Any] = load(out / "skill-package" / "skill.json")
@@ -108,21 +120,35 @@ def test_the_model_check_catches_planted_errors() -> None:
 def test_apl_is_declared_for_the_standard_viewports(built_manifest: dict[str, Any]) -> None:
     """Every declared viewport is one of apl-suggester's standard profiles, from the small
     round Echo Spot to the extra-large landscape hub and the TV."""
-    (apl,) = [i for i in built_manifest["manifest"]["apis"]["custom"]["interfaces"]
-              if i["type"] == "ALEXA_PRESENTATION_APL"]
+    (apl,) = [
+        i
+        for i in built_manifest["manifest"]["apis"]["custom"]["interfaces"]
+        if i["type"] == "ALEXA_PRESENTATION_APL"
+    ]
     profiles = {}
     for path in PROFILES.glob("*.json"):
         profile = load(path)
-        key = (profile["mode"].upper(), profile["shape"].upper(),
-               *(profile["dpSizeRange"][k] for k in ("minWidth", "maxWidth", "minHeight",
-                                                      "maxHeight")))
+        key = (
+            profile["mode"].upper(),
+            profile["shape"].upper(),
+            *(
+                profile["dpSizeRange"][k]
+                for k in ("minWidth", "maxWidth", "minHeight", "maxHeight")
+            ),
+        )
         profiles[key] = profile["name"]
-    declared = [(v["mode"], v["shape"], v["minWidth"], v["maxWidth"], v["minHeight"],
-                 v["maxHeight"]) for v in apl["supportedViewports"]]
+    declared = [
+        (v["mode"], v["shape"], v["minWidth"], v["maxWidth"], v["minHeight"], v["maxHeight"])
+        for v in apl["supportedViewports"]
+    ]
     names = [profiles.get(key) for key in declared]
     assert None not in names, dict(zip(declared, names, strict=True))
-    assert {"Hub Round Small", "Hub Landscape Medium", "Hub Landscape Large",
-            "Hub Landscape Extra Large"} <= set(names)  # type: ignore[arg-type]
+    assert {
+        "Hub Round Small",
+        "Hub Landscape Medium",
+        "Hub Landscape Large",
+        "Hub Landscape Extra Large",
+    } <= set(names)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- APL documents
@@ -131,8 +157,14 @@ def apl_check(*paths: Path) -> tuple[int, list[dict[str, Any]]]:
         pytest.skip("node is not on PATH: APL documents not validated")
     if not (REPO / "node_modules" / "apl-suggester").is_dir():
         pytest.fail(f"apl-suggester missing: run npm ci in {REPO}", pytrace=False)
-    run = subprocess.run([NODE, str(APL_CHECK), *map(str, paths)], capture_output=True,
-                         text=True, timeout=120, cwd=REPO, check=False)
+    run = subprocess.run(
+        [NODE, str(APL_CHECK), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
     return run.returncode, [json.loads(line) for line in run.stdout.splitlines() if line]
 
 
@@ -155,8 +187,7 @@ def test_the_apl_check_catches_planted_errors(tmp_path: Path) -> None:
         paths[-1].write_text(json.dumps(doc), encoding="utf-8")
     code, results = apl_check(*paths)
     assert code == 1
-    messages = {Path(r["file"]).stem: " ".join(e["message"] for e in r["errors"])
-                for r in results}
+    messages = {Path(r["file"]).stem: " ".join(e["message"] for e in r["errors"]) for r in results}
     assert "valid dimension" in messages["width"]
     assert "required property 'type'" in messages["type"]
     assert "additional properties" in messages["extra"]
@@ -164,6 +195,11 @@ def test_the_apl_check_catches_planted_errors(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- icons
 def test_icons_are_drawn_from_their_source() -> None:
-    run = subprocess.run([sys.executable, str(REPO / "tools" / "make_icons.py"), "--check"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "make_icons.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr

@@ -192,8 +192,12 @@ def test_privacy_and_compliance() -> None:
     # the 12-hour red-flag lock and the opt-in cramp log (docs/privacy.md).
     assert privacy["usesPersonalInfo"] is True
     assert privacy["usesHealthInfo"] is False  # HIPAA covered entities and associates only
-    assert privacy["locales"] == {"en-US": {"privacyPolicyUrl": "REPLACE_WITH_PRIVACY_POLICY_URL",
-                                            "termsOfUseUrl": "REPLACE_WITH_TERMS_OF_USE_URL"}}
+    assert privacy["locales"] == {
+        "en-US": {
+            "privacyPolicyUrl": "REPLACE_WITH_PRIVACY_POLICY_URL",
+            "termsOfUseUrl": "REPLACE_WITH_TERMS_OF_USE_URL",
+        }
+    }
     assert privacy["isExportCompliant"] is True
     assert "permissions" not in manifest()["manifest"]
 
@@ -228,8 +232,9 @@ URL_ARGS = ("--privacy-url", PRIVACY_URL, "--terms-url", TERMS_URL)
 BUILD_ENV = ("CRAMP_SKILL_ENDPOINT", "CRAMP_PRIVACY_URL", "CRAMP_TERMS_URL")
 
 
-def run_build(*args: str, endpoint_env: str | None = None,
-              urls_env: bool = False) -> subprocess.CompletedProcess[str]:
+def run_build(
+    *args: str, endpoint_env: str | None = None, urls_env: bool = False
+) -> subprocess.CompletedProcess[str]:
     """tools/build_skill_package.py; its variables set only when endpoint_env / urls_env ask."""
     env = {k: v for k, v in os.environ.items() if k not in BUILD_ENV}
     if endpoint_env is not None:
@@ -267,9 +272,12 @@ def test_package_layout_for_the_ask_cli(tmp_path: Path) -> None:
     assert not (out / ".ask").exists()
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == sorted(
-        ["ask-resources.json", "skill-package/skill.json",
-         "skill-package/assets/images/en-US_smallIconUri.png",
-         "skill-package/assets/images/en-US_largeIconUri.png"]
+        [
+            "ask-resources.json",
+            "skill-package/skill.json",
+            "skill-package/assets/images/en-US_smallIconUri.png",
+            "skill-package/assets/images/en-US_largeIconUri.png",
+        ]
         + [f"skill-package/interactionModels/custom/{loc}.json" for loc in model_files()]
     )
 
@@ -285,8 +293,9 @@ def test_package_refuses_without_an_endpoint(tmp_path: Path) -> None:
 def test_package_fills_the_endpoint(tmp_path: Path) -> None:
     out = tmp_path / "skill"
     skill_id = "amzn1.ask.skill.0a1b2c3d-0000-4000-8000-00000000abcd"
-    run = run_build("--endpoint", FAKE_ENDPOINT, "--skill-id", skill_id, "--out", str(out),
-                    *URL_ARGS)
+    run = run_build(
+        "--endpoint", FAKE_ENDPOINT, "--skill-id", skill_id, "--out", str(out), *URL_ARGS
+    )
     assert run.returncode == 0, run.stderr
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
@@ -306,7 +315,9 @@ def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
     assert built["privacyAndCompliance"]["locales"]["en-US"] == {
-        "privacyPolicyUrl": PRIVACY_URL, "termsOfUseUrl": TERMS_URL}
+        "privacyPolicyUrl": PRIVACY_URL,
+        "termsOfUseUrl": TERMS_URL,
+    }
 
 
 @pytest.mark.parametrize(
@@ -337,13 +348,28 @@ def test_package_refuses_without_the_privacy_and_terms_urls(tmp_path: Path) -> N
 
 @pytest.mark.parametrize(
     "url",
-    ["REPLACE_WITH_PRIVACY_POLICY_URL", "http://cramp-coach.github.io/privacy",
-     "https://example.com/privacy", "https://localhost/privacy", "https://127.0.0.1/p",
-     "https://www.example.org/privacy", "privacy.md", "https://host/REPLACE_ME"],
+    [
+        "REPLACE_WITH_PRIVACY_POLICY_URL",
+        "http://cramp-coach.github.io/privacy",
+        "https://example.com/privacy",
+        "https://localhost/privacy",
+        "https://127.0.0.1/p",
+        "https://www.example.org/privacy",
+        "privacy.md",
+        "https://host/REPLACE_ME",
+    ],
 )
 def test_package_refuses_placeholder_urls(tmp_path: Path, url: str) -> None:
-    run = run_build("--endpoint", FAKE_ENDPOINT, "--out", str(tmp_path / "skill"),
-                    "--privacy-url", url, "--terms-url", TERMS_URL)
+    run = run_build(
+        "--endpoint",
+        FAKE_ENDPOINT,
+        "--out",
+        str(tmp_path / "skill"),
+        "--privacy-url",
+        url,
+        "--terms-url",
+        TERMS_URL,
+    )
     assert run.returncode == 2, run.stdout
     assert "not a public https URL" in run.stderr
     assert not (tmp_path / "skill").exists()

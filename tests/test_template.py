@@ -280,7 +280,12 @@ def test_logs_are_json_with_an_application_level(cfn: Template, sam: Template) -
     assert config["ApplicationLogLevel"] == {"Ref": "LogLevel"}
     assert sam["Parameters"]["LogLevel"]["Default"] == "INFO"
     assert set(sam["Parameters"]["LogLevel"]["AllowedValues"]) <= {
-        "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"
+        "TRACE",
+        "DEBUG",
+        "INFO",
+        "WARN",
+        "ERROR",
+        "FATAL",
     }
 
 
@@ -329,8 +334,13 @@ def test_function_is_built_by_the_makefile_hook(sam: Template) -> None:
     assert function["Metadata"] == {"BuildMethod": "makefile"}
     makefile = (REPO / "lambda" / "Makefile").read_text()
     assert f"build-{FUNCTION}:" in makefile
-    for needed in ("--require-hashes", "--platform manylinux2014_aarch64", "--only-binary=:all:",
-                   "compileall", "--invalidation-mode unchecked-hash"):
+    for needed in (
+        "--require-hashes",
+        "--platform manylinux2014_aarch64",
+        "--only-binary=:all:",
+        "compileall",
+        "--invalidation-mode unchecked-hash",
+    ):
         assert needed in makefile.replace("$(PLATFORM)", "manylinux2014_aarch64")
 
 

@@ -93,8 +93,13 @@ def check_url(kind: str, url: str) -> str:
 
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if (parts.scheme != "https" or not host or "." not in host
-            or _PLACEHOLDER_HOSTS.search(host) or "REPLACE" in url.upper()):
+    if (
+        parts.scheme != "https"
+        or not host
+        or "." not in host
+        or _PLACEHOLDER_HOSTS.search(host)
+        or "REPLACE" in url.upper()
+    ):
         raise PackageError(
             f"{kind} URL {url!r} is not a public https URL (placeholders, example.com and "
             "localhost are refused): publish docs/privacy.md and docs/terms.md and pass their URLs"
@@ -275,13 +280,19 @@ def main(argv: list[str] | None = None) -> int:
         missing = [k for k in URL_PLACEHOLDERS if k not in urls]
         if missing and not args.allow_placeholder:
             raise PackageError(
-                "no " + " and no ".join(f"--{k}-url" for k in missing) + " (or "
-                + ", ".join(URL_PLACEHOLDERS[k][1] for k in missing) + "): publish "
+                "no "
+                + " and no ".join(f"--{k}-url" for k in missing)
+                + " (or "
+                + ", ".join(URL_PLACEHOLDERS[k][1] for k in missing)
+                + "): publish "
                 "docs/privacy.md and docs/terms.md and pass their public https URLs; "
                 "--allow-placeholder builds a non-deployable package"
             )
         written = build_package(
-            args.out, args.endpoint, skill_id=args.skill_id, ask_profile=args.ask_profile,
+            args.out,
+            args.endpoint,
+            skill_id=args.skill_id,
+            ask_profile=args.ask_profile,
             urls=urls,
         )
     except PackageError as exc:

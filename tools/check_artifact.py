@@ -32,9 +32,15 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 PYC_TAG = "cpython-313"
 # Marker environment of the function: python3.13 on Amazon Linux 2023, arm64.
 TARGET = {
-    "python_version": "3.13", "python_full_version": "3.13.0", "implementation_name": "cpython",
-    "platform_python_implementation": "CPython", "sys_platform": "linux", "os_name": "posix",
-    "platform_system": "Linux", "platform_machine": "aarch64", "extra": "",
+    "python_version": "3.13",
+    "python_full_version": "3.13.0",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "sys_platform": "linux",
+    "os_name": "posix",
+    "platform_system": "Linux",
+    "platform_machine": "aarch64",
+    "extra": "",
 }
 
 
@@ -120,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"... and {len(problems) - 50} more")
     if not problems:
         count = len(bundled(args.artifact))
-        print(f"artifact ok: {count} distributions, all pinned, none shadowing botocore/boto3, "
-              "unchecked-hash bytecode for every module")
+        print(
+            f"artifact ok: {count} distributions, all pinned, none shadowing botocore/boto3, "
+            "unchecked-hash bytecode for every module"
+        )
     return 1 if problems else 0
 
 

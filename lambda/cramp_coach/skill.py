@@ -422,7 +422,7 @@ def build_skill(
 def configure_logging() -> None:
     """The package's log level: Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL, set with
     the JSON log format, whose handler the runtime installs), else LOG_LEVEL, else INFO."""
-    level = (os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO")
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO"
     name = {"WARN": "WARNING", "TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level.upper(), level)
     logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
 

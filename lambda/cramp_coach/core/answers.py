@@ -322,9 +322,8 @@ class Answers(InfoAnswers):
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
         st = st.with_ctx(clear_resume=True, freq_due=False)
-        entry = next((u for u in st.ctx.unsaved if u.rid == routine.rid), None)
-        if entry is not None and entry.outcome == "in_progress":
-            st = log_outcome(st, routine, "eased")
+        if routine.track == "aftercare":
+            st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
         if st.ctx.log_consent is None and st.ctx.profile_loaded:
             st = st.with_phase(Confirming("log_consent"))
             speech = join(*parts, self.s.p("log_consent_ask"))

@@ -164,7 +164,6 @@ class InfoAnswers:
         out = Outcome(state=st, speech="", end_session=True)
         if routine is None:
             return out
-        entry = next((u for u in st.ctx.unsaved if u.rid == routine.rid), None)
-        if entry is not None and entry.outcome == "in_progress":
-            st = log_outcome(st, routine, "interrupted")
+        # The entry may be stored already: writing it again (same rid) updates its outcome.
+        st = log_outcome(st, routine, "interrupted")
         return replace(out, state=st, save_resume=True, routine_ended="interrupted")

@@ -99,7 +99,9 @@ def make_client(endpoint_url: str | None = None) -> Any:
     # A session of its own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
     return session.client(
-        "dynamodb", region_name=_region(endpoint_url), endpoint_url=endpoint_url,
+        "dynamodb",
+        region_name=_region(endpoint_url),
+        endpoint_url=endpoint_url,
         config=client_config(),
     )
 

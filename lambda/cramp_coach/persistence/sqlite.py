@@ -48,8 +48,14 @@ BUSY_TIMEOUT_S = 2.0  # wait this long for another process's write, then give up
 _COLUMNS = tuple(
     dict.fromkeys(PROFILE_ATTRS + RESUME_ATTRS + LOCK_ATTRS + LOG_ATTRS + LEGACY_PROFILE_ATTRS)
 )
-_TYPES = {"quiet": "INTEGER", "log_consent": "INTEGER", "expires_at": "INTEGER",
-          "resume_saved_at": "REAL", "freq_advised_at": "REAL", "started_at": "REAL"}
+_TYPES = {
+    "quiet": "INTEGER",
+    "log_consent": "INTEGER",
+    "expires_at": "INTEGER",
+    "resume_saved_at": "REAL",
+    "freq_advised_at": "REAL",
+    "started_at": "REAL",
+}
 _BOOLEANS = ("quiet", "log_consent")
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS items (pk TEXT NOT NULL, sk TEXT NOT NULL, "
@@ -94,8 +100,9 @@ class SqliteStore:
             have = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
             for column in _COLUMNS:
                 if column not in have:  # a file from an older version: add the new columns
-                    conn.execute(f"ALTER TABLE items ADD COLUMN {column} "
-                                 f"{_TYPES.get(column, 'TEXT')}")
+                    conn.execute(
+                        f"ALTER TABLE items ADD COLUMN {column} {_TYPES.get(column, 'TEXT')}"
+                    )
             conn.commit()
 
     @contextmanager
@@ -120,8 +127,9 @@ class SqliteStore:
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.rollback()
-            raise StoreError(f"SQLite {'write' if write else 'read'} failed: "
-                             f"{type(exc).__name__}") from None
+            raise StoreError(
+                f"SQLite {'write' if write else 'read'} failed: {type(exc).__name__}"
+            ) from None
         finally:
             conn.close()
 
@@ -134,8 +142,7 @@ class SqliteStore:
         return item
 
     @staticmethod
-    def _upsert(conn: sqlite3.Connection, user_key: str, sk: str,
-                attrs: dict[str, Any]) -> None:
+    def _upsert(conn: sqlite3.Connection, user_key: str, sk: str, attrs: dict[str, Any]) -> None:
         """Replace one whole item (column names come from persistence.items, never input)."""
         if not set(attrs) <= set(_COLUMNS):
             raise ValueError("unknown attribute")
