@@ -120,8 +120,14 @@ def test_the_medicine_is_the_bases(locale: str) -> None:
         theirs = content.muscles[mid]
         assert theirs.red_flags == muscle.red_flags, mid
         for variant in ("partner", "alone", "gentle"):
-            mine = [(s.id, s.hold, s.phase, s.source, s.beats and len(s.beats)) for s in getattr(muscle, variant)]
-            other = [(s.id, s.hold, s.phase, s.source, s.beats and len(s.beats)) for s in getattr(theirs, variant)]
+            mine = [
+                (s.id, s.hold, s.phase, s.source, s.beats and len(s.beats))
+                for s in getattr(muscle, variant)
+            ]
+            other = [
+                (s.id, s.hold, s.phase, s.source, s.beats and len(s.beats))
+                for s in getattr(theirs, variant)
+            ]
             assert other == mine, (mid, variant)
     assert [(s.id, s.hold, s.source) for s in content.aftercare] == [
         (s.id, s.hold, s.source) for s in base.aftercare
@@ -167,13 +173,19 @@ def test_british_words_where_they_belong() -> None:
 
 def test_an_unknown_key_in_an_overlay_names_the_file_and_path() -> None:
     with pytest.raises(ContentError, match=r"en-GB/protocols.json: muscles.CALF.colour: unknown"):
-        overlay({"muscles": {"CALF": {"name": "calf"}}}, {"muscles": {"CALF": {"colour": "red"}}}, "en-GB/protocols.json")
+        overlay(
+            {"muscles": {"CALF": {"name": "calf"}}},
+            {"muscles": {"CALF": {"colour": "red"}}},
+            "en-GB/protocols.json",
+        )
 
 
 def test_steps_merge_by_id_and_an_unknown_id_is_named() -> None:
     base = {"steps": [{"id": "1", "text": "a", "hold": 5}, {"id": "2", "text": "b", "hold": None}]}
     merged = overlay(base, {"steps": [{"id": "2", "text": "B"}]}, "x")
-    assert merged == {"steps": [{"id": "1", "text": "a", "hold": 5}, {"id": "2", "text": "B", "hold": None}]}
+    assert merged == {
+        "steps": [{"id": "1", "text": "a", "hold": 5}, {"id": "2", "text": "B", "hold": None}]
+    }
     with pytest.raises(ContentError, match=r"x: steps\[id=9\]: no such id"):
         overlay(base, {"steps": [{"id": "9", "text": "c"}]}, "x")
 
@@ -188,7 +200,9 @@ def test_steps_merge_by_id_and_an_unknown_id_is_named() -> None:
         ({"steps": [{"id": "1", "text": 3}]}, r"may only change wording"),
     ],
 )
-def test_an_overlay_changes_wording_never_the_medicine(over: dict[str, object], problem: str) -> None:
+def test_an_overlay_changes_wording_never_the_medicine(
+    over: dict[str, object], problem: str
+) -> None:
     base = {
         "steps": [{"id": "1", "text": "a", "hold": 5, "source": "NHS"}],
         "rf": {"level": "emergency"},
@@ -198,7 +212,9 @@ def test_an_overlay_changes_wording_never_the_medicine(over: dict[str, object], 
         overlay(base, over, "en-GB/protocols.json")
 
 
-def test_a_broken_overlay_file_fails_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_overlay_file_fails_validation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     import cramp_coach.content as content_module

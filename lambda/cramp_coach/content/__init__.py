@@ -454,7 +454,9 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         out_of_scope=dict(out_of_scope),
         aftercare=r.steps(after["steps"], "aftercare.steps", legs_only=True),
         reassurance=r.sourced(after["reassurance"], "aftercare.reassurance"),
-        prevention=tuple(r.prevention(p, f"prevention[{i}]") for i, p in enumerate(top["prevention"])),
+        prevention=tuple(
+            r.prevention(p, f"prevention[{i}]") for i, p in enumerate(top["prevention"])
+        ),
         red_flags=red_flags,
         flags=flags,
         opening=r.sourced(top["opening"], "opening"),
