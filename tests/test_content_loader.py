@@ -76,7 +76,7 @@ def test_a_locale_the_skill_does_not_have_gets_the_base_without_numbers(locale: 
     content = load_content(locale)
     assert content.locale == "en"
     assert content.phone_numbers == {}
-    assert content.phrase("emergency_number") == "Call your local emergency number."
+    assert content.phrase("emergency_number") == "Use your local emergency number."
 
 
 def test_a_digit_in_spoken_text_is_refused() -> None:

@@ -129,3 +129,25 @@ def test_one_conversation_per_content_folder() -> None:
     assert factory("en-GB") is not factory("en-US")
     assert factory("en-NZ") is factory("garbage") is factory("fr-FR")
     assert factory("en-NZ").c.locale == "en"
+
+
+@pytest.mark.parametrize(("locale", "number"), [("en-GB", "9 9 9"), ("en-AU", "triple zero")])
+def test_the_chat_talks_in_a_locale(tmp_path: Any, locale: str, number: str) -> None:
+    import subprocess
+    import sys
+
+    script = "tell cramp coach my missus's calf is cramping\nnext\nshe can't breathe\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "cramp_coach", "chat", "--store", "none", "--locale", locale],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+    content = load_content(locale)
+    assert 'helper="my missus\'s"->PARTNER' in result.stdout  # the locale's model
+    assert content.muscles["CALF"].partner[1].text in result.stdout
+    assert content.phrase("emergency_number") in result.stdout and number in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
