@@ -616,8 +616,9 @@ def resolve_locale(locale: object) -> str:
     return BASE_LANGUAGE
 
 
-@cache
-def _load(folder_name: str) -> Content:
+def merged_documents(folder_name: str) -> tuple[Any, Any, Path, Path]:
+    """(protocols, phrases, protocols file, phrases file) of a content folder, overlaid on
+    its language base; not yet validated."""
     language = _language(folder_name)
     base_dir = CONTENT_DIR / language
     protocols = _read(base_dir / "protocols.json", required=True)
@@ -626,13 +627,14 @@ def _load(folder_name: str) -> Content:
     if folder_name != language:
         folder = CONTENT_DIR / folder_name
         pfile, sfile = folder / "protocols.json", folder / "phrases.json"
-        for name, file in (("protocols", pfile), ("phrases", sfile)):
-            over = _read(file, required=False)
-            label = f"{folder_name}/{file.name}"
-            if name == "protocols":
-                protocols = overlay(protocols, over, label)
-            else:
-                phrases = overlay(phrases, over, label)
+        protocols = overlay(protocols, _read(pfile, False), f"{folder_name}/{pfile.name}")
+        phrases = overlay(phrases, _read(sfile, False), f"{folder_name}/{sfile.name}")
+    return protocols, phrases, pfile, sfile
+
+
+@cache
+def _load(folder_name: str) -> Content:
+    protocols, phrases, pfile, sfile = merged_documents(folder_name)
     return _parse(protocols, phrases, pfile, sfile)
 
 
