@@ -591,18 +591,26 @@ def _language(locale: str) -> str:
 
 def available_locales() -> list[str]:
     """Every locale the skill has (``en-GB``, ...): a folder overlaid on its language base."""
-    return sorted(
-        p.name
-        for p in CONTENT_DIR.iterdir()
-        if p.is_dir()
-        and "-" in p.name
-        and (CONTENT_DIR / _language(p.name) / "protocols.json").is_file()
-        and ((p / "protocols.json").is_file() or (p / "phrases.json").is_file())
+    return list(_locales_in(CONTENT_DIR))
+
+
+@cache
+def _locales_in(content_dir: Path) -> tuple[str, ...]:
+    # Read once per process: every request resolves its locale, and must not list a folder.
+    return tuple(
+        sorted(
+            p.name
+            for p in content_dir.iterdir()
+            if p.is_dir()
+            and "-" in p.name
+            and (content_dir / _language(p.name) / "protocols.json").is_file()
+            and ((p / "protocols.json").is_file() or (p / "phrases.json").is_file())
+        )
     )
 
 
 def resolve_locale(locale: object) -> str:
-    """The content folder for a request's locale: itself, else its language base, else English.
+    """The content folder for a request's locale: itself, else the English base.
 
     Never raises: a locale the skill does not have (en-NZ, fr-FR, garbage) gets the base
     content, which names no phone number ("your local emergency number").
@@ -610,7 +618,7 @@ def resolve_locale(locale: object) -> str:
     if not isinstance(locale, str):
         return BASE_LANGUAGE
     wanted = locale.strip().replace("_", "-").lower()
-    for known in available_locales():
+    for known in _locales_in(CONTENT_DIR):
         if known.lower() == wanted:
             return known
     return BASE_LANGUAGE
