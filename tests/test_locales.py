@@ -232,3 +232,24 @@ def test_a_broken_overlay_file_fails_validation(
             content_module.validate_all()
     finally:
         content_module._load.cache_clear()
+
+
+def test_an_overlay_must_name_its_own_locale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import cramp_coach.content as content_module
+
+    shutil.copytree(CONTENT_DIR / "en", tmp_path / "en")
+    shutil.copytree(CONTENT_DIR / "en-GB", tmp_path / "en-GB")
+    protocols = json.loads((tmp_path / "en-GB" / "protocols.json").read_text(encoding="utf-8"))
+    protocols["locale"] = "en-US"
+    (tmp_path / "en-GB" / "protocols.json").write_text(json.dumps(protocols), encoding="utf-8")
+    monkeypatch.setattr(content_module, "CONTENT_DIR", tmp_path)
+    content_module._load.cache_clear()
+    try:
+        with pytest.raises(ContentError, match=r"en-GB/protocols.json: locale: must be 'en-GB'"):
+            content_module.validate_all()
+    finally:
+        content_module._load.cache_clear()

@@ -643,7 +643,10 @@ def merged_documents(folder_name: str) -> tuple[Any, Any, Path, Path]:
 @cache
 def _load(folder_name: str) -> Content:
     protocols, phrases, pfile, sfile = merged_documents(folder_name)
-    return _parse(protocols, phrases, pfile, sfile)
+    content = _parse(protocols, phrases, pfile, sfile)
+    if content.locale != folder_name:
+        raise ContentError(f"{folder_name}/{pfile.name}: locale: must be {folder_name!r}")
+    return content
 
 
 def load_content(locale: object = "en-US") -> Content:
