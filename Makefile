@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean models
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,11 @@ bench: setup node_modules/.installed
 
 serve: setup
 	$(BIN)/cramp-coach serve
+
+# Rebuild every locale's interaction model from en-US.json + interaction_models/overlays/
+# (run after changing en-US.json or an overlay; a test fails while a generated model is stale).
+models: setup
+	$(BIN)/python tools/build_locale_models.py
 
 # Assemble the ASK CLI skill package (see README "Deploy to AWS"):
 #   make package ENDPOINT=<SkillEndpointArn from the SAM outputs>

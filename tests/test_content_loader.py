@@ -12,7 +12,7 @@ from cramp_coach.content import CONTENT_DIR, ContentError, available_locales, pa
 
 
 def _docs() -> tuple[dict[str, Any], dict[str, Any]]:
-    folder = CONTENT_DIR / "en-US"
+    folder = CONTENT_DIR / "en"
     return (
         json.loads((folder / "protocols.json").read_text()),
         json.loads((folder / "phrases.json").read_text()),
@@ -31,7 +31,7 @@ def test_the_shipped_content_loads() -> None:
     protocols, phrases = _docs()
     content = parse_content(protocols, phrases)
     assert len(content.muscles) == 9
-    assert available_locales() == ["en-US"]
+    assert available_locales() == ["en-AU", "en-CA", "en-GB", "en-IN", "en-US"]
 
 
 def test_unknown_key_is_named() -> None:
@@ -69,8 +69,37 @@ def test_markup_characters_are_refused_in_spoken_text() -> None:
     _breaks(lambda d: d["muscles"]["CALF"]["alone"][0].update(text="Sit & stretch"), r"'&'")
 
 
-def test_unknown_locale_is_a_clear_error() -> None:
+@pytest.mark.parametrize("locale", ["xx-XX", "en-NZ", "en-ZA", "fr-FR", "", "en-", "../en-GB"])
+def test_a_locale_the_skill_does_not_have_gets_the_base_without_numbers(locale: str) -> None:
     from cramp_coach.content import load_content
 
-    with pytest.raises(ContentError, match="no content for locale"):
-        load_content("xx-XX")
+    content = load_content(locale)
+    assert content.locale == "en"
+    assert content.phone_numbers == {}
+    assert content.phrase("emergency_number") == "Use your local emergency number."
+
+
+def test_a_digit_in_spoken_text_is_refused() -> None:
+    _breaks(
+        lambda d: d["red_flags"]["RF_PE"].update(script="Call 999 now."),
+        r"red_flags.RF_PE.script: spoken text must not contain digits",
+    )
+
+
+def test_a_number_needs_a_listed_source() -> None:
+    number = {"digits": "999", "spoken": "9 9 9", "source": "NOPE"}
+    _breaks(lambda d: d["numbers"].update(emergency=number), r"numbers.emergency.source")
+
+
+def test_a_known_number_must_be_spoken_by_its_phrase() -> None:
+    protocols, phrases = _docs()
+    protocols["numbers"]["emergency"] = {"digits": "999", "spoken": "9 9 9", "source": "NHS"}
+    with pytest.raises(ContentError, match=r"emergency_number: must speak the number"):
+        parse_content(protocols, phrases)
+
+
+def test_a_placeholder_without_its_number_is_refused() -> None:
+    protocols, phrases = _docs()
+    phrases["urgent_number"] = "Call the line on {urgent_spoken}."
+    with pytest.raises(ContentError, match=r"phrases.json: urgent_number: uses \{urgent_spoken\}"):
+        parse_content(protocols, phrases)

@@ -1,6 +1,8 @@
 """End-to-end: the web service on loopback, driven by virtual-alexa (tests/e2e/run.js).
 
-The node runner resolves every utterance through interaction_models/en-US.json, sends the
+The node runner resolves every utterance through interaction_models/<locale>.json (the
+conversation's locale, default en-US), reads each locale's content through
+`python -m cramp_coach.content --export`, sends the
 request envelopes virtual-alexa builds to the running web service, checks each response
 against the conversation scripts in tests/e2e/conversations/, and validates every SSML
 string with ssml-check-core. Node packages come from package-lock.json (`npm ci`; `make test`
@@ -107,6 +109,7 @@ def _run_node(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [NODE, str(RUNNER), *args],
         cwd=ROOT,
+        env={**os.environ, "E2E_PYTHON": sys.executable},
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_S,
@@ -198,3 +201,31 @@ def test_the_runner_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     assert result.returncode != 0, result.stdout
     assert 'should say "Help them sit back"' in result.stdout
     assert result.stdout.rstrip().endswith("0 passed, 1 failed")
+
+
+def test_the_runner_fails_on_another_locales_number(tmp_path: Path) -> None:
+    _require_node_modules()
+    script = tmp_path / "gb.json"
+    conversation = {"name": "probe", "turns": [{"launch": True}]}
+    script.write_text(json.dumps({"locale": "en-GB", "conversations": [conversation]}))
+    with _FakeSkill(_fake_response("<speak>Call 9 1 1 now.</speak>")) as fake:
+        result = _run_node("--url", fake.url, str(script))
+    assert result.returncode != 0, result.stdout
+    assert 'names another locale\'s number "9 1 1"' in result.stdout
+    assert result.stdout.rstrip().endswith("0 passed, 1 failed")
+
+
+def test_the_runner_fails_on_an_emergency_without_the_locales_number(tmp_path: Path) -> None:
+    _require_node_modules()
+    from cramp_coach.content import load_content
+
+    script = tmp_path / "au.json"
+    conversation = {"name": "probe", "turns": [{"launch": True}]}
+    script.write_text(json.dumps({"locale": "en-AU", "conversations": [conversation]}))
+    words = load_content("en-AU").red_flags["RF_CHEST"].script
+    with _FakeSkill(
+        _fake_response(f"<speak>{words} Use your local emergency number.</speak>")
+    ) as fake:
+        result = _run_node("--url", fake.url, str(script))
+    assert result.returncode != 0, result.stdout
+    assert "without the en-AU emergency number" in result.stdout

@@ -1,4 +1,4 @@
-"""Lint for the Alexa interaction model (interaction_models/en-US.json).
+"""Lint for the Alexa interaction models (interaction_models/<locale>.json, every locale).
 
 The model is the contract with Alexa: these tests keep it buildable in the ASK console / CLI and
 free of ambiguity (the same phrase must never be able to land in two intents).
@@ -23,7 +23,18 @@ import pytest
 from tests.spec import RED_FLAGS, ROUTINE_MUSCLES
 
 REPO_ROOT = Path(__file__).parents[1]
+MODEL_PATHS = sorted((REPO_ROOT / "interaction_models").glob("*.json"))
 MODEL_PATH = REPO_ROOT / "interaction_models" / "en-US.json"
+
+
+@pytest.fixture(autouse=True, params=MODEL_PATHS, ids=[p.stem for p in MODEL_PATHS])
+def _each_locale(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test of this module runs once per locale's model."""
+    global MODEL_PATH
+    saved, MODEL_PATH = MODEL_PATH, request.param
+    yield
+    MODEL_PATH = saved
+
 
 # ---------------------------------------------------------------------------------------------
 # Contract from docs/ARCHITECTURE.md
@@ -154,10 +165,14 @@ SLOT_VALUE_RE = re.compile(r"^[a-z]+(?:'[a-z]+)*(?: [a-z]+(?:'[a-z]+)*)*$")
 # ---------------------------------------------------------------------------------------------
 
 
-@cache
 def load_model() -> dict[str, Any]:
-    """The `languageModel` object of interaction_models/en-US.json."""
-    with MODEL_PATH.open(encoding="utf-8") as fh:
+    """The `languageModel` object of the current locale's model (see `_each_locale`)."""
+    return _load_model(MODEL_PATH)
+
+
+@cache
+def _load_model(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
         document: dict[str, Any] = json.load(fh)
     language_model: dict[str, Any] = document["interactionModel"]["languageModel"]
     return language_model

@@ -6,22 +6,41 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cramp_coach.content import Content
+import pytest
+
+from cramp_coach.content import Content, load_content
 from cramp_coach.local.nlu import MODELS_DIR
 from cramp_coach.skill import INTENT_EVENTS
 
+LOCALES = sorted(p.stem for p in MODELS_DIR.glob("*.json"))
+# Words main moved into phrases.json for the core being rewritten (card titles, "step N of
+# M", the aftercare name); today's engine does not read them yet. Drop this set once it does.
+AWAITING_CORE = {"card_title", "card_step", "card_help_title", "aftercare_name"}
 
-def _model(path: Path = MODELS_DIR / "en-US.json") -> dict[str, Any]:
+
+def _model(locale: str = "en-US") -> dict[str, Any]:
+    path = MODELS_DIR / f"{locale}.json"
     return json.loads(path.read_text())["interactionModel"]["languageModel"]  # type: ignore[no-any-return]
 
 
-def _ids(type_name: str) -> set[str]:
-    types = {t["name"]: t for t in _model()["types"]}
+def _ids(type_name: str, locale: str = "en-US") -> set[str]:
+    types = {t["name"]: t for t in _model(locale)["types"]}
     return {v["id"] for v in types[type_name]["values"]}
 
 
-def test_every_model_intent_has_a_handler_and_vice_versa() -> None:
-    in_model = {i["name"] for i in _model()["intents"]}
+@pytest.fixture(params=LOCALES)
+def locale(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def content(locale: str) -> Content:
+    """The content each locale's model is checked against (overrides conftest's en-US)."""
+    return load_content(locale)
+
+
+def test_every_model_intent_has_a_handler_and_vice_versa(locale: str) -> None:
+    in_model = {i["name"] for i in _model(locale)["intents"]}
     assert in_model == set(INTENT_EVENTS), (
         f"in the model only: {sorted(in_model - set(INTENT_EVENTS))}; "
         f"in the code only: {sorted(set(INTENT_EVENTS) - in_model)}"
@@ -34,23 +53,24 @@ def test_every_locale_model_has_content() -> None:
     assert sorted(p.stem for p in MODELS_DIR.glob("*.json")) == available_locales()
 
 
-def test_every_muscle_id_is_known_to_the_content(content: Content) -> None:
+def test_every_muscle_id_is_known_to_the_content(content: Content, locale: str) -> None:
+    assert content.locale == locale
     known = set(content.muscles) | set(content.vague) | set(content.out_of_scope)
-    assert _ids("MUSCLE") == known
+    assert _ids("MUSCLE", locale) == known
 
 
-def test_every_symptom_id_is_a_red_flag_or_flag(content: Content) -> None:
+def test_every_symptom_id_is_a_red_flag_or_flag(content: Content, locale: str) -> None:
     from cramp_coach.content import CONTEXT_FLAGS
 
-    ids = _ids("SYMPTOM")
+    ids = _ids("SYMPTOM", locale)
     must = set(content.red_flags) | set(CONTEXT_FLAGS) | {"INFANT"}
     assert must <= ids, f"red flags and flags the model cannot send: {sorted(must - ids)}"
     assert ids <= must, f"SYMPTOM ids the core does not know: {sorted(ids - must)}"
 
 
-def test_every_clarifying_answer_is_a_body_part(content: Content) -> None:
+def test_every_clarifying_answer_is_a_body_part(content: Content, locale: str) -> None:
     answers = {a for v in content.vague.values() for a in v.answers}
-    assert answers <= _ids("BODY_PART")
+    assert answers <= _ids("BODY_PART", locale)
 
 
 def test_every_phrase_the_code_uses_exists(content: Content) -> None:
@@ -66,4 +86,5 @@ def test_every_phrase_the_code_uses_exists(content: Content) -> None:
     missing = used - set(content.phrases)
     assert not missing, f"phrases used in code but not in phrases.json: {sorted(missing)}"
     unused = {k for k in content.phrases if f'"{k}"' not in source and f"'{k}'" not in source}
+    unused -= AWAITING_CORE
     assert not unused, f"phrases.json entries no code uses: {sorted(unused)}"

@@ -202,12 +202,46 @@ def test_privacy_and_compliance() -> None:
     assert "permissions" not in manifest()["manifest"]
 
 
-def test_distribution_is_us_only() -> None:
+# The country each published locale is for: the emergency number it speaks is that country's.
+LOCALE_COUNTRIES = {"en-US": "US", "en-CA": "CA", "en-GB": "GB", "en-AU": "AU", "en-IN": "IN"}
+# Alexa's endpoint regions, the AWS region each calls, and the locales it serves.
+REGIONS = {
+    "NA": ("us-east-1", {"en-US", "en-CA"}),
+    "EU": ("eu-west-1", {"en-GB", "en-IN"}),
+    "FE": ("us-west-2", {"en-AU"}),
+}
+
+
+def test_distribution_matches_the_locales() -> None:
     info = manifest()["manifest"]["publishingInformation"]
     # The emergency number the skill speaks follows the locale: only publish where it is right.
     assert info["isAvailableWorldwide"] is False
-    assert info["distributionCountries"] == ["US"]
+    assert set(LOCALE_COUNTRIES) == set(published_locales())
+    assert sorted(info["distributionCountries"]) == sorted(LOCALE_COUNTRIES.values())
     assert info["category"] == "HEALTH_AND_FITNESS"
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALE_COUNTRIES))
+def test_the_listing_names_the_locales_own_emergency_number(locale: str) -> None:
+    from cramp_coach.content import load_content
+
+    number = load_content(locale).emergency
+    assert number is not None
+    assert number.digits in published_locales()[locale]["description"]
+
+
+def test_every_locale_is_served_by_one_region() -> None:
+    served = [loc for _, locales in REGIONS.values() for loc in locales]
+    assert sorted(served) == sorted(published_locales())
+
+
+def test_region_endpoints_are_placeholders_named_by_their_aws_region() -> None:
+    regions = manifest()["manifest"]["apis"]["custom"]["regions"]
+    assert set(regions) == set(REGIONS)
+    for region, (aws, _) in REGIONS.items():
+        assert regions[region] == {
+            "endpoint": {"uri": f"REPLACE_WITH_SkillEndpointArn_OF_THE_{aws}_STACK"}
+        }
 
 
 def test_endpoints_are_placeholders_and_no_account_id_is_committed() -> None:
@@ -300,12 +334,47 @@ def test_package_fills_the_endpoint(tmp_path: Path) -> None:
     built = read(out / "skill-package" / "skill.json")["manifest"]
     assert built["apis"]["custom"]["endpoint"]["uri"] == FAKE_ENDPOINT
     assert built["events"]["endpoint"]["uri"] == FAKE_ENDPOINT
-    assert PLACEHOLDER not in (out / "skill-package" / "skill.json").read_text()
+    # No per-region endpoint given: the default serves every region.
+    assert "regions" not in built["apis"]["custom"]
+    assert "REPLACE_WITH" not in (out / "skill-package" / "skill.json").read_text()
     states = read(out / ".ask" / "ask-states.json")
     assert states["profiles"]["default"]["skillId"] == skill_id
     # A rebuild keeps the ASK CLI's state and replaces the package.
     assert run_build("--endpoint", FAKE_ENDPOINT, "--out", str(out), *URL_ARGS).returncode == 0
     assert read(out / ".ask" / "ask-states.json") == states
+
+
+def test_package_fills_per_region_endpoints(tmp_path: Path) -> None:
+    out = tmp_path / "skill"
+    eu = "arn:aws:lambda:eu-west-1:000000000000:function:cramp-coach-skill:live"
+    fe = "arn:aws:lambda:us-west-2:000000000000:function:cramp-coach-skill:live"
+    run = run_build(
+        "--endpoint", FAKE_ENDPOINT, "--region-endpoint", f"EU={eu}",
+        "--region-endpoint", f"FE={fe}", "--out", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    custom = read(out / "skill-package" / "skill.json")["manifest"]["apis"]["custom"]
+    assert custom["endpoint"]["uri"] == FAKE_ENDPOINT
+    # NA has no stack of its own: the default endpoint serves it.
+    assert custom["regions"] == {"EU": {"endpoint": {"uri": eu}}, "FE": {"endpoint": {"uri": fe}}}
+    assert "REPLACE_WITH" not in (out / "skill-package" / "skill.json").read_text()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "EU=arn:aws:lambda:us-east-1:000000000000:function:cramp-coach-skill:live",  # wrong region
+        "XX=arn:aws:lambda:eu-west-1:000000000000:function:cramp-coach-skill:live",
+        "EU=arn:aws:lambda:eu-west-1:000000000000:function:cramp-coach-skill",  # unqualified
+        "arn:aws:lambda:eu-west-1:000000000000:function:cramp-coach-skill:live",
+    ],
+)
+def test_package_refuses_a_wrong_region_endpoint(tmp_path: Path, value: str) -> None:
+    run = run_build(
+        "--endpoint", FAKE_ENDPOINT, "--region-endpoint", value, "--out", str(tmp_path / "s")
+    )
+    assert run.returncode == 2, run.stdout
+    assert not (tmp_path / "s").exists()
 
 
 def test_package_takes_the_endpoint_from_the_environment(tmp_path: Path) -> None:

@@ -18,6 +18,12 @@ The endpoint is the ``SkillEndpointArn`` output of the SAM stack (the ``live`` a
 refuses, unless ``--allow-placeholder`` is given (tests, inspection): that package keeps the
 placeholder and is not deployable.
 
+Alexa calls the Lambda region nearest the device: NA (us-east-1) for en-US and en-CA, EU
+(eu-west-1) for en-GB and en-IN, FE (us-west-2) for en-AU. The default endpoint serves every
+region; to answer from a stack in each region (the same template, ``sam deploy --region``),
+give ``--region-endpoint EU=<arn>`` (and ``NA=``, ``FE=``) or ``CRAMP_SKILL_ENDPOINT_EU`` (...).
+A region without its own endpoint is left out of ``apis.custom.regions``: the default serves it.
+
 Standard library only, so it runs with any Python 3.11+.
 """
 
@@ -60,8 +66,10 @@ LAMBDA_ARN = re.compile(
 )
 SKILL_ID = re.compile(r"^amzn1\.(?:ask\.skill|echo-sdk-ams\.app)\.[0-9a-fA-F-]{36}$")
 LOCALE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
-# Regions where Alexa calls Lambda endpoints (NA, EU/IN, FE).
-ALEXA_REGIONS = frozenset({"us-east-1", "eu-west-1", "us-west-2"})
+# Alexa's endpoint regions and the AWS region each calls (NA, EU and India, Far East).
+REGION_AWS = {"NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+REGION_LOCALES = {"NA": ("en-US", "en-CA"), "EU": ("en-GB", "en-IN"), "FE": ("en-AU",)}
+ALEXA_REGIONS = frozenset(REGION_AWS.values())
 
 
 class PackageError(Exception):
@@ -82,7 +90,10 @@ def check_endpoint(arn: str) -> list[str]:
     if match["region"] not in ALEXA_REGIONS:
         warnings.append(
             f"endpoint region {match['region']} is not one Alexa normally calls "
-            f"({', '.join(sorted(ALEXA_REGIONS))}); us-east-1 serves en-US"
+            f"({', '.join(sorted(ALEXA_REGIONS))}); "
+            + "; ".join(
+                f"{REGION_AWS[r]} serves {', '.join(REGION_LOCALES[r])}" for r in REGION_AWS
+            )
         )
     return warnings
 
@@ -105,6 +116,52 @@ def check_url(kind: str, url: str) -> str:
             "localhost are refused): publish docs/privacy.md and docs/terms.md and pass their URLs"
         )
     return url
+
+
+def region_placeholder(region: str) -> str:
+    return f"REPLACE_WITH_SkillEndpointArn_OF_THE_{REGION_AWS[region]}_STACK"
+
+
+def parse_region_endpoints(values: list[str]) -> dict[str, str]:
+    """``["EU=arn:...", ...]`` -> {"EU": "arn:..."}; each ARN checked and in its own region."""
+    out: dict[str, str] = {}
+    for value in values:
+        region, sep, arn = value.partition("=")
+        region = region.strip().upper()
+        if not sep or region not in REGION_AWS:
+            raise PackageError(
+                f"--region-endpoint {value!r}: expected REGION=ARN with REGION one of "
+                f"{', '.join(REGION_AWS)}"
+            )
+        match = LAMBDA_ARN.match(arn)
+        check_endpoint(arn)
+        if match is not None and match["region"] != REGION_AWS[region]:
+            raise PackageError(
+                f"--region-endpoint {region}: {arn!r} is in {match['region']}, but Alexa's "
+                f"{region} region calls {REGION_AWS[region]}"
+            )
+        out[region] = arn
+    return out
+
+
+def fill_regions(manifest: dict[str, Any], regions: dict[str, str]) -> dict[str, Any]:
+    """Fill the per-region endpoints given; drop the others so the default endpoint serves them."""
+    custom = manifest["manifest"]["apis"]["custom"]
+    declared = custom.get("regions", {})
+    kept = {}
+    for region, body in declared.items():
+        if region in regions:
+            if body.get("endpoint", {}).get("uri") != region_placeholder(region):
+                raise PackageError(f"skill.json apis.custom.regions.{region} has no placeholder")
+            kept[region] = {**body, "endpoint": {**body["endpoint"], "uri": regions[region]}}
+    missing = set(regions) - set(declared)
+    if missing:
+        raise PackageError(f"skill.json declares no apis.custom.regions {sorted(missing)}")
+    if kept:
+        custom["regions"] = kept
+    else:
+        custom.pop("regions", None)
+    return manifest
 
 
 def model_locales(models_dir: Path = MODELS_SRC) -> dict[str, Path]:
@@ -138,6 +195,7 @@ def build_manifest(
     locales: set[str],
     endpoint: str | None,
     urls: dict[str, str] | None = None,
+    regions: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Check the manifest against the model locales; fill the endpoint and URL placeholders."""
     published = set(manifest["manifest"]["publishingInformation"]["locales"])
@@ -153,7 +211,9 @@ def build_manifest(
         if placeholder not in json.dumps(manifest):
             raise PackageError(f"skill.json has no {placeholder} placeholder")
         manifest = _fill(manifest, placeholder, check_url(kind, url))
-    return _fill_endpoint(manifest, endpoint) if endpoint else manifest
+    if not endpoint:
+        return manifest  # the inspection copy keeps every endpoint placeholder
+    return fill_regions(_fill_endpoint(manifest, endpoint), regions or {})
 
 
 def _load_json(path: Path) -> Any:
@@ -173,6 +233,7 @@ def build_package(
     endpoint: str | None,
     *,
     skill_id: str | None = None,
+    regions: dict[str, str] | None = None,
     ask_profile: str = "default",
     manifest_src: Path = MANIFEST_SRC,
     models_dir: Path = MODELS_SRC,
@@ -187,7 +248,7 @@ def build_package(
         raise PackageError(f"skill id {skill_id!r} does not look like amzn1.ask.skill.<uuid>")
 
     models = model_locales(models_dir)
-    manifest = build_manifest(_load_json(manifest_src), set(models), endpoint, urls)
+    manifest = build_manifest(_load_json(manifest_src), set(models), endpoint, urls, regions)
 
     written: list[Path] = []
     # Rebuild skill-package/ from scratch (a removed locale must not linger); keep .ask/, where
@@ -248,6 +309,19 @@ def main(argv: list[str] | None = None) -> int:
         "--skill-id",
         help="existing skill to update: written to <out>/.ask/ask-states.json for `ask deploy`",
     )
+    parser.add_argument(
+        "--region-endpoint",
+        action="append",
+        default=[
+            f"{region}={os.environ[ENDPOINT_ENV + '_' + region]}"
+            for region in REGION_AWS
+            if os.environ.get(ENDPOINT_ENV + "_" + region)
+        ],
+        metavar="REGION=ARN",
+        help="a stack's SkillEndpointArn for one Alexa region: NA (us-east-1: en-US, en-CA), "
+        "EU (eu-west-1: en-GB, en-IN), FE (us-west-2: en-AU); repeatable. Without it the "
+        "default --endpoint serves that region",
+    )
     parser.add_argument("--ask-profile", default="default", help="ASK CLI profile name")
     parser.add_argument(
         "--privacy-url",
@@ -288,10 +362,14 @@ def main(argv: list[str] | None = None) -> int:
                 "docs/privacy.md and docs/terms.md and pass their public https URLs; "
                 "--allow-placeholder builds a non-deployable package"
             )
+        regions = parse_region_endpoints(args.region_endpoint)
+        if regions and not args.endpoint:
+            raise PackageError("--region-endpoint needs the default --endpoint as well")
         written = build_package(
             args.out,
             args.endpoint,
             skill_id=args.skill_id,
+            regions=regions,
             ask_profile=args.ask_profile,
             urls=urls,
         )

@@ -166,7 +166,8 @@ def can_fulfill(
         else:
             verdict = "MAYBE"  # the skill names the emergency signs and asks
     elif intent == _EMERGENCY_NUMBER:
-        verdict = "YES" if content.emergency_number.strip() else "NO"
+        # Every locale answers: its own number, or "your local emergency number" in the base.
+        verdict = "YES" if "emergency_number" in content.phrases else "NO"
     elif intent in _DEPENDS_ON_STORE:
         verdict = "MAYBE"
     else:

@@ -18,10 +18,10 @@ def _chat(args: argparse.Namespace) -> int:
     skill = build_skill()
     if args.script:
         with open(args.script, encoding="utf-8") as handle:
-            return run(skill, list(handle), sys.stdout, interactive=False)
+            return run(skill, list(handle), sys.stdout, interactive=False, locale=args.locale)
     interactive = sys.stdin.isatty()
     lines = _interactive_lines() if interactive else sys.stdin
-    return run(skill, lines, sys.stdout, interactive=interactive)
+    return run(skill, lines, sys.stdout, interactive=interactive, locale=args.locale)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         "--store",
         choices=["sqlite", "none"],
         help="where to remember things (default: sqlite file under ./data)",
+    )
+    chat.add_argument(
+        "--locale",
+        default="en-US",
+        help="the request locale, e.g. en-GB (its interaction model and content; default en-US)",
     )
     chat.set_defaults(func=_chat)
 

@@ -25,6 +25,7 @@ from ask_sdk_core.dispatch_components.request_components import (
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
     RenderDocumentDirective,
@@ -37,7 +38,7 @@ from ask_sdk_model.ui.simple_card import SimpleCard
 
 from cramp_coach import display, metrics
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
-from cramp_coach.content import load_content
+from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, snapshot
 from cramp_coach.persistence import Store, store_from_env, user_key
 
@@ -91,6 +92,15 @@ def _now(handler_input: HandlerInput) -> float:
     return time.time()
 
 
+def request_locale(handler_input: HandlerInput) -> str:
+    """The content folder for the request's locale (en-GB, ...; the English base if unknown)."""
+    try:
+        locale = get_locale(handler_input)
+    except AttributeError:  # no request at all
+        locale = None
+    return resolve_locale(locale)
+
+
 def request_type(handler_input: HandlerInput) -> str:
     request = handler_input.request_envelope.request
     return str(request.object_type) if request is not None else ""
@@ -110,10 +120,6 @@ def _slot_id(request: IntentRequest, name: str) -> tuple[str | None, str | None]
         if code == StatusCode.ER_SUCCESS_MATCH and value is not None:
             return str(value.id), heard
     return "UNKNOWN", heard
-
-
-def _locale(handler_input: HandlerInput) -> str:
-    return "en-US"  # one locale for now; the request's locale comes with the locale work
 
 
 def _heard_texts(request: IntentRequest) -> tuple[str, ...]:
@@ -145,11 +151,10 @@ def event_from(handler_input: HandlerInput) -> Event:
     if helper not in ("PARTNER", "ALONE") and heard:
         # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
         words = set(heard.split())
-        content = load_content(_locale(handler_input))
-        if words & set(content.phrase("speaker_alone_words").split()):
-            helper = "ALONE"
-        elif words & set(content.phrase("speaker_partner_words").split()):
-            helper = "PARTNER"
+        content = load_content(request_locale(handler_input))
+        alone = set(content.phrase("speaker_alone_words").split())
+        partner = set(content.phrase("speaker_partner_words").split())
+        helper = "ALONE" if words & alone else "PARTNER" if words & partner else None
     return Event(
         event_kind,
         now,
@@ -284,7 +289,7 @@ def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
 class ConversationHandler(AbstractRequestHandler):
     """Launch, every intent of the model, and the end of a session: all go through the core."""
 
-    def __init__(self, conversation: Callable[[], Conversation], memory: Memory) -> None:
+    def __init__(self, conversation: Callable[[str], Conversation], memory: Memory) -> None:
         self._conversation = conversation
         self._memory = memory
 
@@ -303,7 +308,7 @@ class ConversationHandler(AbstractRequestHandler):
         if in_session:
             # The manager's own dict (never a copy): what we write here is what Alexa gets back.
             attributes = handler_input.attributes_manager.session_attributes  # type: ignore[assignment]
-        conversation = self._conversation()
+        conversation = self._conversation(request_locale(handler_input))
         state = conversation.decode(attributes.get(STATE_KEY))
         event = event_from(handler_input)
         key = _user_key(handler_input)
@@ -362,8 +367,12 @@ class CalmFallbackExceptionHandler(AbstractExceptionHandler):
         log.error(
             "unhandled %s while handling a request", type(exception).__name__, exc_info=exception
         )
-        speech = load_content().phrase("error")
-        reprompt = load_content().phrase("ask_muscle_reprompt")
+        try:
+            content = load_content(request_locale(handler_input))
+        except Exception:  # the content itself failed: still say something calm
+            content = load_content("en-US")
+        speech = content.phrase("error")
+        reprompt = content.phrase("ask_muscle_reprompt")
         return handler_input.response_builder.speak(speech).ask(reprompt).response
 
 
@@ -400,11 +409,14 @@ def build_skill(
             log.error("store not prepared (%s); it will be built on first use", type(exc).__name__)
     conversations: dict[str, Conversation] = {}
 
-    def conversation() -> Conversation:
-        # Content is read on the first request, not at import: the cold start stays small.
-        if "en-US" not in conversations:
-            conversations["en-US"] = Conversation(load_content("en-US"))
-        return conversations["en-US"]
+    def conversation(locale: str) -> Conversation:
+        # One per content folder (en-GB, ..., or the English base for any other locale), so
+        # garbage locales cannot grow the cache. Content is read on the first request that
+        # needs it, not at import: the cold start stays small.
+        folder = resolve_locale(locale)
+        if folder not in conversations:
+            conversations[folder] = Conversation(load_content(folder))
+        return conversations[folder]
 
     builder = SkillBuilder()
     skill_id: str | None = os.environ.get("SKILL_ID") or None
@@ -427,9 +439,13 @@ def configure_logging() -> None:
     logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
 
 
-def calm_response_envelope() -> dict[str, Any]:
-    """What a malformed request hears: the same calm fallback as any other failure."""
-    content = load_content()
+def calm_response_envelope(event: Any = None) -> dict[str, Any]:
+    """What a malformed request hears: the same calm fallback as any other failure.
+
+    In the request's locale when the raw event still says one.
+    """
+    request = event.get("request") if isinstance(event, dict) else None
+    content = load_content(request.get("locale") if isinstance(request, dict) else None)
     return {
         "version": "1.0",
         "response": {
@@ -455,10 +471,10 @@ def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict
         envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
     except Exception:
         log.warning("unreadable request envelope")
-        return calm_response_envelope()
+        return calm_response_envelope(event)
     if not isinstance(envelope, RequestEnvelope) or envelope.request is None:
         log.warning("request envelope without a request")
-        return calm_response_envelope()
+        return calm_response_envelope(event)
     response = skill.invoke(request_envelope=envelope, context=context)
     serialized = skill.serializer.serialize(response)
-    return serialized if isinstance(serialized, dict) else calm_response_envelope()
+    return serialized if isinstance(serialized, dict) else calm_response_envelope(event)

@@ -5,7 +5,8 @@
  *   node tests/e2e/run.js --url http://127.0.0.1:PORT/ [options] [conversation files...]
  *
  * Drives the running web service over HTTP with virtual-alexa: every utterance is resolved
- * through interaction_models/en-US.json, virtual-alexa builds the request envelope (session,
+ * through interaction_models/<locale>.json (the conversation's "locale", or the file's; default
+ * en-US), virtual-alexa builds the request envelope (locale, session,
  * attributes, entity resolutions), the skill's JSON response is checked against the
  * conversation scripts in tests/e2e/conversations/*.json, and every SSML string it returns
  * (speech and reprompt) goes through ssml-check-core (platform amazon). Any script failure or
@@ -13,7 +14,7 @@
  *
  * Options:
  *   --url URL         the skill endpoint (required)
- *   --model PATH      interaction model (default interaction_models/en-US.json)
+ *   --model PATH      interaction model for every locale (default interaction_models/<locale>.json)
  *   --only TEXT       run only conversations whose name contains TEXT
  *   --pending         run tests/e2e/pending/*.json (known bugs / model gaps) instead
  *   --verbose         print every turn: utterance, resolved intent and slots, speech
@@ -84,7 +85,6 @@ function parseArgs(argv) {
   args.matcher = args.matcher || "typed";
   if (!["typed", "stock"].includes(args.matcher)) usage("--matcher is typed or stock");
   args.gaps = args.gaps || path.join(__dirname, "stock_matcher_gaps.json");
-  args.model = args.model || path.join(ROOT, "interaction_models", "en-US.json");
   if (args.files.length === 0) {
     const dir = path.join(__dirname, args.pending ? "pending" : "conversations");
     args.files = fs.existsSync(dir)
@@ -116,9 +116,29 @@ const ERROR_PHRASE_KEY = "error";
 
 // ----------------------------------------------------------------------------- the content
 
-const CONTENT_DIR = path.join(ROOT, "lambda", "cramp_coach", "content", "en-US");
-const protocols = JSON.parse(fs.readFileSync(path.join(CONTENT_DIR, "protocols.json"), "utf8"));
-const phrases = JSON.parse(fs.readFileSync(path.join(CONTENT_DIR, "phrases.json"), "utf8"));
+const DEFAULT_LOCALE = "en-US";
+
+/* Every locale's content as the skill loads it: the base overlaid by the locale, phone-number
+ * placeholders filled. Exported by the Python loader (python -m cramp_coach.content --export),
+ * so the overlay rules live in one place. E2E_PYTHON picks the interpreter. */
+function loadAllContent() {
+  const { execFileSync } = require("child_process");
+  const venv = path.join(ROOT, ".venv", "bin", "python");
+  const python = process.env.E2E_PYTHON || (fs.existsSync(venv) ? venv : "python3");
+  const env = { ...process.env, PYTHONPATH: path.join(ROOT, "lambda") };
+  const out = execFileSync(python, ["-m", "cramp_coach.content", "--export"], { env, cwd: ROOT });
+  return JSON.parse(out.toString("utf8"));
+}
+const CONTENT = loadAllContent();
+// Every spoken phone number form of every locale ("9 1 1", "triple zero", ...).
+const ALL_NUMBER_FORMS = new Set(Object.values(CONTENT).flatMap(
+  (c) => Object.values(c.numbers).map((n) => n.spoken.toLowerCase())));
+
+function contentFor(locale) {
+  const content = CONTENT[locale];
+  if (!content) throw new Error(`no content for locale ${locale}`);
+  return content;
+}
 
 function getPath(object, dotted) {
   let here = object;
@@ -137,9 +157,10 @@ function getPath(object, dotted) {
  *   @content:gentle_stop protocols.json top-level text (opening, safety_check, ...)
  *   @protocols:a.b.c     any string in protocols.json by its path
  */
-function resolveText(ref) {
+function resolveText(ref, locale = DEFAULT_LOCALE) {
   if (typeof ref !== "string") throw new Error(`expected a string, got ${JSON.stringify(ref)}`);
   if (!ref.startsWith("@")) return ref;
+  const { protocols, phrases } = contentFor(locale);
   const [head, ...params] = ref.split("|");
   const colon = head.indexOf(":");
   const kind = head.slice(1, colon);
@@ -237,13 +258,16 @@ function words(text) {
   return cleaned ? cleaned.split(" ") : [];
 }
 
+/* The locale whose model the next match runs against (send() sets it just before it
+ * matches, in the same tick); the caches below are keyed by it. */
+let matchingLocale = DEFAULT_LOCALE;
 let matcherMode = "typed"; // "typed" | "stock"
 const stockMatchesUtterance = SamplePhrase.prototype.matchesUtterance;
 
 function installTypedSlotMatcher() {
   const typeTables = new Map(); // type name -> { phrases: Set, longest: words }
   const typeTable = (type) => {
-    if (!typeTables.has(type.name)) {
+    if (!typeTables.has(`${matchingLocale}|${type.name}`)) {
       const phrases = new Set();
       for (const v of type.values) {
         for (const p of [v.name.value, ...(v.name.synonyms || [])]) {
@@ -252,13 +276,13 @@ function installTypedSlotMatcher() {
         }
       }
       const longest = Math.max(0, ...[...phrases].map((p) => p.split(" ").length));
-      typeTables.set(type.name, { phrases, longest });
+      typeTables.set(`${matchingLocale}|${type.name}`, { phrases, longest });
     }
-    return typeTables.get(type.name);
+    return typeTables.get(`${matchingLocale}|${type.name}`);
   };
   const sampleCache = new Map(); // "intent|phrase" -> { tokens, names }: one model per conversation
   const compile = (sample) => {
-    const key = `${sample.intent}|${sample.phrase}`;
+    const key = `${matchingLocale}|${sample.intent}|${sample.phrase}`;
     if (!sampleCache.has(key)) {
       const model = sample.sampleUtterances.interactionModel();
       const intent = model.intentSchema.intent(sample.intent);
@@ -382,7 +406,7 @@ function flatState(attributes) {
   };
 }
 
-function validateTurn(turn, where) {
+function validateTurn(turn, where, locale) {
   const errors = [];
   if (typeof turn !== "object" || turn === null || Array.isArray(turn)) {
     return [`${where}: a turn must be an object`];
@@ -399,15 +423,15 @@ function validateTurn(turn, where) {
   }
   for (const key of ["says", "not_says", "reprompt_says"]) {
     for (const ref of turn[key] || []) {
-      try { resolveText(ref); } catch (e) { errors.push(`${where}: ${e.message}`); }
+      try { resolveText(ref, locale); } catch (e) { errors.push(`${where}: ${e.message}`); }
     }
   }
   for (const key of ["starts_with"]) {
     if (key in turn) {
-      try { resolveText(turn[key]); } catch (e) { errors.push(`${where}: ${e.message}`); }
+      try { resolveText(turn[key], locale); } catch (e) { errors.push(`${where}: ${e.message}`); }
     }
   }
-  if ("says_red_flag" in turn && !protocols.red_flags[turn.says_red_flag]) {
+  if ("says_red_flag" in turn && !contentFor(locale).protocols.red_flags[turn.says_red_flag]) {
     errors.push(`${where}: unknown red flag ${turn.says_red_flag}`);
   }
   return errors;
@@ -435,8 +459,14 @@ function loadFiles(files) {
         errors.push(`${where}: a conversation needs a "name" and a non-empty "turns" list`);
         continue;
       }
-      c.turns.forEach((t, j) => errors.push(...validateTurn(t, `${where} turn ${j + 1}`)));
-      conversations.push({ ...c, file: path.basename(file) });
+      // "locale" on the conversation, else on the file: its model, request locale and content.
+      const locale = c.locale || (Array.isArray(data) ? undefined : data.locale) || DEFAULT_LOCALE;
+      if (!CONTENT[locale] || !fs.existsSync(modelPath(locale))) {
+        errors.push(`${where}: locale ${locale} has no content or no interaction model`);
+        continue;
+      }
+      c.turns.forEach((t, j) => errors.push(...validateTurn(t, `${where} turn ${j + 1}`, locale)));
+      conversations.push({ ...c, locale, file: path.basename(file) });
     }
   }
   const names = new Set();
@@ -467,22 +497,29 @@ function iso(ms) {
   return new Date(ms).toISOString().slice(0, 19) + "Z";
 }
 
+function modelPath(locale) {
+  return path.join(ROOT, "interaction_models", `${locale}.json`);
+}
+
 class Runner {
   constructor(args) {
     this.args = args;
-    this.model = JSON.parse(fs.readFileSync(args.model, "utf8"));
-    this.errorPhrase = norm(phrases[ERROR_PHRASE_KEY]);
-    this.emergencyScripts = Object.values(protocols.red_flags)
-      .filter((f) => f.level === "emergency").map((f) => norm(f.script));
+    this.models = new Map();
     this.turnCount = 0;
   }
 
-  newAlexa(state) {
+  model(locale) {
+    const file = this.args.model || modelPath(locale);
+    if (!this.models.has(file)) this.models.set(file, JSON.parse(fs.readFileSync(file, "utf8")));
+    return this.models.get(file);
+  }
+
+  newAlexa(state, locale) {
     const alexa = VirtualAlexa.Builder()
-      .interactionModel(this.model)
+      .interactionModel(this.model(locale))
       .skillURL(this.args.url)
       .applicationID(SKILL_ID)
-      .locale("en-US")
+      .locale(locale)
       .create();
     alexa.filter((request) => {
       request.request.timestamp = iso(state.clock);
@@ -501,7 +538,7 @@ class Runner {
     return [true, match[1].replace(/^[,.\s]+/, "").trim()];
   }
 
-  async send(alexa, state, turn) {
+  async send(alexa, state, turn, locale) {
     // Returns { response, how } where how describes what was sent.
     if ("launch" in turn) {
       alexa.context().endSession(); // a launch always opens a new session
@@ -524,6 +561,7 @@ class Runner {
       // As on a device (and in virtual-alexa's own utter()): "exit" closes the session.
       return { response: await alexa.endSession(2), how: "SessionEndedRequest" };
     }
+    matchingLocale = locale;
     const utterance = new virtualCore.Utterance(alexa.context().interactionModel(), text);
     const request = alexa.request();
     if (utterance.matched()) {
@@ -537,7 +575,8 @@ class Runner {
 
   async runConversation(conversation) {
     const state = { clock: T0_MS, lastRequest: null };
-    const alexa = this.newAlexa(state);
+    const locale = conversation.locale;
+    const alexa = this.newAlexa(state, locale);
     const lines = [];
     const failures = [];
     for (const [index, turn] of conversation.turns.entries()) {
@@ -549,7 +588,7 @@ class Runner {
       state.lastRequest = null;
       let result;
       try {
-        result = await this.send(alexa, state, turn);
+        result = await this.send(alexa, state, turn, locale);
       } catch (error) {
         const message = `request failed: ${error && error.message ? error.message : error}`;
         failures.push(`${label}: ${message}`);
@@ -557,7 +596,7 @@ class Runner {
         break;
       }
       this.turnCount++;
-      const problems = await this.check(turn, result, state.lastRequest);
+      const problems = await this.check(turn, result, state.lastRequest, locale);
       const request = state.lastRequest ? state.lastRequest.request : {};
       const heard = request.intent
         ? `${request.intent.name} ${JSON.stringify(resolvedSlots(request.intent))}`
@@ -576,11 +615,13 @@ class Runner {
         lines.push(`      FAIL ${p}`);
       }
     }
-    return { name: conversation.name, file: conversation.file, failures, lines };
+    return { name: conversation.name, file: conversation.file, locale, failures, lines };
   }
 
-  async check(turn, result, requestJSON) {
+  async check(turn, result, requestJSON, locale) {
     const problems = [];
+    const { protocols, phrases, numbers } = contentFor(locale);
+    const text = (ref) => resolveText(ref, locale);
     const raw = result.response;
     const body = raw.response || {};
     const request = requestJSON ? requestJSON.request : {};
@@ -604,6 +645,9 @@ class Runner {
     }
 
     // What was sent.
+    if (requestJSON && request.locale !== locale) {
+      problems.push(`request locale: expected ${locale}, sent ${request.locale}`);
+    }
     const sentIntent = request.type === "IntentRequest" ? request.intent.name : request.type;
     if ("intent" in turn && turn.intent !== sentIntent) {
       problems.push(`intent: expected ${turn.intent}, resolved to ${sentIntent}` +
@@ -626,12 +670,24 @@ class Runner {
       if (!body.shouldEndSession && !reprompt) {
         problems.push("the session stays open without a reprompt");
       }
-      if (!turn.allow_error && speech.includes(this.errorPhrase)) {
+      if (!turn.allow_error && speech.includes(norm(phrases[ERROR_PHRASE_KEY]))) {
         problems.push("the skill answered with its calm error fallback (a crash behind it)");
       }
-      for (const script of this.emergencyScripts) {
-        if (speech.includes(script) && !speech.includes("9 1 1")) {
-          problems.push("an emergency script without the emergency number (9 1 1)");
+      // An emergency red flag is followed by this locale's emergency number, and no response
+      // ever names another locale's number.
+      const emergencyNumber = norm(phrases.emergency_number);
+      const emergencyScripts = Object.values(protocols.red_flags)
+        .filter((f) => f.level === "emergency").map((f) => norm(f.script));
+      for (const script of emergencyScripts) {
+        if (speech.includes(script) && !speech.includes(emergencyNumber)) {
+          problems.push(`an emergency script without the ${locale} emergency number ` +
+            `("${phrases.emergency_number}")`);
+        }
+      }
+      const own = new Set(Object.values(numbers).map((n) => n.spoken.toLowerCase()));
+      for (const form of ALL_NUMBER_FORMS) {
+        if (!own.has(form) && speech.includes(form)) {
+          problems.push(`names another locale's number "${form}" (${locale} has none such)`);
         }
       }
     }
@@ -645,18 +701,18 @@ class Runner {
     if ("ended" in turn && Boolean(body.shouldEndSession) !== turn.ended) {
       problems.push(`ended: expected ${turn.ended}, got ${Boolean(body.shouldEndSession)}`);
     }
-    if ("starts_with" in turn && !speech.startsWith(norm(resolveText(turn.starts_with)))) {
-      problems.push(`should start with "${resolveText(turn.starts_with)}"`);
+    if ("starts_with" in turn && !speech.startsWith(norm(text(turn.starts_with)))) {
+      problems.push(`should start with "${text(turn.starts_with)}"`);
     }
     for (const ref of turn.says || []) {
-      if (!speech.includes(norm(resolveText(ref)))) problems.push(`should say "${resolveText(ref)}"`);
+      if (!speech.includes(norm(text(ref)))) problems.push(`should say "${text(ref)}"`);
     }
     for (const ref of turn.not_says || []) {
-      if (speech.includes(norm(resolveText(ref)))) problems.push(`should not say "${resolveText(ref)}"`);
+      if (speech.includes(norm(text(ref)))) problems.push(`should not say "${text(ref)}"`);
     }
     for (const ref of turn.reprompt_says || []) {
-      if (!reprompt.includes(norm(resolveText(ref)))) {
-        problems.push(`reprompt should say "${resolveText(ref)}" (reprompt: "${reprompt}")`);
+      if (!reprompt.includes(norm(text(ref)))) {
+        problems.push(`reprompt should say "${text(ref)}" (reprompt: "${reprompt}")`);
       }
     }
     for (const raw of turn.ssml_has || []) {
@@ -704,7 +760,9 @@ function disagreement(stock, typed) {
 }
 
 function stockCheck(args, conversations) {
-  const model = modelOf(args.model);
+  // The en-US scripts: the other locales' models are generated from en-US.json.
+  const model = modelOf(args.model || modelPath(DEFAULT_LOCALE));
+  conversations = conversations.filter((c) => (c.locale || DEFAULT_LOCALE) === DEFAULT_LOCALE);
   const gapsFile = JSON.parse(fs.readFileSync(args.gaps, "utf8"));
   const listed = new Map(Object.entries(gapsFile.utterances || {}));
   const failures = [];
@@ -752,7 +810,7 @@ async function resolveStdin(args) {
   const chunks = [];
   for await (const chunk of process.stdin) chunks.push(chunk);
   const utterances = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  const model = modelOf(args.model);
+  const model = modelOf(args.model || modelPath(DEFAULT_LOCALE));
   const out = utterances.map((say) => ({ say, ...readBoth(model, say) }));
   process.stdout.write(JSON.stringify(out) + "\n");
 }
@@ -806,7 +864,7 @@ async function main() {
   for (const r of results) {
     const ok = r.failures.length === 0;
     if (ok) passed++;
-    console.log(`${ok ? "ok  " : "FAIL"} ${r.file}: ${r.name}`);
+    console.log(`${ok ? "ok  " : "FAIL"} ${r.file}: ${r.name}${r.locale && r.locale !== DEFAULT_LOCALE ? ` [${r.locale}]` : ""}`);
     if (!ok || args.verbose) for (const line of r.lines) console.log(line);
     if (!ok && r.lines.length === 0) for (const f of r.failures) console.log(`      FAIL ${f}`);
   }

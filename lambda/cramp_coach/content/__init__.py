@@ -1,20 +1,38 @@
 """Load and validate the per-locale content files into frozen dataclasses.
 
-The medical content (``<locale>/protocols.json``) and the skill's own phrases
-(``<locale>/phrases.json``) are data, so a bad edit must fail loudly at load time
-with a message that names the file and the place, never halfway through a night.
+The medical content (``protocols.json``) and the skill's own phrases (``phrases.json``)
+are data, so a bad edit must fail loudly at load time with a message that names the file
+and the place, never halfway through a night.
+
+A language base (``en/``) holds the complete content, with no phone numbers: it is what a
+locale the skill does not have hears ("your local emergency number"). A locale folder
+(``en-GB/``) holds only what differs, overlaid key by key on the base (steps and other
+listed items by their ``id``). An overlay may change wording and add phone numbers and
+their sources; it may not add keys, change a hold, a level, an id, a source tag or a list
+of red flags, so a locale can never drop a step or weaken a red flag.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+import string
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 CONTENT_DIR = Path(__file__).parent
+BASE_LANGUAGE = "en"
+# The phrases the core appends after an emergency-level and an urgent-level red flag.
+NUMBER_PHRASES = {"emergency": "emergency_number", "urgent": "urgent_number"}
+# Kinds of phone number a locale may name; phrases use {<kind>_spoken} and {<kind>_name}.
+NUMBER_KINDS = ("emergency", "urgent", "ambulance")
+# Overlay tables that may gain keys a base does not have.
+OPEN_TABLES = {"sources", "numbers"}
+# Keys an overlay must never change: structure, not wording.
+FIXED_KEYS = {"id", "source", "level", "hold", "phase", "legs_only", "position_first", "leg"}
 MAX_STEP_WORDS = 30
 PHASES = ("setup", "stretch", "massage", "care")
 LEVELS = ("emergency", "urgent", "routine")
@@ -124,9 +142,20 @@ FLAG_TEXTS = ("PREGNANT", "PREGNANT_ALONE", "CHILD", "EXERCISE_HEAT")
 
 
 @dataclass(frozen=True)
+class PhoneNumber:
+    """A number to call: the digits (for a screen or a test) and how it is spoken."""
+
+    kind: str
+    name: str | None
+    digits: str
+    spoken: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Content:
     locale: str
-    emergency_number: str
+    phone_numbers: dict[str, PhoneNumber]  # kind ("emergency", "urgent", ...) -> number
     sources: dict[str, str]
     muscles: dict[str, Muscle]
     vague: dict[str, Vague]
@@ -144,11 +173,75 @@ class Content:
     hold_advice: Sourced
     safety_net: SafetyNet
     phrases: dict[str, str]
-    numbers: dict[int, str]  # number words for counts and durations ("thirty")
+    number_words: dict[int, str]  # for counts and durations ("thirty")
+
+    @property
+    def emergency(self) -> PhoneNumber | None:
+        """The locale's emergency number; None in the language base (no number is known)."""
+        return self.phone_numbers.get("emergency")
+
+    @property
+    def urgent(self) -> PhoneNumber | None:
+        """The same-day advice line, where the locale has one."""
+        return self.phone_numbers.get("urgent")
+
+    def number_values(self) -> dict[str, str]:
+        """The placeholders phrases may use for phone numbers: {emergency_spoken}, ..."""
+        values: dict[str, str] = {}
+        for kind, number in self.phone_numbers.items():
+            values[f"{kind}_spoken"] = number.spoken
+            if number.name:
+                values[f"{kind}_name"] = number.name
+        return values
 
     def phrase(self, key: str, **values: object) -> str:
-        """A phrase from phrases.json with ``{name}`` placeholders filled."""
-        return self.phrases[key].format(**values)
+        """A phrase from phrases.json with ``{name}`` placeholders filled.
+
+        Phone-number placeholders are filled from the locale's ``numbers`` entry: the one
+        place a number is written.
+        """
+        return self.phrases[key].format(**{**self.number_values(), **values})
+
+    def spoken_texts(self) -> Iterator[tuple[str, str]]:
+        """(where, text) for every string the skill may speak, phrases unfilled."""
+        for mid, m in self.muscles.items():
+            yield f"muscles.{mid}.name", m.name
+            for variant in ("partner", "alone", "gentle"):
+                for st in getattr(m, variant):
+                    yield f"muscles.{mid}.{variant}.{st.id}", st.text
+                    for i, beat in enumerate(st.beats):
+                        yield f"muscles.{mid}.{variant}.{st.id}.beats[{i}]", beat.cue
+            for extra in ("caution", "pregnancy"):
+                sourced = getattr(m, extra)
+                if sourced is not None:
+                    yield f"muscles.{mid}.{extra}", sourced.text
+        for vid, v in self.vague.items():
+            for name in ("note", "question", "hint"):
+                text = getattr(v, name)
+                if text:
+                    yield f"vague.{vid}.{name}", text
+        for st in self.aftercare:
+            yield f"aftercare.{st.id}", st.text
+        yield "aftercare.reassurance", self.reassurance.text
+        for i, tip in enumerate(self.prevention):
+            yield f"prevention[{i}]", tip.text
+        for rf_id, rf in self.red_flags.items():
+            yield f"red_flags.{rf_id}.script", rf.script
+        for fid, flag in self.flags.items():
+            yield f"flags.{fid}", flag.text
+        for name in (
+            "opening",
+            "safety_check",
+            "closing_after_red_flag",
+            "gentle_stop",
+            "doctor_advice",
+            "hold_advice",
+        ):
+            yield name, getattr(self, name).text
+        for key, text in self.phrases.items():
+            yield f"phrases.{key}", text
+        for n, word in self.number_words.items():
+            yield f"phrases.number_words.{n}", word
 
     def aftercare_for(self, muscle_id: str | None) -> tuple[Step, ...]:
         is_leg = muscle_id is None or self.muscles[muscle_id].leg
@@ -162,7 +255,7 @@ class _Reader:
         self.file = file
 
     def fail(self, where: str, problem: str) -> ContentError:
-        return ContentError(f"{self.file.name}: {where}: {problem}")
+        return ContentError(f"{self.file.parent.name}/{self.file.name}: {where}: {problem}")
 
     def obj(
         self, value: Any, where: str, required: set[str], optional: Iterable[str] = ()
@@ -187,6 +280,13 @@ class _Reader:
 
     def sourced(self, value: Any, where: str) -> Sourced:
         data = self.obj(value, where, {"text", "source"})
+        return Sourced(
+            self.text(data["text"], f"{where}.text"), self.text(data["source"], f"{where}.source")
+        )
+
+    def prevention(self, value: Any, where: str) -> Sourced:
+        data = self.obj(value, where, {"id", "text", "source"})
+        self.text(data["id"], f"{where}.id")
         return Sourced(
             self.text(data["text"], f"{where}.text"), self.text(data["source"], f"{where}.source")
         )
@@ -255,7 +355,7 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         "top level",
         {
             "locale",
-            "emergency_number",
+            "numbers",
             "sources",
             "muscles",
             "vague",
@@ -363,31 +463,35 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
     places = {*muscles, *vague, *out_of_scope}
     safety_net = _safety_net(r, top["safety_net"], set(red_flags), places)
     sources = r.obj(top["sources"], "sources", set(), set(top["sources"]))
+    phone_numbers = _phone_numbers(r, top["numbers"], sources)
 
     s = _Reader(sfile)
     if not isinstance(phrases, dict):
         raise s.fail("top level", "expected an object of phrase strings")
     phrases = dict(phrases)
-    numbers_doc = phrases.pop("numbers", {})
-    raw_numbers = s.obj(numbers_doc, "numbers", set(), set(numbers_doc or ()))
+    numbers_doc = phrases.pop("number_words", {})
+    raw_numbers = s.obj(numbers_doc, "number_words", set(), set(numbers_doc or ()))
     numbers: dict[int, str] = {}
     for digits, word in raw_numbers.items():
         if not digits.isdigit():
-            raise s.fail(f"numbers.{digits}", "keys are numbers written in digits")
-        numbers[int(digits)] = s.text(word, f"numbers.{digits}")
+            raise s.fail(f"number_words.{digits}", "keys are numbers written in digits")
+        numbers[int(digits)] = s.text(word, f"number_words.{digits}")
     for key, value in phrases.items():
         s.text(value, key)
+    _check_number_phrases(s, phrases, phone_numbers)
 
-    return Content(
+    content = Content(
         locale=r.text(top["locale"], "locale"),
-        emergency_number=r.text(top["emergency_number"], "emergency_number"),
+        phone_numbers=phone_numbers,
         sources=dict(sources),
         muscles=muscles,
         vague=vague,
         out_of_scope=dict(out_of_scope),
         aftercare=r.steps(after["steps"], "aftercare.steps", legs_only=True),
         reassurance=r.sourced(after["reassurance"], "aftercare.reassurance"),
-        prevention=tuple(r.sourced(p, f"prevention[{i}]") for i, p in enumerate(top["prevention"])),
+        prevention=tuple(
+            r.prevention(p, f"prevention[{i}]") for i, p in enumerate(top["prevention"])
+        ),
         red_flags=red_flags,
         flags=flags,
         opening=r.sourced(top["opening"], "opening"),
@@ -398,8 +502,14 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         hold_advice=r.sourced(top["hold_advice"], "hold_advice"),
         safety_net=safety_net,
         phrases=dict(phrases),
-        numbers=numbers,
+        number_words=numbers,
     )
+    for where, text in content.spoken_texts():
+        if re.search(r"\d", text):
+            # A number is written once, in `numbers`, and spoken through a placeholder.
+            file = s if where.startswith("phrases.") else r
+            raise file.fail(where, "spoken text must not contain digits (use `numbers`)")
+    return content
 
 
 def _safety_net(r: _Reader, value: Any, red_flags: set[str], places: set[str]) -> SafetyNet:
@@ -431,25 +541,190 @@ def _safety_net(r: _Reader, value: Any, red_flags: set[str], places: set[str]) -
     return SafetyNet(negations, tuple(rules))
 
 
-def parse_content(protocols: Any, phrases: Any, name: str = "en-US") -> Content:
+def _phone_numbers(r: _Reader, value: Any, sources: dict[str, Any]) -> dict[str, PhoneNumber]:
+    table = r.obj(value, "numbers", {"emergency", "urgent"}, NUMBER_KINDS)
+    out: dict[str, PhoneNumber] = {}
+    for kind, raw in table.items():
+        if raw is None:
+            continue
+        where = f"numbers.{kind}"
+        data = r.obj(raw, where, {"digits", "spoken", "source"}, {"name"})
+        digits = r.text(data["digits"], f"{where}.digits")
+        if not digits.replace(" ", "").isdigit():
+            raise r.fail(f"{where}.digits", "expected the digits to dial")
+        source = r.text(data["source"], f"{where}.source")
+        if source not in sources:
+            raise r.fail(f"{where}.source", f"unknown source {source!r} (add it to sources)")
+        spoken = r.text(data["spoken"], f"{where}.spoken")
+        if re.sub(r"\D", "", spoken) not in ("", digits.replace(" ", "")):
+            raise r.fail(f"{where}.spoken", f"speaks other digits than {digits!r}")
+        name = r.text(data["name"], f"{where}.name") if "name" in data else None
+        out[kind] = PhoneNumber(kind, name, digits, spoken, source)
+    if "emergency" not in out and table.get("urgent") is not None:
+        raise r.fail("numbers.urgent", "a locale with an urgent line needs its emergency number")
+    return out
+
+
+def _check_number_phrases(
+    s: _Reader, phrases: dict[str, Any], numbers: dict[str, PhoneNumber]
+) -> None:
+    """Every phone placeholder is known, and every known number is actually spoken."""
+    available: set[str] = set()
+    for kind, number in numbers.items():
+        available.add(f"{kind}_spoken")
+        if number.name:
+            available.add(f"{kind}_name")
+    for key, text in phrases.items():
+        for _, field, _, _ in string.Formatter().parse(text):
+            if field and field.split("_")[0] in NUMBER_KINDS and field not in available:
+                raise s.fail(key, f"uses {{{field}}} but this locale's numbers do not have it")
+    for kind, key in NUMBER_PHRASES.items():
+        if key not in phrases:
+            raise s.fail(key, "missing: every locale says its emergency and urgent numbers")
+        if kind in numbers and f"{{{kind}_spoken}}" not in phrases[key]:
+            raise s.fail(key, f"must speak the number through {{{kind}_spoken}}")
+    for kind in numbers:
+        if kind not in NUMBER_PHRASES and not any(
+            f"{{{kind}_spoken}}" in text for text in phrases.values()
+        ):
+            raise s.fail("top level", f"no phrase speaks numbers.{kind}")
+
+
+def parse_content(protocols: Any, phrases: Any, name: str = BASE_LANGUAGE) -> Content:
     """Validate already-decoded documents (used by tests to check broken variants)."""
     return _parse(protocols, phrases, Path(f"{name}/protocols.json"), Path(f"{name}/phrases.json"))
 
 
-@cache
-def load_content(locale: str = "en-US") -> Content:
-    """Load one locale's content; cached, so a warm Lambda reads the files once."""
-    folder = CONTENT_DIR / locale
-    pfile, sfile = folder / "protocols.json", folder / "phrases.json"
-    if not pfile.is_file():
-        raise ContentError(f"no content for locale {locale!r} (looked for {pfile})")
+def _read(file: Path, required: bool) -> Any:
+    if not file.is_file():
+        if required:
+            raise ContentError(f"{file.parent.name}/{file.name}: missing")
+        return {}
     try:
-        protocols = json.loads(pfile.read_text(encoding="utf-8"))
-        phrases = json.loads(sfile.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ContentError(f"{locale}: not valid JSON: {err}") from err
-    return _parse(protocols, phrases, pfile, sfile)
+        raise ContentError(f"{file.parent.name}/{file.name}: not valid JSON: {err}") from err
+
+
+def overlay(base: Any, over: Any, file: str, where: str = "") -> Any:
+    """``over`` laid on ``base`` key by key; lists of objects merge by their ``id``.
+
+    Raises ContentError naming ``file`` and the path for a key the base does not have
+    (outside the open tables) or a change to structure rather than wording.
+    """
+    here = where or "top level"
+    if isinstance(over, dict):
+        if not isinstance(base, dict):
+            raise ContentError(f"{file}: {here}: the base has no object here")
+        merged = dict(base)
+        top = where.split(".")[0].split("[")[0]
+        for key, value in over.items():
+            path = f"{where}.{key}" if where else key
+            if key not in base:
+                if top in OPEN_TABLES:
+                    merged[key] = value
+                    continue
+                raise ContentError(f"{file}: {path}: unknown key (not in the base content)")
+            if key in FIXED_KEYS and value != base[key]:
+                raise ContentError(f"{file}: {path}: an overlay may not change {key!r}")
+            if top in OPEN_TABLES and (value is None or base[key] is None):
+                merged[key] = value
+                continue
+            merged[key] = overlay(base[key], value, file, path)
+        return merged
+    if isinstance(over, list):
+        if not isinstance(base, list) or not all(
+            isinstance(item, dict) and "id" in item for item in [*base, *over]
+        ):
+            raise ContentError(
+                f"{file}: {here}: only lists of items with an id can be overlaid (by id)"
+            )
+        index = {item["id"]: i for i, item in enumerate(base)}
+        merged_list = list(base)
+        for item in over:
+            if item["id"] not in index:
+                raise ContentError(f"{file}: {here}[id={item['id']}]: no such id in the base")
+            i = index[item["id"]]
+            merged_list[i] = overlay(base[i], item, file, f"{here}[id={item['id']}]")
+        return merged_list
+    if isinstance(over, str) and isinstance(base, str):
+        return over
+    raise ContentError(f"{file}: {here}: an overlay may only change wording (text)")
+
+
+def _language(locale: str) -> str:
+    return locale.split("-")[0]
 
 
 def available_locales() -> list[str]:
-    return sorted(p.name for p in CONTENT_DIR.iterdir() if (p / "protocols.json").is_file())
+    """Every locale the skill has (``en-GB``, ...): a folder overlaid on its language base."""
+    return list(_locales_in(CONTENT_DIR))
+
+
+@cache
+def _locales_in(content_dir: Path) -> tuple[str, ...]:
+    # Read once per process: every request resolves its locale, and must not list a folder.
+    return tuple(
+        sorted(
+            p.name
+            for p in content_dir.iterdir()
+            if p.is_dir()
+            and "-" in p.name
+            and (content_dir / _language(p.name) / "protocols.json").is_file()
+            and ((p / "protocols.json").is_file() or (p / "phrases.json").is_file())
+        )
+    )
+
+
+def resolve_locale(locale: object) -> str:
+    """The content folder for a request's locale: itself, else the English base.
+
+    Never raises: a locale the skill does not have (en-NZ, fr-FR, garbage) gets the base
+    content, which names no phone number ("your local emergency number").
+    """
+    if not isinstance(locale, str):
+        return BASE_LANGUAGE
+    wanted = locale.strip().replace("_", "-").lower()
+    for known in _locales_in(CONTENT_DIR):
+        if known.lower() == wanted:
+            return known
+    return BASE_LANGUAGE
+
+
+def merged_documents(folder_name: str) -> tuple[Any, Any, Path, Path]:
+    """(protocols, phrases, protocols file, phrases file) of a content folder, overlaid on
+    its language base; not yet validated."""
+    language = _language(folder_name)
+    base_dir = CONTENT_DIR / language
+    protocols = _read(base_dir / "protocols.json", required=True)
+    phrases = _read(base_dir / "phrases.json", required=True)
+    pfile, sfile = base_dir / "protocols.json", base_dir / "phrases.json"
+    if folder_name != language:
+        folder = CONTENT_DIR / folder_name
+        pfile, sfile = folder / "protocols.json", folder / "phrases.json"
+        protocols = overlay(protocols, _read(pfile, False), f"{folder_name}/{pfile.name}")
+        phrases = overlay(phrases, _read(sfile, False), f"{folder_name}/{sfile.name}")
+    return protocols, phrases, pfile, sfile
+
+
+@cache
+def _load(folder_name: str) -> Content:
+    protocols, phrases, pfile, sfile = merged_documents(folder_name)
+    content = _parse(protocols, phrases, pfile, sfile)
+    if content.locale != folder_name:
+        raise ContentError(f"{folder_name}/{pfile.name}: locale: must be {folder_name!r}")
+    return content
+
+
+def load_content(locale: object = "en-US") -> Content:
+    """One locale's content (falling back to its language base); cached per content folder.
+
+    Never raises for an unknown locale (see `resolve_locale`); a broken content file still
+    raises ContentError, naming the file and the place.
+    """
+    return _load(resolve_locale(locale))
+
+
+def validate_all() -> dict[str, Content]:
+    """Load the base and every locale: what tests and CI run to catch a bad edit."""
+    return {name: _load(name) for name in [BASE_LANGUAGE, *available_locales()]}

@@ -115,7 +115,7 @@ class Speaker:
             title=self.p("red_flag_title_emergency" if emergency else "red_flag_title_urgent"),
             progress="",
             text=" ".join(f.script for f in flags),
-            number=self.c.emergency_number if emergency else None,
+            number=self.c.emergency.digits if emergency and self.c.emergency else None,
         )
 
     def say(

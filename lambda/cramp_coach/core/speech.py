@@ -55,7 +55,7 @@ class Voice:
         self._c = content
 
     def number(self, n: int) -> str:
-        words = self._c.numbers
+        words = self._c.number_words
         if n in words:
             return words[n]
         tens, ones = divmod(n, 10)

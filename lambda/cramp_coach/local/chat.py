@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from cramp_coach.local.envelopes import Session
-from cramp_coach.local.nlu import InteractionModel, normalize
+from cramp_coach.local.nlu import MODELS_DIR, InteractionModel, normalize
 from cramp_coach.skill import handle_envelope
 
 _INVOKE = re.compile(
@@ -43,12 +43,17 @@ class Chat:
         skill: Any,
         model: InteractionModel | None = None,
         clock: Callable[[], float] = time.time,
+        locale: str = "en-US",
     ) -> None:
         self.skill = skill
-        self.model = model or InteractionModel.for_locale()
+        self.locale = locale
+        # The locale's own model; a locale without one (en-NZ, to hear the fallback) uses en-US's.
+        self.model = model or InteractionModel.for_locale(
+            locale if (MODELS_DIR / f"{locale}.json").is_file() else "en-US"
+        )
         self.clock = clock
         self.offset = 0.0
-        self.session = Session()
+        self.session = Session(locale=locale)
         self.open = False
 
     def now(self) -> float:
@@ -70,13 +75,13 @@ class Chat:
         utterance = normalize(text)
         invoked = _INVOKE.match(utterance)
         if invoked:
-            self.session = Session(user_id=self.session.user_id)
+            self.session = Session(user_id=self.session.user_id, locale=self.locale)
             if not invoked.group(2):
                 return self._show(self._send(self.session.launch(self.now())), "LaunchRequest")
             utterance = invoked.group(2)
         elif not self.open:
             # Out of a session Alexa needs the invocation name; be kind and add it.
-            self.session = Session(user_id=self.session.user_id)
+            self.session = Session(user_id=self.session.user_id, locale=self.locale)
         resolution = self.model.resolve(utterance)
         envelope = self.session.intent(resolution.intent, self.now(), resolution.slots)
         label = resolution.intent + "".join(
@@ -114,8 +119,10 @@ class Chat:
         return lines
 
 
-def run(skill: Any, lines: Iterable[str], out: TextIO, interactive: bool) -> int:
-    chat = Chat(skill)
+def run(
+    skill: Any, lines: Iterable[str], out: TextIO, interactive: bool, locale: str = "en-US"
+) -> int:
+    chat = Chat(skill, locale=locale)
     if interactive:
         out.write(
             "Cramp Coach local chat. Say what you'd say to Alexa, e.g.\n"
