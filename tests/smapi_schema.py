@@ -53,7 +53,7 @@ def definitions() -> dict[str, Any]:
         defs[base] = {
             "allOf": [
                 {"$ref": _REF + base + "__base"},
-                {"properties": {field: {"enum": sorted(subtypes)}}},
+                {"properties": {field: {"enum": sorted(_allowed(spec, base, subtypes))}}},
                 *(
                     {"if": {"properties": {field: {"const": value}}}, "then": {"$ref": _REF + name}}
                     for value, name in sorted(subtypes.items())
@@ -61,6 +61,13 @@ def definitions() -> dict[str, Any]:
             ]
         }
     return defs
+
+
+def _allowed(spec: dict[str, Any], base: str, subtypes: dict[str, str]) -> set[str]:
+    """The discriminator's values: its subtypes, and the values of an enum named after the
+    base + "Type" (InterfaceType lists CAN_FULFILL_INTENT_REQUEST, which has no subtype)."""
+    names = spec["definitions"].get(base + "Type", {}).get("enum", [])
+    return set(subtypes) | {n for n in names if isinstance(n, str)}
 
 
 def validator(root: str) -> Draft7Validator:

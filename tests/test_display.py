@@ -245,7 +245,7 @@ def _spoken(content: Content, seconds: int) -> tuple[list[int], list[int], bool]
     """(breaks in ms, the numbers named "N left", the final five spoken) from the real SSML."""
     ssml = Voice(content).countdown(seconds)
     breaks = [int(ms) for ms in re.findall(r'<break time="(\d+)ms"/>', ssml)]
-    words = {w.lower(): n for n, w in content.numbers.items()}
+    words = {w.lower(): n for n, w in content.number_words.items()}
     marks = []
     for word in _LEFT.findall(ssml):
         lower = word.lower()
@@ -407,7 +407,7 @@ def test_a_red_flag_on_a_show_draws_the_red_flag_screen_with_the_number() -> Non
     (directive,) = response["response"]["directives"]
     assert "red flag" in directive["document"]["description"]
     night = directive["datasources"]["night"]
-    assert night["call"] == f"Call {load_content().emergency_number}"
+    assert night["call"] == f"Call {load_content().emergency.digits}"  # type: ignore[union-attr]
     assert load_content().red_flags["RF_PE"].script[:30] in night["text"]
 
 

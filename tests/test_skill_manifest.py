@@ -192,11 +192,13 @@ def test_privacy_and_compliance() -> None:
     # the 12-hour red-flag lock and the opt-in cramp log (docs/privacy.md).
     assert privacy["usesPersonalInfo"] is True
     assert privacy["usesHealthInfo"] is False  # HIPAA covered entities and associates only
+    listed = manifest()["manifest"]["publishingInformation"]["locales"]
     assert privacy["locales"] == {
-        "en-US": {
+        locale: {
             "privacyPolicyUrl": "REPLACE_WITH_PRIVACY_POLICY_URL",
             "termsOfUseUrl": "REPLACE_WITH_TERMS_OF_USE_URL",
         }
+        for locale in listed
     }
     assert privacy["isExportCompliant"] is True
     assert "permissions" not in manifest()["manifest"]
@@ -350,7 +352,7 @@ def test_package_fills_per_region_endpoints(tmp_path: Path) -> None:
     fe = "arn:aws:lambda:us-west-2:000000000000:function:cramp-coach-skill:live"
     run = run_build(
         "--endpoint", FAKE_ENDPOINT, "--region-endpoint", f"EU={eu}",
-        "--region-endpoint", f"FE={fe}", "--out", str(out),
+        "--region-endpoint", f"FE={fe}", "--out", str(out), urls_env=True,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     custom = read(out / "skill-package" / "skill.json")["manifest"]["apis"]["custom"]
