@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.local.nlu import InteractionModel
+
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "skill-package" / "skill.json"
 MODELS = REPO / "interaction_models"
@@ -60,55 +62,33 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().replace("\u2019", "'").split())
 
 
-def _slot_pattern(model: Json, slot_type: str) -> str:
-    types = {t["name"]: t for t in model.get("types", [])}
-    if slot_type not in types:  # AMAZON.* built-in types: any words
-        return r".+?"
-    words: set[str] = set()
-    for value in types[slot_type]["values"]:
-        words.add(_normalise(value["name"]["value"]))
-        words.update(_normalise(s) for s in value["name"].get("synonyms", []))
-    # Longest first, so "foot arch" is tried before "foot".
-    alternatives = sorted(words, key=len, reverse=True)
-    return "(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alternatives) + ")"
-
-
-@cache
-def sample_patterns(locale: str) -> list[tuple[str, str, re.Pattern[str]]]:
-    """(intent, sample, regex) for every sample utterance of the locale's model."""
-    model = language_model(locale)
-    patterns = []
-    for intent in model["intents"]:
-        slot_types = {slot["name"]: slot["type"] for slot in intent.get("slots", [])}
-        for sample in intent.get("samples", []):
-            parts = re.split(r"\{(\w+)\}", _normalise(sample))
-            regex = "".join(
-                _slot_pattern(model, slot_types[part])
-                if index % 2
-                else r"\s+".join(re.escape(word) for word in part.split(" "))
-                for index, part in enumerate(parts)
-            )
-            patterns.append((intent["name"], sample, re.compile(rf"^{regex}$")))
-    return patterns
-
-
 PREFIX = re.compile(
     rf"^alexa,?\s+(?P<verb>open|ask|tell)\s+{re.escape(INVOCATION)}(?:\s+to)?(?:\s+(?P<rest>.+))?$"
 )
 
 
+@cache
+def _model(locale: str) -> InteractionModel:
+    return InteractionModel(REPO / "interaction_models" / f"{locale}.json")
+
+
 def match_phrase(locale: str, phrase: str) -> str | None:
-    """The intent a spoken "Alexa, <verb> cramp coach <utterance>" reaches, or LaunchRequest."""
+    """The intent a spoken "Alexa, <verb> cramp coach <utterance>" reaches, or LaunchRequest.
+
+    Exact matching only, through the local resolver: every slot must take a value of its type.
+    """
     match = PREFIX.match(_normalise(phrase.rstrip(".?!")))
     if match is None:
         return None
     rest = match["rest"]
     if rest is None:
         return "LaunchRequest" if match["verb"] == "open" else None
-    for intent, _sample, pattern in sample_patterns(locale):
-        if pattern.match(rest):
-            return intent
-    return None
+    resolved = _model(locale).resolve(rest)
+    if resolved.intent == "AMAZON.FallbackIntent":
+        return None
+    if any(value_id is None for _, value_id in resolved.slots.values()):
+        return None  # it fitted only with a value the slot type does not have
+    return resolved.intent
 
 
 def test_matcher_itself() -> None:

@@ -118,7 +118,8 @@ class Answers(InfoAnswers):
             )  # fmt: skip
         if phase.asking_breath and e.kind == "no":
             st = st.with_phase(replace(phase, asking_breath=False))
-        flags = [phase.flag, *([phase.also] if phase.also else [])]
+        # Short: the most serious advice and its number, then the offer to hear it all again.
+        flags = [phase.flag]
         speech = join(self.s.advice(flags), self.s.p("red_flag_reprompt"))
         out = self.s.say(st, speech, self.s.p("red_flag_reprompt"))
         return replace(out, screen=self.s.red_flag_screen(flags))
