@@ -24,21 +24,9 @@ from cramp_coach.content import load_content
 from cramp_coach.skill import build_skill
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
+from tests.spoken import LEG_RUBS, STEP_TEXTS
 
 CONTENT = load_content("en-US")
-STEP_TEXTS = sorted(
-    {s.text for m in CONTENT.muscles.values() for t in (m.partner, m.alone, m.gentle) for s in t}
-)
-LEG_RUBS = sorted(
-    {
-        s.text
-        for m in CONTENT.muscles.values()
-        if m.leg
-        for t in (m.partner, m.alone, m.gentle)
-        for s in t
-        if s.phase == "massage"
-    }
-)
 STOPPING = {f.id: f.script for f in CONTENT.red_flags.values() if f.stops_routine}
 EMERGENCY = {f.id for f in CONTENT.red_flags.values() if f.level == "emergency"}
 MUSCLE_IDS = sorted({*CONTENT.muscles, *CONTENT.vague, *CONTENT.out_of_scope})

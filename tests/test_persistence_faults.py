@@ -215,6 +215,33 @@ def test_two_devices_through_the_skill(moto_server: LoopbackMoto) -> None:
     assert sorted(i["muscle"]["S"] for i in entries) == ["CALF", "FOOT_ARCH"]
 
 
+def cold_lambda(code: str, table: str, endpoint: str) -> dict[str, Any]:
+    """Run `code` in a fresh process configured as a cold Lambda against the local table;
+    it prints one JSON line last, which is returned."""
+    env = {
+        "CRAMP_STORE": "dynamodb",
+        "CRAMP_TABLE": table,
+        "PATH": "/usr/bin:/bin",
+        "CRAMP_DYNAMODB_ENDPOINT": endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "PYTHONPATH": "lambda",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(Path(__file__).parents[1]),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def test_a_cold_one_shot_hears_the_red_flag_of_an_earlier_session(
     moto_server: LoopbackMoto,
 ) -> None:
@@ -231,26 +258,7 @@ def test_a_cold_one_shot_hears_the_red_flag_of_an_earlier_session(
         f"turn = Device(entry._skill, {USER!r}).cramp(T0 + 3600)\n"
         "print(json.dumps({'speech': turn.speech}))\n"
     )
-    env = {
-        "CRAMP_STORE": "dynamodb",
-        "CRAMP_TABLE": table,
-        "PATH": "/usr/bin:/bin",
-        "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint,
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "PYTHONPATH": "lambda",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(Path(__file__).parents[1]),
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    speech = json.loads(done.stdout.strip().splitlines()[-1])["speech"]
+    speech = cold_lambda(code, table, moto_server.endpoint)["speech"]
     content = load_content("en-US")
     assert content.red_flags["RF_PE"].script in speech
     assert content.muscles["CALF"].partner[0].text not in speech
@@ -272,27 +280,7 @@ def test_cold_launch_reads_the_table_through_boto3(moto_server: LoopbackMoto) ->
         "print(json.dumps({'speech': turn.speech, 'sdk': sorted(m for m in sys.modules\n"
         "      if m.split('.')[0] in ('boto3', 'botocore'))}))\n"
     )
-    env = {
-        "CRAMP_STORE": "dynamodb",
-        "CRAMP_TABLE": table,
-        "PATH": "/usr/bin:/bin",
-        "CRAMP_DYNAMODB_ENDPOINT": moto_server.endpoint,
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "PYTHONPATH": "lambda",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(Path(__file__).parents[1]),
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = cold_lambda(code, table, moto_server.endpoint)
     assert "You were on step 2 of the calf steps" in result["speech"]
     assert {"boto3", "botocore"} <= set(result["sdk"])
 

@@ -15,28 +15,15 @@ from cramp_coach.content import Content, load_content
 from cramp_coach.skill import build_skill
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
+from tests.spoken import LEG_RUBS, STEP_TEXTS
 
 CONTENT = load_content("en-US")
-ALL_STEP_TEXTS = {
-    s.text
-    for m in CONTENT.muscles.values()
-    for track in (m.partner, m.alone, m.gentle)
-    for s in track
-}
-MASSAGE_TEXTS = {
-    s.text
-    for m in CONTENT.muscles.values()
-    if m.leg
-    for track in (m.partner, m.alone, m.gentle)
-    for s in track
-    if s.phase == "massage"
-}
 COUNT_WORDS = ("starting now", "left.", "five, four, three, two, one")
 
 
 def speaks_steps(turn: Turn) -> bool:
     text = turn.speech.lower()
-    return any(t.lower() in text for t in ALL_STEP_TEXTS) or any(w in text for w in COUNT_WORDS)
+    return any(t.lower() in text for t in STEP_TEXTS) or any(w in text for w in COUNT_WORDS)
 
 
 @pytest.fixture
@@ -140,7 +127,7 @@ def test_anything_but_a_clear_no_asks_again_and_no_massage_until_then(
     assert again.speech.startswith(content.phrase("yes_or_no_first"))
     assert content.safety_check.text in again.speech
     on = night.say("StillCrampingIntent")  # still not a no: carry on, without the rub
-    assert not MASSAGE_TEXTS & {t for t in MASSAGE_TEXTS if t in on.speech}
+    assert not LEG_RUBS & {t for t in LEG_RUBS if t in on.speech}
     assert content.phrase("skip_rub_unchecked") in on.speech
     assert content.muscles["CALF"].partner[6].text in on.speech
     assert content.safety_check.text in on.speech, "asked again after the next hold"
@@ -296,7 +283,7 @@ def test_after_a_clot_flag_only_another_muscle_and_never_a_leg_rub(
         spoken.append(night.say("Next").speech)
         if "Quick check" in spoken[-1]:
             spoken.append(night.say("No").speech)
-    assert not any(t in s for s in spoken for t in MASSAGE_TEXTS)
+    assert not any(t in s for s in spoken for t in LEG_RUBS)
     assert any(content.phrase("skip_rub_clot") in s for s in spoken)
 
 
