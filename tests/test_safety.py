@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.content import Content, load_content
+from cramp_coach.content import Content
 from cramp_coach.skill import build_skill
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
 from tests.spoken import LEG_RUBS, STEP_TEXTS
 
-CONTENT = load_content("en-US")
 COUNT_WORDS = ("starting now", "left.", "five, four, three, two, one")
 
 
