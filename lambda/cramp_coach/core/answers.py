@@ -38,6 +38,7 @@ from cramp_coach.core.state import (
     ResumeOffer,
     Routine,
     State,
+    Variant,
     decode_snapshot,
 )
 
@@ -82,8 +83,8 @@ class Answers(InfoAnswers):
         prior = st.ctx.prior_lock
         if prior is not None and severity(prior.flag, self.c) < severity(primary, self.c):
             record = prior  # the 12-hour memory never falls to a less serious flag
-        st = st.with_phase(Locked(primary, level, also, asking_breath=clot)).with_ctx(
-            lock_unsaved=record, clear_resume=True
+        st = st.with_phase(Locked(primary, level, also, asking_breath=clot)).with_context(
+            replace(st.ctx, lock_unsaved=record, clear_resume=True)
         )
         return Outcome(
             state=st,
@@ -135,7 +136,7 @@ class Answers(InfoAnswers):
         for flag in flags:
             if flag in st.ctx.flags:
                 continue
-            st = st.with_ctx(flags=(*st.ctx.flags, flag))
+            st = st.with_context(replace(st.ctx, flags=(*st.ctx.flags, flag)))
             if flag == "EXERCISE_HEAT":
                 question = join(lead, *texts, self.c.flags["EXERCISE_HEAT"].text)
                 return st, "", self._ask(st, e, "heat", question)
@@ -214,19 +215,23 @@ class Answers(InfoAnswers):
         if lock is not None:
             advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
             if lock.level == "emergency":
-                st = st.with_phase(Locked(lock.flag, "emergency")).with_ctx(prior_lock_heard=True)
+                st = st.with_phase(Locked(lock.flag, "emergency")).with_context(
+                    replace(st.ctx, prior_lock_heard=True)
+                )
                 return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
                                   self.s.p("red_flag_reprompt"))  # fmt: skip
             # A clot flag said without a muscle counts for every leg.
             unnamed_leg = lock.muscle is None and lock.flag in CLOT_FLAGS
             if lock.muscle == muscle or (unnamed_leg and self.c.muscles[muscle].leg):
                 name = self.c.muscles[muscle].name
-                st = st.with_phase(AskingMuscle()).with_ctx(prior_lock_heard=True)
+                st = st.with_phase(AskingMuscle()).with_context(
+                    replace(st.ctx, prior_lock_heard=True)
+                )
                 speech = join(advice, self.s.p("prior_lock_same", name=name))
                 return self.s.say(st, speech, self.s.p("ask_muscle_reprompt"))
             if not st.ctx.prior_lock_heard:
                 lead = join(advice, lead)
-                st = st.with_ctx(prior_lock_heard=True)
+                st = st.with_context(replace(st.ctx, prior_lock_heard=True))
         return self.routines.start(st, muscle, e, lead=lead, note=note)
 
     def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
@@ -276,7 +281,7 @@ class Answers(InfoAnswers):
         lock = st.ctx.prior_lock
         if lock is not None:
             advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
-            st = st.with_ctx(prior_lock_heard=True)
+            st = st.with_context(replace(st.ctx, prior_lock_heard=True))
             if lock.level == "emergency":
                 st = st.with_phase(Locked(lock.flag, "emergency"))
                 return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
@@ -306,7 +311,9 @@ class Answers(InfoAnswers):
             return self.s.say(st, speech, self.s.p("ask_muscle_reprompt"))
         if st.ctx.prior_lock is not None:
             return self.start(st, offer.routine.muscle, e)
-        st = st.with_ctx(variant=offer.variant).with_phase(InRoutine(offer.routine))
+        st = st.with_context(replace(st.ctx, variant=offer.variant)).with_phase(
+            InRoutine(offer.routine)
+        )
         if e.now - offer.routine.started_at >= LONG_CRAMP_S and offer.routine.track != "aftercare":
             return self.raise_red_flag(st, e, ["RF_LONG"])
         lead = self.s.p("resuming", step=offer.routine.step + 1)
@@ -315,14 +322,16 @@ class Answers(InfoAnswers):
     def start_over_offer(self, st: State, e: Event, profile: _P) -> Outcome:
         offer = st.phase
         assert isinstance(offer, ResumeOffer)
-        return self.start(st.with_ctx(variant=offer.variant), offer.routine.muscle, e)
+        return self.start(
+            st.with_context(replace(st.ctx, variant=offer.variant)), offer.routine.muscle, e
+        )
 
     def finish(self, st: State, routine: Routine) -> Outcome:
         parts = [self.c.reassurance.text]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
-        st = st.with_ctx(clear_resume=True, freq_due=False)
+        st = st.with_context(replace(st.ctx, clear_resume=True, freq_due=False))
         if routine.track == "aftercare":
             st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
         if st.ctx.log_consent is None and st.ctx.profile_loaded:
@@ -459,15 +468,21 @@ class Answers(InfoAnswers):
         )
 
     def variant(self, st: State, e: Event, profile: _P) -> Outcome:
-        new = "alone" if e.kind == "alone" else "partner"
+        new: Variant = "alone" if e.kind == "alone" else "partner"
         prefs = {"default_variant": new}
         routine = st.routine
         if routine is None or isinstance(st.phase, Locked):
-            st = st.with_ctx(variant=new, variant_known=True).with_phase(AskingMuscle())
+            st = st.with_context(replace(st.ctx, variant=new, variant_known=True)).with_phase(
+                AskingMuscle()
+            )
             lead = self.s.p("now_alone" if new == "alone" else "now_partner")
             out = self.s.say(
                 st, join(lead, self.s.p("ask_muscle")), self.s.p("ask_muscle_reprompt")
             )
             return replace(out, prefs=prefs)
-        out = self.routines.switch_variant(st.with_ctx(variant_known=True), routine, new)
-        return replace(out, state=out.state.with_ctx(variant=new), prefs=prefs)
+        out = self.routines.switch_variant(
+            st.with_context(replace(st.ctx, variant_known=True)), routine, new
+        )
+        return replace(
+            out, state=out.state.with_context(replace(out.state.ctx, variant=new)), prefs=prefs
+        )

@@ -94,11 +94,11 @@ class InfoAnswers:
         return self._answer(st, speech)
 
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
-        st = st.with_ctx(log_consent=True)
+        st = st.with_context(replace(st.ctx, log_consent=True))
         return self._answer(st, self.s.p("log_on"), {"log_consent": True})
 
     def log_off(self, st: State, e: Event, profile: _P) -> Outcome:
-        st = st.with_ctx(log_consent=False)
+        st = st.with_context(replace(st.ctx, log_consent=False))
         return self._answer(st, self.s.p("log_off"), {"log_consent": False})
 
     def delete_history(self, st: State, e: Event, profile: _P) -> Outcome:
@@ -112,25 +112,27 @@ class InfoAnswers:
         phase = st.phase
         assert isinstance(phase, Confirming)
         if phase.about == "log_consent":
-            st = st.with_ctx(log_consent=True).with_phase(Finished())
+            st = st.with_context(replace(st.ctx, log_consent=True)).with_phase(Finished())
             out = self.s.say(st, self.s.p("log_consent_yes"), end=True)
             return replace(out, prefs={"log_consent": True})
         # Deleting forgets everything, the 12-hour red-flag memory included.
-        st = st.with_ctx(unsaved=(), prior_lock=None, lock_unsaved=None).with_phase(Finished())
+        st = st.with_context(
+            replace(st.ctx, unsaved=(), prior_lock=None, lock_unsaved=None)
+        ).with_phase(Finished())
         return replace(self.s.say(st, self.s.p("deleted"), end=True), delete_history=True)
 
     def confirm_no(self, st: State, e: Event, profile: _P) -> Outcome:
         phase = st.phase
         assert isinstance(phase, Confirming)
         if phase.about == "log_consent":
-            st = st.with_ctx(log_consent=False).with_phase(Finished())
+            st = st.with_context(replace(st.ctx, log_consent=False)).with_phase(Finished())
             out = self.s.say(st, self.s.p("log_consent_no"), end=True)
             return replace(out, prefs={"log_consent": False})
         return self.s.say(st.with_phase(Finished()), self.s.p("delete_kept"), end=True)
 
     def voice(self, st: State, e: Event, profile: _P) -> Outcome:
         quiet = e.volume != "NORMAL"
-        st = st.with_ctx(quiet=quiet)
+        st = st.with_context(replace(st.ctx, quiet=quiet))
         lead = self.s.p("voice_quiet" if quiet else "voice_normal")
         if st.routine is None:
             st = st.with_phase(AskingMuscle())

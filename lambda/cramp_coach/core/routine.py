@@ -19,7 +19,7 @@ def log_outcome(state: State, routine: Routine, outcome: str) -> State:
     """Record how the routine is going in its cramp-log entry (it rides until stored)."""
     entries = [e for e in state.ctx.unsaved if e.rid != routine.rid]
     entry = LogEntry(routine.rid, routine.started_at, routine.muscle, state.ctx.variant, outcome)
-    return state.with_ctx(unsaved=(*entries, entry))
+    return state.with_context(replace(state.ctx, unsaved=(*entries, entry)))
 
 
 class Routines:
@@ -208,7 +208,9 @@ class Routines:
             return self.speak(state, routine, lead=lead)
         old = self.steps(state, routine)
         phase = old[min(routine.step, len(old) - 1)].phase
-        switched = state.with_ctx(variant="alone" if variant == "alone" else "partner")
+        switched = state.with_context(
+            replace(state.ctx, variant="alone" if variant == "alone" else "partner")
+        )
         moved = replace(routine, track="main", question=None)
         new = self.steps(switched, moved)
         index = next((i for i, st in enumerate(new) if st.phase == phase), 0)

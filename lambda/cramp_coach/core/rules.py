@@ -121,14 +121,23 @@ class Conversation:
         if profile is not None and not state.ctx.profile_loaded:
             state = self._apply_profile(state, profile, event.now)
         if event.helper in ("PARTNER", "ALONE") and not isinstance(state.phase, Locked):
-            state = state.with_ctx(
-                variant="partner" if event.helper == "PARTNER" else "alone", variant_known=True
+            state = state.with_context(
+                replace(
+                    state.ctx,
+                    variant="partner" if event.helper == "PARTNER" else "alone",
+                    variant_known=True,
+                )
             )
         out = self._dispatch(state, event, profile)
         ctx = out.state.ctx
         if out.speech and event.kind not in ("repeat", "session_ended"):
             speech, reprompt = out.speech, out.reprompt or ""
-            out = replace(out, state=out.state.with_ctx(last_speech=speech, last_reprompt=reprompt))
+            out = replace(
+                out,
+                state=out.state.with_context(
+                    replace(out.state.ctx, last_speech=speech, last_reprompt=reprompt)
+                ),
+            )
         return replace(
             out,
             speech=wrap_voice(out.speech, ctx.quiet) if out.speech else "",
@@ -181,13 +190,16 @@ class Conversation:
         variant = ctx.variant
         if not ctx.variant_known and profile.default_variant in ("partner", "alone"):
             variant = "alone" if profile.default_variant == "alone" else "partner"
-        return st.with_ctx(
-            profile_loaded=True,
-            quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
-            variant=variant,
-            log_consent=profile.log_consent,
-            freq_due=answers.frequent(profile, now),
-            prior_lock=self._stored_lock(profile, now) or ctx.prior_lock,
+        return st.with_context(
+            replace(
+                st.ctx,
+                profile_loaded=True,
+                quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
+                variant=variant,
+                log_consent=profile.log_consent,
+                freq_due=answers.frequent(profile, now),
+                prior_lock=self._stored_lock(profile, now) or ctx.prior_lock,
+            )
         )
 
     def _stored_lock(self, profile: Profile, now: float) -> LockRecord | None:

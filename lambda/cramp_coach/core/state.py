@@ -187,13 +187,15 @@ class State:
     def with_phase(self, phase: Phase) -> State:
         return replace(self, phase=phase)
 
-    def with_ctx(self, **changes: Any) -> State:
-        # dataclasses.replace rejects a misspelt field name at run time; tests cover every use.
-        return replace(self, ctx=replace(self.ctx, **changes))
+    def with_context(self, ctx: Context) -> State:
+        # Callers write with_context(replace(st.ctx, field=...)): mypy checks every field name.
+        return replace(self, ctx=ctx)
 
     def saved(self) -> State:
         """The state after the store has taken its pending writes."""
-        return self.with_ctx(unsaved=(), lock_unsaved=None, clear_resume=False)
+        return self.with_context(
+            replace(self.ctx, unsaved=(), lock_unsaved=None, clear_resume=False)
+        )
 
     def to_attributes(self) -> dict[str, Any]:
         return {"v": STATE_VERSION, "phase": asdict(self.phase), "ctx": asdict(self.ctx)}
