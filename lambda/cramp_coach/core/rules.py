@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from cramp_coach.content import Content
-from cramp_coach.core import answers
+from cramp_coach.core import answers, start_answers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
@@ -197,7 +197,7 @@ class Conversation:
                 quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
                 variant=variant,
                 log_consent=profile.log_consent,
-                freq_due=answers.frequent(profile, now),
+                freq_due=start_answers.frequent(profile, now),
                 prior_lock=self._stored_lock(profile, now) or ctx.prior_lock,
             )
         )

@@ -1,0 +1,219 @@
+"""Starting steps: the answers to a safety question, a muscle named (or not), the launch and
+its resume offer, and the end of a routine. Every new routine starts in `start`, so a red flag
+from the last 12 hours is heard first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cramp_coach.core.model import (
+    FREQ_THRESHOLD,
+    FREQ_WINDOW_S,
+    LONG_CRAMP_S,
+    RESUME_WINDOW_S,
+    Event,
+    Outcome,
+    Profile,
+)
+from cramp_coach.core.routine import log_outcome
+from cramp_coach.core.safety import CLOT_FLAGS
+from cramp_coach.core.safety_answers import SafetyAnswers
+from cramp_coach.core.speak import join
+from cramp_coach.core.state import (
+    AskingMuscle,
+    Checking,
+    Clarifying,
+    Confirming,
+    Finished,
+    InRoutine,
+    Locked,
+    ResumeOffer,
+    Routine,
+    State,
+    decode_snapshot,
+)
+
+_P = Profile | None
+
+
+def frequent(profile: Profile, now: float) -> bool:
+    """RF-FREQ: three or more routines in seven days, advised at most once a week."""
+    if profile.freq_advised_at is not None and now - profile.freq_advised_at < FREQ_WINDOW_S:
+        return False
+    starts = {round(t) for t in profile.recent_starts if now - t < FREQ_WINDOW_S}
+    return len(starts) + 1 >= FREQ_THRESHOLD  # this night's routine counts too
+
+
+class StartAnswers(SafetyAnswers):
+    def check_yes(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Checking)
+        if phase.about == "heat":
+            return self.raise_red_flag(st, e, ["RF_HEAT"])
+        if phase.about == "leg":
+            return self.raise_red_flag(st, e, ["RF_DVT"])
+        leg = phase.muscle is None or self.c.muscles[phase.muscle].leg
+        return self.raise_red_flag(st, e, ["RF_PE" if leg else "RF_CHEST"])
+
+    def check_no(self, st: State, e: Event, profile: _P, unanswered: bool = False) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Checking)
+        if phase.muscle is None:
+            return self.ask_muscle(st.with_phase(AskingMuscle()), e, profile)
+        out = self.start(st, phase.muscle, e)
+        routine = out.state.routine
+        if routine is not None and phase.about == "leg":
+            checked = replace(routine, check="unanswered" if unanswered else "clear")
+            out = replace(out, state=out.state.with_phase(InRoutine(checked)))
+        return out
+
+    def check_again(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Checking)
+        if phase.tries >= 1:
+            return self.check_no(st, e, profile, unanswered=True)  # no dead end: carry on
+        st = st.with_phase(replace(phase, tries=1))
+        question = self.c.safety_check.text if phase.about == "leg" else self.s.p("breath_check")
+        if phase.about == "heat":
+            question = self.c.flags["EXERCISE_HEAT"].text
+        return self.s.say(
+            st, join(self.s.p("yes_or_no_first"), question), self.s.p("yes_no_reprompt")
+        )
+
+    # ================================================================== starting steps
+    def start(self, st: State, muscle: str, e: Event, *, lead: str = "", note: str = "") -> Outcome:
+        """Every new routine starts here, so a red flag from the last 12 hours is heard first."""
+        lock = st.ctx.prior_lock
+        if lock is not None:
+            advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
+            if lock.level == "emergency":
+                st = st.with_phase(Locked(lock.flag, "emergency")).with_context(
+                    replace(st.ctx, prior_lock_heard=True)
+                )
+                return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
+                                  self.s.p("red_flag_reprompt"))  # fmt: skip
+            # A clot flag said without a muscle counts for every leg.
+            unnamed_leg = lock.muscle is None and lock.flag in CLOT_FLAGS
+            if lock.muscle == muscle or (unnamed_leg and self.c.muscles[muscle].leg):
+                name = self.c.muscles[muscle].name
+                st = st.with_phase(AskingMuscle()).with_context(
+                    replace(st.ctx, prior_lock_heard=True)
+                )
+                speech = join(advice, self.s.p("prior_lock_same", name=name))
+                return self.s.say(st, speech, self.s.p("ask_muscle_reprompt"))
+            if not st.ctx.prior_lock_heard:
+                lead = join(advice, lead)
+                st = st.with_context(replace(st.ctx, prior_lock_heard=True))
+        return self.routines.start(st, muscle, e, lead=lead, note=note)
+
+    def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
+        m, phase = e.muscle, st.phase
+        if isinstance(phase, Clarifying):
+            if m == "LOWER_BACK" and e.heard_back:
+                return self.clarify(st, replace(e, part="BACK"), profile)
+            if m in self.c.vague[phase.vague].choices:
+                return self.start(st, m, e)
+        if m in self.c.muscles:
+            return self.start(st, m, e)
+        if m in self.c.vague:
+            vague = self.c.vague[m]
+            if vague.default is not None:
+                return self.start(st, vague.default, e, note=vague.note or "")
+            st = st.with_phase(Clarifying(m))
+            return self.s.say(st, vague.question or "", vague.question)
+        return self.miss(st, e, profile)
+
+    def miss(self, st: State, e: Event, profile: _P) -> Outcome:
+        """Not a muscle: ask once more, then the documented default (PROTOCOLS section 5)."""
+        phase = st.phase
+        if isinstance(phase, Clarifying):
+            vague = self.c.vague[phase.vague]
+            if phase.tries == 0 and vague.hint:
+                return self.s.say(st.with_phase(replace(phase, tries=1)), vague.hint, vague.hint)
+            return self.start(st, "CALF", e, note=self.s.p("default_calf"))
+        tries = phase.tries if isinstance(phase, AskingMuscle) else 0
+        if tries >= 1:
+            return self.start(st, "CALF", e, note=self.s.p("default_calf"))
+        st = st.with_phase(AskingMuscle(tries + 1))
+        unclear = e.muscle is not None or e.kind != "cramp"
+        key = "ask_muscle_again" if unclear else "ask_muscle"
+        return self.s.say(st, self.s.p(key), self.s.p("ask_muscle_reprompt"))
+
+    def clarify(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, Clarifying)
+        target = self.c.vague[phase.vague].answers.get(e.part or "")
+        return self.start(st, target, e) if target else self.miss(st, e, profile)
+
+    def ask_muscle(self, st: State, e: Event, profile: _P) -> Outcome:
+        st = st.with_phase(AskingMuscle())
+        return self.s.say(st, self.s.p("ask_muscle"), self.s.p("ask_muscle_reprompt"))
+
+    def launch(self, st: State, e: Event, profile: _P) -> Outcome:
+        lock = st.ctx.prior_lock
+        if lock is not None:
+            advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
+            st = st.with_context(replace(st.ctx, prior_lock_heard=True))
+            if lock.level == "emergency":
+                st = st.with_phase(Locked(lock.flag, "emergency"))
+                return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
+                                  self.s.p("red_flag_reprompt"))  # fmt: skip
+            st = st.with_phase(AskingMuscle())
+            return self.s.say(st, join(advice, self.s.p("prior_lock_other")),
+                              self.s.p("ask_muscle_reprompt"))  # fmt: skip
+        offer = self._resumable(profile, e.now)
+        if offer is not None:
+            name = self.s.name(offer.routine)
+            speech = self.s.p("resume_offer", step=offer.routine.step + 1, name=name)
+            return self.s.say(st.with_phase(offer), speech, self.s.p("resume_offer_reprompt"))
+        return self.ask_muscle(st, e, profile)
+
+    def _resumable(self, profile: _P, now: float) -> ResumeOffer | None:
+        if profile is None or profile.resume is None or profile.resume_saved_at is None:
+            return None
+        if not 0 <= now - profile.resume_saved_at <= RESUME_WINDOW_S or profile.lock:
+            return None  # too old, or a red flag came after: never offered again
+        return decode_snapshot(profile.resume, self.c)
+
+    def resume(self, st: State, e: Event, profile: _P) -> Outcome:
+        offer = st.phase if isinstance(st.phase, ResumeOffer) else self._resumable(profile, e.now)
+        if offer is None:
+            st = st.with_phase(AskingMuscle())
+            speech = join(self.s.p("nothing_to_resume"), self.s.p("ask_muscle"))
+            return self.s.say(st, speech, self.s.p("ask_muscle_reprompt"))
+        if st.ctx.prior_lock is not None:
+            return self.start(st, offer.routine.muscle, e)
+        st = st.with_context(replace(st.ctx, variant=offer.variant)).with_phase(
+            InRoutine(offer.routine)
+        )
+        if e.now - offer.routine.started_at >= LONG_CRAMP_S and offer.routine.track != "aftercare":
+            return self.raise_red_flag(st, e, ["RF_LONG"])
+        lead = self.s.p("resuming", step=offer.routine.step + 1)
+        return self.routines.speak(st, replace(offer.routine, question=None), lead=lead)
+
+    def start_over_offer(self, st: State, e: Event, profile: _P) -> Outcome:
+        offer = st.phase
+        assert isinstance(offer, ResumeOffer)
+        return self.start(
+            st.with_context(replace(st.ctx, variant=offer.variant)), offer.routine.muscle, e
+        )
+
+    def finish(self, st: State, routine: Routine) -> Outcome:
+        parts = [self.c.reassurance.text]
+        advised = st.ctx.freq_due and st.ctx.log_consent is True
+        if advised:
+            parts.append(self.c.red_flags["RF_FREQ"].script)
+        st = st.with_context(replace(st.ctx, clear_resume=True, freq_due=False))
+        if routine.track == "aftercare":
+            st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
+        if st.ctx.log_consent is None and st.ctx.profile_loaded:
+            st = st.with_phase(Confirming("log_consent"))
+            speech = join(*parts, self.s.p("log_consent_ask"))
+            return replace(
+                self.s.say(st, speech, self.s.p("yes_no_reprompt")), freq_advised=advised
+            )
+        out = self.s.say(
+            st.with_phase(Finished()), join(*parts, self.s.p("aftercare_done")), end=True
+        )
+        return replace(out, freq_advised=advised)
