@@ -37,13 +37,17 @@ def normalize(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
 
-@cache
-def _pattern(term: str) -> re.Pattern[str]:
+def _term(term: str) -> str:
     # "swell*" matches every word that starts with "swell"; other words match whole.
-    words = [
+    return " ".join(
         re.escape(w.rstrip("*")) + (r"[a-z']*" if w.endswith("*") else "") for w in term.split()
-    ]
-    return re.compile(r"(?<![a-z'])" + " ".join(words) + r"(?![a-z'])")
+    )
+
+
+@cache
+def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a rule's terms (measured: a regex per term made the warm turn 3x slower)."""
+    return re.compile(r"(?<![a-z'])(?:" + "|".join(map(_term, terms)) + r")(?![a-z'])")
 
 
 def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
@@ -70,17 +74,16 @@ def scan(texts: tuple[str, ...], content: Content, muscle: str | None, flags: se
         for rule in ordered:
             if not _applies(rule, muscle, flags | set(found)):
                 continue
-            for term in rule.terms:
-                for match in list(_pattern(term).finditer(text)):
-                    # Each match is consumed, so the rules' order decides: "baby toe" is a toe
-                    # (an IGNORE rule), "heart disease" is not chest pain.
-                    text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
-                    if rule.target == "IGNORE":
-                        continue
-                    if _negated(text, match.start(), net.negations) or rule.target == "ASK":
-                        unsure = True
-                    elif rule.target not in found:
-                        found.append(rule.target)
+            for match in list(_pattern(rule.terms).finditer(text)):
+                # Each match is consumed, so the rules' order decides: "baby toe" is a toe
+                # (an IGNORE rule), "heart disease" is not chest pain.
+                text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
+                if rule.target == "IGNORE":
+                    continue
+                if _negated(text, match.start(), net.negations) or rule.target == "ASK":
+                    unsure = True
+                elif rule.target not in found:
+                    found.append(rule.target)
     if "PREGNANT" in found and "RF_INFANT" in found:
         found.remove("RF_INFANT")  # "pregnant with our baby" is not about an infant
     return _finding(found, content, unsure)
