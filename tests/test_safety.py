@@ -388,3 +388,25 @@ def test_position_first_then_the_count(night: Conversation, content: Content) ->
     count = night.say("Next")
     assert count.speech.startswith("Hold for thirty seconds, starting now.")
     assert sheet.text not in count.speech and sum(_breaks(count)) == 25
+
+
+# ------------------------------------------------------------------ no dead ends
+@pytest.mark.parametrize("answer", ["No", "DontKnowIntent", "Next", "FallbackIntent"])
+def test_which_muscle_never_loops_and_no_is_not_goodbye(
+    night: Conversation, content: Content, answer: str
+) -> None:
+    night.launch()
+    again = night.say(answer)
+    assert not again.ended and again.state["mode"] == "asking_muscle"
+    default = night.say(answer)
+    assert default.speech.startswith(content.muscles["CALF"].partner[0].text)
+    assert content.phrase("default_calf") in default.speech
+
+
+@pytest.mark.parametrize("answer", ["No", "DontKnowIntent", "Next"])
+def test_a_clarifying_question_gets_a_hint_then_the_default(
+    night: Conversation, content: Content, answer: str
+) -> None:
+    night.cramp("THIGH", heard="thigh")
+    assert night.say(answer).speech == content.vague["THIGH"].hint
+    assert night.say(answer).state["muscle"] == "CALF"
