@@ -410,3 +410,13 @@ def test_a_clarifying_question_gets_a_hint_then_the_default(
     night.cramp("THIGH", heard="thigh")
     assert night.say(answer).speech == content.vague["THIGH"].hint
     assert night.say(answer).state["muscle"] == "CALF"
+
+
+@pytest.mark.parametrize("intent", ["Repeat", "Next", "StillCrampingIntent"])
+def test_past_ten_minutes_nothing_speaks_the_steps_again(
+    night: Conversation, content: Content, intent: str
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    turn = night.say(intent, after=601)
+    assert turn.speech.startswith(content.red_flags["RF_LONG"].script)
+    assert not speaks_steps(turn)

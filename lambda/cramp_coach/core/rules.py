@@ -46,7 +46,7 @@ from cramp_coach.core.state import (
 Handler = Callable[[State, Event, Profile | None], Outcome]
 # Events the ten-minute rule lets through: they neither continue nor restart the steps.
 _TEN_MINUTE_EXEMPT = frozenset(
-    {"better", "help", "disclaimer", "voice", "stop", "emergency_number", "doctor", "repeat"}
+    {"better", "help", "disclaimer", "stop", "emergency_number", "doctor"}
 )
 
 
