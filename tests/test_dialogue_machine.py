@@ -128,7 +128,7 @@ class Night(RuleBasedStateMachine):
         self.talk.session.attributes = {"cramp": garbage}
         self.talk.session.new = False
         turn = self.talk.say("Next")
-        assert turn.speech.startswith("Which muscle is cramping?") or self.emergency_at
+        assert turn.speech.startswith("Which muscle is cramping?"), turn.speech
         self.locked = False
         self.check_clear = False
         self._observe(turn)

@@ -16,8 +16,9 @@ configure_logging()
 user_salt()  # a missing salt fails the init (Runtime.ImportModuleError names it), not a request
 # SnapStart is off by default (template.yaml). When it is switched on, this init runs once per
 # published version and is snapshotted, so building the boto3 client here takes it off every
-# restored cold start. Without SnapStart it stays lazy: the one-shot's step 1 needs nothing
-# stored, so a cold "her calf is cramping" never imports the AWS SDK.
+# restored cold start. Without SnapStart it stays lazy: the first request that needs the store
+# (a session's first turn, for the 12-hour red-flag lock) builds it; CanFulfillIntentRequest
+# and an empty SessionEndedRequest never pay for the AWS SDK.
 _skill = build_skill(prepare_store=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start")
 
 

@@ -184,7 +184,7 @@ class Memory:
 
     @property
     def store(self) -> Store:
-        # Built on first use: the cold one-shot path never imports the AWS SDK.
+        # Built on first use: requests that never need memory never import the AWS SDK.
         if self._store is None:
             self._store = self._factory()
         return self._store
@@ -398,8 +398,8 @@ def build_skill(
     """The whole skill, ready for Lambda, the web service or the local chat.
 
     `prepare_store` builds the store before the first request: right under SnapStart, whose
-    snapshot keeps it; wrong for a plain cold start, which would pay for the AWS SDK even on
-    the one-shot path that needs nothing stored.
+    snapshot keeps it; without SnapStart it would only move the AWS SDK's cost into the init
+    of containers that may serve requests needing no memory (CanFulfillIntentRequest).
     """
     memory = Memory(store_factory or store_from_env)
     if prepare_store:

@@ -93,13 +93,18 @@ class InfoAnswers:
             speech = join(speech, self.c.red_flags["RF_FREQ"].script)
         return self._answer(st, speech)
 
+    def _consent(self, st: State, keep: bool, key: str) -> Outcome:
+        """The one way the log is switched on or off: in the session and in the store."""
+        if isinstance(st.phase, Confirming):
+            st = st.with_phase(Finished())  # the question after relief: answered, goodnight
+        st = st.with_context(replace(st.ctx, log_consent=keep))
+        return self._answer(st, self.s.p(key), {"log_consent": keep})
+
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
-        st = st.with_context(replace(st.ctx, log_consent=True))
-        return self._answer(st, self.s.p("log_on"), {"log_consent": True})
+        return self._consent(st, True, "log_on")
 
     def log_off(self, st: State, e: Event, profile: _P) -> Outcome:
-        st = st.with_context(replace(st.ctx, log_consent=False))
-        return self._answer(st, self.s.p("log_off"), {"log_consent": False})
+        return self._consent(st, False, "log_off")
 
     def delete_history(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = st.routine
@@ -112,9 +117,7 @@ class InfoAnswers:
         phase = st.phase
         assert isinstance(phase, Confirming)
         if phase.about == "log_consent":
-            st = st.with_context(replace(st.ctx, log_consent=True)).with_phase(Finished())
-            out = self.s.say(st, self.s.p("log_consent_yes"), end=True)
-            return replace(out, prefs={"log_consent": True})
+            return self._consent(st, True, "log_consent_yes")
         # Deleting forgets everything, the 12-hour red-flag memory included.
         st = st.with_context(
             replace(st.ctx, unsaved=(), prior_lock=None, lock_unsaved=None)
@@ -125,9 +128,7 @@ class InfoAnswers:
         phase = st.phase
         assert isinstance(phase, Confirming)
         if phase.about == "log_consent":
-            st = st.with_context(replace(st.ctx, log_consent=False)).with_phase(Finished())
-            out = self.s.say(st, self.s.p("log_consent_no"), end=True)
-            return replace(out, prefs={"log_consent": False})
+            return self._consent(st, False, "log_consent_no")
         return self.s.say(st.with_phase(Finished()), self.s.p("delete_kept"), end=True)
 
     def voice(self, st: State, e: Event, profile: _P) -> Outcome:

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from cramp_coach.content import Content, SafetyRule
+from cramp_coach.content import CONTEXT_FLAGS, Content, SafetyNet, SafetyRule
 from cramp_coach.core.model import Event
 
-CONTEXT_FLAGS = ("PREGNANT", "CHILD", "EXERCISE_HEAT")  # change the steps, do not stop them
 CLOT_FLAGS = ("RF_DVT", "RF_PREG", "RF_SWELL")  # never rub a leg flagged for a clot
 _NEGATION_WINDOW = 3  # words before a term that can negate it ("isn't really swollen")
 # Only denials count: "can't breathe" is a red flag, "doesn't look swollen" is unsure.
@@ -50,6 +49,13 @@ def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z'])(?:" + "|".join(map(_term, terms)) + r")(?![a-z'])")
 
 
+@cache
+def _ordered(net: SafetyNet) -> tuple[SafetyRule, ...]:
+    # Context first (and the IGNOREs), so "after a run she fainted" is read as heat, and
+    # "so hot in here" is the room, not a hot leg. Once per locale, not once per turn.
+    return tuple(sorted(net.rules, key=lambda r: r.target not in ("IGNORE", *CONTEXT_FLAGS)))
+
+
 def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
     before = text[:start].split()[-_NEGATION_WINDOW:]
     return any(word in negations for word in before)
@@ -66,12 +72,9 @@ def scan(texts: tuple[str, ...], content: Content, muscle: str | None, flags: se
     net = content.safety_net
     found: list[str] = []
     unsure = False
-    # Context first (and the IGNOREs), so "after a run she fainted" is read as heat, and
-    # "so hot in here" is the room, not a hot leg.
-    ordered = sorted(net.rules, key=lambda r: r.target not in ("IGNORE", *CONTEXT_FLAGS))
     for raw in texts:
         text = normalize(raw)
-        for rule in ordered:
+        for rule in _ordered(net):
             if not _applies(rule, muscle, flags | set(found)):
                 continue
             for match in list(_pattern(rule.terms).finditer(text)):

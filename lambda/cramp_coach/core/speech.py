@@ -74,8 +74,9 @@ class Voice:
 
     def announces_duration(self, text: str, seconds: int) -> bool:
         """Whether a step's own words already say how long ("for thirty seconds")."""
-        words = self.duration(seconds)
-        return words in text or words.replace(" ", "-")[:-1] in text
+        words = self.duration(seconds)  # "thirty seconds"
+        adjective = words.replace(" ", "-").removesuffix("s")  # "a thirty-second stretch"
+        return words in text or adjective in text
 
     def countdown(self, seconds: int, phase: str = "stretch", announced: bool = False) -> str:
         """A hold spoken as a countdown; `announced` when the step's words gave the duration."""

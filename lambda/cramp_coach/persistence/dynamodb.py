@@ -1,7 +1,8 @@
 """DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml.
 
-The client is boto3's (make_client), built the first time a request needs stored memory:
-the cold one-shot ("her calf is cramping") never imports the AWS SDK.
+The client is boto3's (make_client), built the first time a request needs stored memory
+(every session's first turn: a red flag of the last 12 hours must be heard before any steps;
+a CanFulfillIntentRequest or a SessionEndedRequest with nothing to write never builds it).
 
 Calls are bounded so a response still leaves in time when the table is unreachable:
 1 s connect and read timeouts, two attempts, and once a call has failed the rest of the same
