@@ -46,12 +46,11 @@ class SafetyAnswers(InfoAnswers):
         tail = self.s.p("breath_check" if clot else "red_flag_reprompt")
         muscle = routine.muscle if routine else (e.muscle if e.muscle in self.c.muscles else None)
         level: Level = "emergency" if emergency else "urgent"
-        also = flags[1] if len(flags) > 1 else None
         record = LockRecord(primary, level, muscle, e.now)
         prior = st.ctx.prior_lock
         if prior is not None and severity(prior.flag, self.c) < severity(primary, self.c):
             record = prior  # the 12-hour memory never falls to a less serious flag
-        st = st.with_phase(Locked(primary, level, also, asking_breath=clot)).with_context(
+        st = st.with_phase(Locked(primary, level, asking_breath=clot)).with_context(
             replace(st.ctx, lock_unsaved=record, clear_resume=True)
         )
         return Outcome(

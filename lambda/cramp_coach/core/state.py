@@ -100,7 +100,6 @@ class Locked:
 
     flag: str
     level: Level
-    also: str | None = None  # a second flag spoken with it (RF_PREG with RF_DVT)
     asking_breath: bool = False  # RF_DVT is followed by the breathing question
     kind: Literal["locked"] = "locked"
 
@@ -270,9 +269,7 @@ def _fits(state: State, content: Content) -> bool:
         return False
     if isinstance(phase, Checking) and phase.muscle not in (None, *content.muscles):
         return False
-    if isinstance(phase, Locked) and not {phase.flag, phase.also or phase.flag} <= set(
-        content.red_flags
-    ):
+    if isinstance(phase, Locked) and phase.flag not in content.red_flags:
         return False
     locks = [lock for lock in (ctx.prior_lock, ctx.lock_unsaved) if lock is not None]
     if any(lock.flag not in content.red_flags for lock in locks):
