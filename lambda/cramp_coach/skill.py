@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,8 @@ from ask_sdk_model.ui.simple_card import SimpleCard
 from cramp_coach import display, metrics
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
-from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, snapshot
+from cramp_coach.core import Conversation, Event, Outcome, needs_profile
+from cramp_coach.memory import Memory
 from cramp_coach.persistence import Store, store_from_env, user_key
 
 log = logging.getLogger("cramp_coach")
@@ -169,87 +170,6 @@ def event_from(handler_input: HandlerInput) -> Event:
     )
 
 
-class Memory:
-    """Loads the profile only when the core needs it and saves without ever blocking speech."""
-
-    def __init__(self, store_factory: Callable[[], Store]) -> None:
-        self._factory = store_factory
-        self._store: Store | None = None
-
-    def prepare(self) -> None:
-        """Build the store (and its AWS client) now, e.g. during a SnapStart init."""
-        store = self.store
-        if hasattr(store, "client"):
-            store.client  # noqa: B018  (the DynamoStore property builds its SDK client)
-
-    @property
-    def store(self) -> Store:
-        # Built on first use: requests that never need memory never import the AWS SDK.
-        if self._store is None:
-            self._store = self._factory()
-        return self._store
-
-    def load(self, key: str, now: float) -> Profile | None:
-        try:
-            return self.store.load(key, now)
-        except Exception as exc:
-            # The type only: a traceback or message could carry stored data.
-            log.error("store load failed (%s); carrying on without memory", type(exc).__name__)
-            return None
-
-    def save(self, key: str, now: float, outcome: Outcome) -> bool:
-        """Write what this turn changed, and what earlier turns could not write.
-
-        True when nothing is left pending. The red-flag lock and "never offer that routine
-        again" ride in the state until a save succeeds, so one failed write cannot reopen a
-        stopped routine on the next launch.
-        """
-        state = outcome.state
-        ctx = state.ctx
-        if outcome.delete_history:
-            try:
-                self.store.delete_user(key)
-            except Exception as exc:
-                log.error("store delete failed (%s)", type(exc).__name__)
-            return True
-        lock = ctx.lock_unsaved
-        changes = bool(
-            ctx.unsaved
-            or outcome.prefs
-            or outcome.save_resume
-            or ctx.clear_resume
-            or lock
-            or outcome.freq_advised
-        )
-        if not changes:
-            return True
-        try:
-            self.store.save(
-                key,
-                now,
-                entries=[asdict(entry) for entry in ctx.unsaved],
-                prefs=dict(outcome.prefs),
-                resume=snapshot(state) if outcome.save_resume else None,
-                clear_resume=ctx.clear_resume,
-                freq_advised=outcome.freq_advised,
-                lock=asdict(lock) if lock else None,
-            )
-        except Exception as exc:
-            log.error(
-                "store save failed (%s); %d log entries kept for the next turn",
-                type(exc).__name__,
-                len(ctx.unsaved),
-            )
-            return False
-        return True
-
-    def forget(self, key: str) -> None:
-        try:
-            self.store.delete_user(key)
-        except Exception as exc:
-            log.error("store delete failed (%s)", type(exc).__name__)
-
-
 def _user_key(handler_input: HandlerInput) -> str:
     system = (
         handler_input.request_envelope.context.system
@@ -314,8 +234,7 @@ class ConversationHandler(AbstractRequestHandler):
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
         outcome = conversation.handle(state, event, profile)
-        if self._memory.save(key, event.now, outcome):
-            outcome = replace(outcome, state=outcome.state.saved())
+        outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = outcome.state.to_attributes()
         log.info(
