@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ask_sdk_core.exceptions import AskSdkException
 
 from cramp_coach.content import ROUTINE_MUSCLES, Content, load_content
 from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
 from tests.conftest import T0, Conversation, Turn
 
 VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
@@ -532,8 +531,8 @@ def test_skill_id_is_verified_when_configured(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SKILL_ID", "amzn1.ask.skill.the-real-one")
     skill = build_skill(store_factory=NullStore)
     talk = Conversation(skill)
-    with pytest.raises(AskSdkException):
-        talk.launch()
+    refused = talk.launch()  # refused, not answered, and nothing raised out of the handler
+    assert refused.raw == REFUSED_ENVELOPE and not refused.speech
     talk.session.skill_id = "amzn1.ask.skill.the-real-one"
     assert talk.launch().speech.startswith("Which muscle")
 

@@ -36,16 +36,15 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach import display, metrics
+from cramp_coach import display, metrics, turn
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
+from cramp_coach.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.memory import Memory
 from cramp_coach.persistence import Store, store_from_env, user_key
 
 log = logging.getLogger("cramp_coach")
-
-STATE_KEY = "cramp"
 
 # Every intent in the interaction model and the core event it becomes.
 INTENT_EVENTS: dict[str, str] = {
@@ -129,6 +128,11 @@ def _heard_texts(request: IntentRequest) -> tuple[str, ...]:
     return tuple(str(slot.value) for slot in slots.values() if slot is not None and slot.value)
 
 
+# Alexa's slot values are what one person said in one breath, well under this. Longer text
+# is not from Alexa: it is not scanned or matched, and the turn asks the safe question.
+MAX_HEARD_CHARS = 1000
+
+
 def event_from(handler_input: HandlerInput) -> Event:
     request = handler_input.request_envelope.request
     now = _now(handler_input)
@@ -144,6 +148,10 @@ def event_from(handler_input: HandlerInput) -> Event:
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
+    heard_texts = _heard_texts(request)
+    if sum(len(text) for text in heard_texts) > MAX_HEARD_CHARS:
+        log.warning("slot values too long for speech; asked the safe question")
+        return Event("fallback", now, request_id=str(request.request_id or ""))
     muscle, heard = _slot_id(request, "muscle")
     helper, _ = _slot_id(request, "helper")
     part, _ = _slot_id(request, "part")
@@ -166,7 +174,7 @@ def event_from(handler_input: HandlerInput) -> Event:
         part=part,
         symptom=symptom,
         volume=volume,
-        heard=_heard_texts(request),
+        heard=heard_texts,
     )
 
 
@@ -358,13 +366,21 @@ def configure_logging() -> None:
     logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
 
 
+# A request for another skill is refused: nothing spoken, nothing run, nothing stored.
+REFUSED_ENVELOPE: dict[str, Any] = {"version": "1.0", "response": {"shouldEndSession": True}}
+
+
 def calm_response_envelope(event: Any = None) -> dict[str, Any]:
     """What a malformed request hears: the same calm fallback as any other failure.
 
     In the request's locale when the raw event still says one.
     """
     request = event.get("request") if isinstance(event, dict) else None
-    content = load_content(request.get("locale") if isinstance(request, dict) else None)
+    locale = request.get("locale") if isinstance(request, dict) else None
+    try:
+        content = load_content(locale if isinstance(locale, str) else None)
+    except Exception:  # a locale no folder can be made of: the English base
+        content = load_content(None)
     return {
         "version": "1.0",
         "response": {
@@ -383,11 +399,33 @@ def calm_response_envelope(event: Any = None) -> dict[str, Any]:
 def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict[str, Any]:
     """Deserialize one request envelope, run the skill, serialize the response.
 
-    A request from another skill still raises (AskSdkException): it must be refused,
-    not answered. Anything unreadable gets the calm fallback.
+    Never raises. A request for another skill (or naming none while a skill id is set) is
+    refused with REFUSED_ENVELOPE; anything unreadable, and any failure, gets the calm fallback.
     """
+    turn.begin()  # the store's budget for this turn counts from here
     try:
-        envelope = skill.serializer.deserialize(payload=json.dumps(event), obj_type=RequestEnvelope)
+        return _handle(skill, event, context)
+    except Exception as exc:  # the type only: a message could quote the request
+        log.error("request failed outside the handlers (%s)", type(exc).__name__)
+        return calm_response_envelope(event)
+    finally:
+        turn.end()
+
+
+def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        log.warning("request envelope is not a JSON object")
+        return calm_response_envelope(event)
+    refused = foreign(event, getattr(skill, "skill_id", None))
+    if refused:
+        log.warning("request refused: %s", refused)
+        return dict(REFUSED_ENVELOPE)
+    own = admitted(event)
+    if own is None:
+        log.warning("request envelope nested too deep")
+        return calm_response_envelope(event)
+    try:
+        envelope = skill.serializer.deserialize(payload=json.dumps(own), obj_type=RequestEnvelope)
     except Exception:
         log.warning("unreadable request envelope")
         return calm_response_envelope(event)

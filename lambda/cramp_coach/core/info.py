@@ -5,6 +5,7 @@ ask, the cramp log and its consent, the voice, stopping and the end of a session
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content
@@ -18,6 +19,7 @@ _P = Profile | None
 
 class InfoAnswers:
     routines: Routines  # set by the Conversation
+    restate: Callable[[State, Event], Outcome]  # "repeat": set by the Conversation
 
     def __init__(self, content: Content, speaker: Speaker) -> None:
         self.c = content
@@ -52,11 +54,7 @@ class InfoAnswers:
         return self.s.say(st, join(self.s.p("disclaimer"), tail), self.s.p("generic_reprompt"))
 
     def repeat(self, st: State, e: Event, profile: _P) -> Outcome:
-        if st.ctx.last_speech:
-            # Exactly what was said (kept before the night voice was applied).
-            return self.s.say(st, st.ctx.last_speech, st.ctx.last_reprompt or None)
-        st = st.with_phase(AskingMuscle())
-        return self.s.say(st, self.s.p("ask_muscle"), self.s.p("ask_muscle_reprompt"))
+        return self.restate(st, e)  # rebuilt from the state, never replayed (restate.py)
 
     def prevention(self, st: State, e: Event, profile: _P) -> Outcome:
         tips = " ".join(t.text for t in self.c.prevention)

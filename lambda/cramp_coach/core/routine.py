@@ -12,14 +12,15 @@ from dataclasses import replace
 from cramp_coach.content import Content, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import InRoutine, Routine, State
+from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Routine, State
 
 
 def log_outcome(state: State, routine: Routine, outcome: str) -> State:
     """Record how the routine is going in its cramp-log entry (it rides until stored)."""
     entries = [e for e in state.ctx.unsaved if e.rid != routine.rid]
     entry = LogEntry(routine.rid, routine.started_at, routine.muscle, state.ctx.variant, outcome)
-    return state.with_context(replace(state.ctx, unsaved=(*entries, entry)))
+    kept = (*entries, entry)[-MAX_UNSAVED:]  # decode_state refuses more
+    return state.with_context(replace(state.ctx, unsaved=kept))
 
 
 class Routines:

@@ -23,6 +23,7 @@ from typing import Any
 from cramp_coach.content import Content
 from cramp_coach.core import answers, start_answers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
 from cramp_coach.core.speak import Speaker, join
@@ -40,6 +41,7 @@ from cramp_coach.core.state import (
     Paused,
     ResumeOffer,
     State,
+    as_answered,
     decode_state,
 )
 
@@ -72,6 +74,8 @@ class Conversation:
         self.a = answers.Answers(content, self.s)
         self.r = Routines(content, self.s, self.a.finish)
         self.a.routines = self.r
+        restater = Restater(content, self.s, self.r)
+        self.a.restate = lambda st, e: restater(st, e, self._answer_for)
         a = self.a
         routine: dict[str, Handler] = {
             "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
@@ -113,6 +117,13 @@ class Conversation:
             Confirming: a.confirm_no, AskingMuscle: a.miss, Clarifying: a.miss,
         }  # fmt: skip
 
+    def _answer_for(self, st: State, kind: str) -> Handler | None:
+        """The handler that gave answer `kind` in this phase (for "repeat")."""
+        if isinstance(st.phase, Locked):
+            # The lock answers only these itself; any other answer repeats its advice.
+            return self.a.locked if kind in ("disclaimer", "emergency_number") else None
+        return self.tables.get(type(st.phase), {}).get(kind)
+
     def decode(self, attributes: Any) -> State:
         return decode_state(attributes, self.c)
 
@@ -131,13 +142,10 @@ class Conversation:
         out = self._dispatch(state, event, profile)
         ctx = out.state.ctx
         if out.speech and event.kind not in ("repeat", "session_ended"):
-            speech, reprompt = out.speech, out.reprompt or ""
-            out = replace(
-                out,
-                state=out.state.with_context(
-                    replace(out.state.ctx, last_speech=speech, last_reprompt=reprompt)
-                ),
-            )
+            # What "repeat" says again: this answer, or else the place the state is in.
+            answered = as_answered(event.kind)
+            if ctx.answered != answered:
+                out = replace(out, state=out.state.with_context(replace(ctx, answered=answered)))
         return replace(
             out,
             speech=wrap_voice(out.speech, ctx.quiet) if out.speech else "",

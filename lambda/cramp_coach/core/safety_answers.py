@@ -72,8 +72,8 @@ class SafetyAnswers(InfoAnswers):
             return self.raise_red_flag(st, e, ["RF_PE", phase.flag])
         if e.kind == "stop":
             return self.s.say(st, self.s.p("stop_locked"), end=True)
-        if e.kind == "repeat" and st.ctx.last_speech:
-            return self.s.say(st, st.ctx.last_speech, st.ctx.last_reprompt or None)
+        if e.kind == "repeat":
+            return self.restate(st, e)
         if e.kind == "disclaimer":
             return self.s.say(
                 st, join(self.s.p("disclaimer"), self.s.p("red_flag_reprompt")),

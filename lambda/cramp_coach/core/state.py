@@ -9,8 +9,10 @@ content. Anything wrong starts afresh, calmly; a session can never get stuck on 
 from __future__ import annotations
 
 import logging
+import math
+import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast, get_args
 
 import dacite
 
@@ -30,6 +32,24 @@ LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered",
 Question: TypeAlias = Literal["easing", "end_of_steps", "position", "leg", "breath", "heat"]
 Level: TypeAlias = Literal["emergency", "urgent"]
 About: TypeAlias = Literal["leg", "breath", "heat"]  # what a safety question asks about
+# Answers "repeat" gives again (restate.py): each is rebuilt from the content and the phase.
+Answered: TypeAlias = Literal[
+    "doctor", "prevention", "disclaimer", "hold_time", "emergency_number", "help"
+]
+
+
+def as_answered(kind: str) -> Answered | None:
+    """The event kind as an answer "repeat" can give again, or None."""
+    return cast(Answered, kind) if kind in get_args(Answered) else None
+
+
+# Log entries riding in the session: a session starts a handful of routines at most; the
+# bound keeps what a client sends back small (the oldest entries go first past it).
+MAX_UNSAVED = 16
+# How a logged routine ended (routine.py and the handlers write these; "red_flag:" + flag id).
+OUTCOMES = frozenset(
+    {"in_progress", "interrupted", "eased", "too_painful", "stopped", "switched_muscle"}
+)
 
 
 @dataclass(frozen=True)
@@ -170,8 +190,7 @@ class Context:
     lock_unsaved: LockRecord | None = None  # this session's lock, until the store has it
     clear_resume: bool = False  # a stopped routine must not be offered again: until stored
     unsaved: tuple[LogEntry, ...] = ()  # cramp-log entries not yet stored
-    last_speech: str = ""
-    last_reprompt: str = ""
+    answered: Answered | None = None  # the last turn answered this question ("repeat")
 
 
 @dataclass(frozen=True)
@@ -227,9 +246,19 @@ def decode_routine(data: Any, content: Content) -> Routine | None:
     return routine if routine_fits(routine, content) else None
 
 
+_RID = re.compile(r"[0-9a-f]{12}")  # routine.py: the first 12 hex digits of a sha256
+
+
+def _when(moment: float) -> bool:
+    """A time the skill could have written (JSON readers accept NaN and Infinity)."""
+    return math.isfinite(moment) and moment >= 0
+
+
 def routine_fits(routine: Routine, content: Content) -> bool:
     muscle = content.muscles.get(routine.muscle)
     if muscle is None or routine.repeats < 0 or routine.step < 0:
+        return False
+    if not _when(routine.started_at) or not _RID.fullmatch(routine.rid):
         return False
     if routine.track == "aftercare":
         return routine.step < len(content.aftercare_for(routine.muscle))
@@ -248,7 +277,12 @@ def decode_state(data: Any, content: Content) -> State:
         raw_phase = data["phase"]
         cls = _BY_KIND[raw_phase["kind"]]
         phase = dacite.from_dict(cls, raw_phase, config=_CONFIG)
-        ctx = dacite.from_dict(Context, data["ctx"], config=_CONFIG)
+        raw_ctx = data["ctx"]
+        if isinstance(raw_ctx, dict):
+            # Sessions begun before "repeat" was rebuilt from the state carried the words
+            # themselves: ignored, never spoken.
+            raw_ctx = {k: v for k, v in raw_ctx.items() if k not in _RETIRED_CTX}
+        ctx = dacite.from_dict(Context, raw_ctx, config=_CONFIG)
     except (dacite.DaciteError, KeyError, TypeError, ValueError):
         log.warning("session state unreadable; starting afresh")
         return State()
@@ -257,6 +291,23 @@ def decode_state(data: Any, content: Content) -> State:
         log.warning("session state names content we do not have; starting afresh")
         return State()
     return state
+
+
+_RETIRED_CTX = frozenset({"last_speech", "last_reprompt"})
+
+
+def _entry_fits(entry: LogEntry, content: Content) -> bool:
+    outcome_ok = entry.outcome in OUTCOMES or (
+        entry.outcome.startswith("red_flag:")
+        and entry.outcome.removeprefix("red_flag:") in content.red_flags
+    )
+    return (
+        outcome_ok
+        and entry.muscle in content.muscles
+        and entry.variant in ("partner", "alone")
+        and _when(entry.started_at)
+        and bool(_RID.fullmatch(entry.rid))
+    )
 
 
 def _fits(state: State, content: Content) -> bool:
@@ -272,8 +323,17 @@ def _fits(state: State, content: Content) -> bool:
     if isinstance(phase, Locked) and phase.flag not in content.red_flags:
         return False
     locks = [lock for lock in (ctx.prior_lock, ctx.lock_unsaved) if lock is not None]
-    if any(lock.flag not in content.red_flags for lock in locks):
+    if any(
+        lock.flag not in content.red_flags
+        or lock.muscle not in (None, *content.muscles)
+        or not _when(lock.at)
+        for lock in locks
+    ):
         return False
+    if len(ctx.unsaved) > MAX_UNSAVED or not all(_entry_fits(e, content) for e in ctx.unsaved):
+        return False
+    if len({e.rid for e in ctx.unsaved}) != len(ctx.unsaved):
+        return False  # the core keeps one entry per routine
     return all(f in content.flags or f == "EXERCISE_HEAT" for f in ctx.flags)
 
 

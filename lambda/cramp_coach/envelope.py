@@ -1,0 +1,80 @@
+"""What of a raw request envelope may reach the skill: the one gate for Lambda and the web service.
+
+Alexa sends a fixed shape; anything else is somebody else's JSON. Before the SDK sees it:
+
+* `foreign`: with a skill id configured, the request must name exactly that skill in
+  context.System.application (Alexa always sends it) and, if the session names one, there too.
+  Otherwise it is refused: Amazon's rule is to reject a request for another skill, never
+  answer it. (The SDK's own check would raise AttributeError on a missing context.)
+* `admitted`: session attributes hold only what this skill wrote (its one key); anything
+  else a client added is dropped, and so is a value nested deeper than the skill ever writes
+  (the SDK deep-copies attributes, so 500 levels would raise RecursionError). An envelope
+  still nested deeper than Alexa's own is unreadable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATE_KEY = "cramp"  # the session attribute the conversation state lives in
+# Alexa's envelopes nest about 10 levels, the skill's state about 6: far below these.
+MAX_STATE_DEPTH = 16
+MAX_ENVELOPE_DEPTH = 48
+
+
+def _get(value: Any, *path: str) -> Any:
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
+
+
+def depth_over(value: Any, limit: int) -> bool:
+    """Whether dicts and lists nest deeper than `limit` (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return True
+        stack.extend((child, level + 1) for child in children)
+    return False
+
+
+def foreign(event: dict[str, Any], skill_id: str | None) -> str | None:
+    """Why this request is not for `skill_id` (None when it is, or when no id is configured)."""
+    if not skill_id:
+        return None
+    named = _get(event, "context", "System", "application", "applicationId")
+    if named is None:
+        return "no application id in context.System"
+    if named != skill_id:
+        return "request is for another skill"
+    session = event.get("session")
+    if session is not None:
+        in_session = _get(session, "application", "applicationId")
+        if _get(session, "application") is not None and in_session != skill_id:
+            return "session is for another skill"
+    return None
+
+
+def admitted(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The envelope with the session attributes cut to the skill's own; None if unreadable."""
+    session = event.get("session")
+    if isinstance(session, dict) and "attributes" in session:
+        attributes = session.get("attributes")
+        own: dict[str, Any] = {}
+        if isinstance(attributes, dict) and STATE_KEY in attributes:
+            state = attributes[STATE_KEY]
+            if not depth_over(state, MAX_STATE_DEPTH):
+                own[STATE_KEY] = state  # decode_state still checks every field of it
+        event = {**event, "session": {**session, "attributes": own}}
+    if depth_over(event, MAX_ENVELOPE_DEPTH):
+        return None
+    return event
