@@ -277,7 +277,23 @@ def _mid_routine_envelope() -> dict[str, Any]:
     return talk.session.intent("AMAZON.RepeatIntent", T0 + 30)
 
 
-BASE = _mid_routine_envelope()
+def _bases() -> list[dict[str, Any]]:
+    """Every kind of request the skill handles, as Alexa sends it, mid-routine where it can be."""
+    routine = _mid_routine_envelope()
+    session = Session()
+    can_fulfill = session.intent("CrampIntent", T0, {"muscle": ("calf", "CALF")})
+    can_fulfill["request"]["type"] = "CanFulfillIntentRequest"
+    can_fulfill.pop("session")
+    tap = copy.deepcopy(routine)
+    tap["request"] = {**tap["request"], "type": "Alexa.Presentation.APL.UserEvent",
+                      "arguments": ["next"], "source": {}, "token": "cramp-coach"}  # fmt: skip
+    tap["request"].pop("intent")
+    ended = copy.deepcopy(routine)
+    ended["request"] = session.session_ended(T0 + 40)["request"]
+    return [routine, session.launch(T0), can_fulfill, tap, ended, session.skill_disabled(T0)]
+
+
+BASES = _bases()
 
 
 def _replace(envelope: dict[str, Any], path: tuple[str, ...], value: Any) -> Any:
@@ -310,16 +326,17 @@ def test_fuzzed_envelopes_never_raise(
 ) -> None:
     skill = _lambda_skill(monkeypatch, skill_id)
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
+        st.integers(0, len(BASES) - 1),
         st.lists(
             st.tuples(st.sampled_from(PATHS), st.just(...) | JSON | st.builds(Deep, DEPTHS)),
             min_size=1,
             max_size=4,
-        )
+        ),
     )
-    def run(changes: list[tuple[tuple[str, ...], Any]]) -> None:
-        envelope: Any = copy.deepcopy(BASE)
+    def run(base: int, changes: list[tuple[tuple[str, ...], Any]]) -> None:
+        envelope: Any = copy.deepcopy(BASES[base])
         for path, value in changes:
             if isinstance(value, Deep):
                 value = _nested(value.levels)  # deep nesting anywhere
