@@ -39,7 +39,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,7 @@ from flask_ask_sdk.skill_adapter import (
 )
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
+from cramp_coach import turn
 from cramp_coach.verification import (
     AlexaRequestVerifier,
     Clock,
@@ -199,7 +200,8 @@ def create_app(
     def _start_timer() -> None:
         g.started = time.perf_counter()
 
-    @app.post(route)
+    # POST only: no automatic OPTIONS (Flask's would answer 200), so anything else is 405.
+    @app.route(route, methods=["POST"], provide_automatic_options=False)
     def skill_endpoint() -> Response:
         body = request.get_data(cache=True)  # 413 when Content-Length is over the limit
         if request.content_length is None and len(body) >= max_body_bytes:
@@ -232,7 +234,7 @@ def create_app(
         # Verification (our verifiers) and dispatch: flask-ask-sdk.
         return adapter.dispatch_request()  # type: ignore[no-any-return]
 
-    @app.get("/healthz")
+    @app.route("/healthz", methods=["GET"], provide_automatic_options=False)
     def healthz() -> Response:
         response = jsonify(status="ok")
         response.headers["Cache-Control"] = "no-store"
@@ -274,11 +276,32 @@ def create_app(
         ACCESS_LOG.info(json.dumps(line, ensure_ascii=True))
         return response
 
+    app.wsgi_app = _TurnClock(app.wsgi_app)  # type: ignore[method-assign]
+
     # Content is otherwise read on the first request: pay it at start, not on a listener.
     from cramp_coach.content import load_content
 
     load_content("en-US")
     return app
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _TurnClock:
+    """Outermost WSGI layer: the store's per-turn budget (cramp_coach.turn) counts from the
+    moment the server hands over the request, before Flask or verification spend any of it."""
+
+    def __init__(self, inner: WsgiApp) -> None:
+        self._inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        turn.begin()
+        try:
+            # Flask has built the whole body and run its teardown by the time this returns.
+            return self._inner(environ, start_response)
+        finally:
+            turn.end()
 
 
 def _flag(value: str | None) -> bool | None:
@@ -327,21 +350,49 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# waitress: slow clients cost a socket in its event loop, never a thread. It reads each
+# request whole (headers and body, within the size limits) before a thread runs the app.
+DEFAULT_THREADS = 4
+DEFAULT_CONNECTION_LIMIT = 1000  # waitress stops accepting at this many open connections
+CHANNEL_TIMEOUT_S = 20  # a connection idle this long (keep-alive, stalled headers/body) closes
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def _connection_limit(wanted: int) -> int:
+    """Below the process's file-descriptor limit, leaving room for the store and logs."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not on Linux/macOS
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - 64))
+
+
 def serve(
     host: str,
     port: int,
-    workers: int,
-    verify: bool,
     *,
+    verify: bool = True,
     skill_id: str | None = None,
-    threads: int = 1,
-    timeout: int = 30,
+    threads: int = DEFAULT_THREADS,
+    connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+    channel_timeout: int = CHANNEL_TIMEOUT_S,
+    app_factory: Callable[[], Any] | None = None,
 ) -> None:
-    """Run the web service under gunicorn (blocking). `verify=False` is for local testing."""
-    from gunicorn.app.base import BaseApplication
+    """Run the web service under waitress (blocking). `verify=False` is for local testing.
 
-    if workers < 1 or threads < 1:
-        raise SystemExit("cramp-coach serve: --workers must be at least 1")
+    `app_factory` replaces ``create_app(verify=..., skill_id=...)`` (the benchmarks' test PKI);
+    the server settings stay those of `cramp-coach serve`.
+    """
+    import waitress
+
+    if threads < 1:
+        raise SystemExit("cramp-coach serve: --threads must be at least 1")
+    if connection_limit < 1 or channel_timeout < 1:
+        raise SystemExit("cramp-coach serve: limits must be at least 1")
     from_env = os.environ.get("SKILL_ID") or None
     if skill_id and from_env and skill_id != from_env:
         raise SystemExit("cramp-coach serve: skill_id differs from SKILL_ID")
@@ -355,33 +406,22 @@ def serve(
     if not verify:
         warn_unverified()
 
-    options: dict[str, Any] = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "timeout": timeout,
-        "graceful_timeout": 10,
-        "accesslog": None,  # our JSON access log replaces gunicorn's (which has the query)
-        "errorlog": "-",
-        "loglevel": "info",
-        "limit_request_line": 4094,
-        "limit_request_fields": 50,
-        "proc_name": "cramp-coach",
-        # gunicorn >= 27 opens a control socket under $HOME by default: not needed here,
-        # and two instances on one host would share its path.
-        "control_socket_disable": True,
-    }
-
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]  # untyped third-party base
-        def load_config(self) -> None:
-            for key, value in options.items():
-                if key in self.cfg.settings:  # older gunicorn lacks some settings
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            # Runs in each worker: each builds its own skill and store connection.
-            logging.basicConfig(level=logging.INFO)
-            return create_app(verify=verify, skill_id=resolved)
-
-    _Gunicorn().run()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = app_factory() if app_factory is not None else create_app(verify=verify, skill_id=resolved)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=_connection_limit(connection_limit),
+        channel_timeout=channel_timeout,
+        cleanup_interval=max(1, min(30, channel_timeout // 2)),
+        # select() cannot watch more than 1024 sockets; poll() can.
+        asyncore_use_poll=True,
+        backlog=1024,
+        max_request_header_size=MAX_HEADER_BYTES,
+        # waitress answers 413 itself, chunked or not, before the app or a thread sees it.
+        max_request_body_size=MAX_BODY_BYTES,
+        expose_tracebacks=False,
+        ident="cramp-coach",
+    )
