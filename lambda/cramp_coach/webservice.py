@@ -11,7 +11,8 @@
 What is refused before any handler runs (4xx with a JSON body; the skill never runs):
 
 * 413: body over ``MAX_BODY_BYTES`` (Content-Length checked before reading; chunked too);
-* 400: body not UTF-8, not JSON, not a JSON object, not a request envelope;
+* 400: body not UTF-8, not JSON, not a JSON object, nested over ``MAX_JSON_DEPTH``, not a
+  request envelope;
 * 400: missing/wrong signature, certificate URL, chain, name or dates; stale timestamp;
   a certificate chain that cannot be fetched; a request for another skill id;
 * 405: anything but POST on ``/``.
@@ -65,6 +66,7 @@ from cramp_coach.verification import (
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
     "ConfigurationError",
     "app_from_env",
     "create_app",
@@ -72,6 +74,9 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 64 * 1024  # real envelopes are a few KiB; Alexa never sends more than ~20
+# Real envelopes nest about 8 deep (the skill's own session attributes a few more). Deeper
+# bodies are refused before the SDK or the skill recurse into them (RecursionError, a 500).
+MAX_JSON_DEPTH = 64
 ACCESS_LOG = logging.getLogger("cramp_coach.access")
 log = logging.getLogger("cramp_coach.webservice")
 
@@ -131,6 +136,24 @@ class _RefusalFilter(logging.Filter):
 def _short(value: object) -> str | None:
     """Only short strings reach the log (type and intent names are short identifiers)."""
     return value[:80] if isinstance(value, str) else None
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON `value` nests more than `limit` containers deep (iterative: no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refuse(reason: str) -> BadRequest:
@@ -219,6 +242,8 @@ def create_app(
             raise _refuse("body is not JSON") from None
         if not isinstance(parsed, dict):
             raise _refuse("body is not a JSON object")
+        if _deeper_than(parsed, MAX_JSON_DEPTH):
+            raise _refuse("body nested too deep")
         inner = parsed.get("request")
         if isinstance(inner, dict):
             g.request_type = _short(inner.get("type"))
