@@ -250,7 +250,8 @@ def load_trust_anchors(pem_bundle: bytes) -> TrustAnchors:
             warned += 1
         certificates.append(certificate)
     if skipped or warned:
-        log.warning(
+        log.log(
+            logging.WARNING if skipped else logging.INFO,
             "trust anchors: %d loaded, %d skipped (unparsable), %d with parser warnings",
             len(certificates),
             skipped,
