@@ -281,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             for slow in levels:
                 results.append(run_one(server, slow, leaf_key, tmp, args.requests, args.seconds))
                 r = results[-1]
-                print(f"  {server} slow={slow}: {r['answered']} ok, {r['errors']} errors", flush=True)
+                print(
+                    f"  {server} slow={slow}: {r['answered']} ok, {r['errors']} errors", flush=True
+                )
 
     print(
         f"\ngenuine signed requests (2 at a time, new connection each, 10 s client timeout) "
