@@ -19,12 +19,11 @@ The slow clients, in equal shares, reconnecting whenever the server closes them:
 Servers (``--servers``, comma separated):
 
 * ``serve``: ``cramp_coach.webservice.serve()`` exactly as ``cramp-coach serve`` runs it
-  (defaults), only the app factory swapped for the bench PKI;
+  (waitress, its defaults), only the app factory swapped for the bench PKI;
 * ``gunicorn-sync``: gunicorn, 2 sync workers (what ``cramp-coach serve`` ran before issue 16);
 * ``gunicorn-gthread``: gunicorn, 2 workers x 8 threads;
-* ``gunicorn-gevent``: gunicorn, 2 gevent workers (needs gevent installed);
-* ``waitress``: waitress, 8 threads, defaults otherwise but connection_limit=1000;
-* ``cheroot``: cheroot's WSGI server, 16 threads (needs cheroot installed).
+* ``gunicorn-gevent``: gunicorn, 2 gevent workers (needs gevent, not a dependency);
+* ``cheroot``: cheroot's WSGI server, 16 threads (needs cheroot, not a dependency).
 
 Exit status 0 always: the figures are the output (print them into the README).
 """
@@ -41,7 +40,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # `python bench/slow_clients.py` and `python -m bench.slow_clients`
     sys.path.insert(0, str(HERE))
 
-from load_webservice import PKI_ENV, _make_pki, _signed_pool  # noqa: E402
+from load_webservice import PKI_ENV, SERVERS, SKILL_ID, _make_pki, _signed_pool  # noqa: E402
 
 from cramp_coach.local.loopback import free_port, wait_until_healthy  # noqa: E402
 
@@ -176,61 +174,13 @@ def _genuine(
     }
 
 
-# --- servers ------------------------------------------------------------------------------
-
-
-def _gunicorn(port: int, *extra: str) -> list[str]:
-    from gunicorn.config import Config
-
-    no_socket = ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--pythonpath",
-        str(HERE),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        *no_socket,
-        *extra,
-        "load_webservice:make_app()",
-    ]
-
-
-def _python(code: str) -> list[str]:
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); {code}"]
-
-
-SERVERS: dict[str, Callable[[int], list[str]]] = {
-    "serve": lambda port: _python(
-        "from load_webservice import make_app; from cramp_coach.webservice import serve; "
-        f"serve('127.0.0.1', {port}, verify=True, skill_id=None, app_factory=make_app)"
-    ),
-    "gunicorn-sync": lambda port: _gunicorn(port, "-w", "2"),
-    "gunicorn-gthread": lambda port: _gunicorn(port, "-w", "2", "--threads", "8"),
-    "gunicorn-gevent": lambda port: _gunicorn(port, "-w", "2", "-k", "gevent"),
-    "waitress": lambda port: _python(
-        "from load_webservice import make_app; import waitress; "
-        f"waitress.serve(make_app(), host='127.0.0.1', port={port}, threads=8, "
-        "connection_limit=1000, channel_timeout=30)"
-    ),
-    "cheroot": lambda port: _python(
-        "from load_webservice import make_app; from cheroot.wsgi import Server; "
-        f"Server(('127.0.0.1', {port}), make_app(), numthreads=16).safe_start()"
-    ),
-}
-
-
 def run_one(
     server: str, slow: int, leaf_key: Any, pki_dir: str, max_requests: int, max_seconds: float
 ) -> dict[str, Any]:
     port = free_port()
-    env = {**os.environ, PKI_ENV: pki_dir, "CRAMP_STORE": "none", "SKILL_ID": ""}
-    env["SKILL_ID"] = "amzn1.ask.skill.bench-0000"
+    env = {**os.environ, PKI_ENV: pki_dir, "CRAMP_STORE": "none", "SKILL_ID": SKILL_ID}
     proc = subprocess.Popen(
-        SERVERS[server](port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        SERVERS[server](port, 2), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     stop = threading.Event()
     opened = [0]

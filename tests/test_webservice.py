@@ -750,3 +750,48 @@ def test_conflicting_skill_ids_refuse_to_start(monkeypatch: pytest.MonkeyPatch, 
         create_app(skill, skill_id="amzn1.ask.skill.other", trust_anchors=[pki.root])
     app = create_app(skill, trust_anchors=[pki.root])
     assert app.extensions["cramp_coach"]["skill_id"] == "amzn1.ask.skill.env"
+
+
+def test_each_turn_begins_before_verification_and_ends_after(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's per-turn budget (cramp_coach.turn) counts from the request's arrival:
+    begun before the body is read or verified, still running in the skill, ended after."""
+    from cramp_coach import turn
+
+    events: list[str] = []
+    real_begin, real_end = turn.begin, turn.end
+
+    def begin(*args: Any, **kwargs: Any) -> float:
+        events.append("begin")
+        return real_begin(*args, **kwargs)
+
+    def end() -> None:
+        events.append("end")
+        real_end()
+
+    def fetch(url: str) -> bytes:
+        events.append("verify")
+        return pki.chains[CERT_URL]
+
+    monkeypatch.setattr(turn, "begin", begin)
+    monkeypatch.setattr(turn, "end", end)
+    skill = build_skill(store_factory=NullStore)
+    real_invoke = skill.invoke
+
+    def invoke(*args: Any, **kwargs: Any) -> Any:
+        events.append("skill")
+        assert 0 < turn.remaining() <= turn.TURN_BUDGET_S
+        return real_invoke(*args, **kwargs)
+
+    skill.invoke = invoke  # type: ignore[method-assign]
+    app = create_app(
+        skill, skill_id=SKILL_ID, trust_anchors=[pki.root], fetcher=fetch, clock=lambda: NOW
+    )
+    svc = Service(port=0)
+    for server in _serve(app):
+        svc.port = server.server_port
+        body = calf_envelope()
+        assert svc.post(body, signed_headers(pki.leaf_key, body))[0] == 200
+        assert svc.post(b"not json", {})[0] == 400
+    assert events == ["begin", "verify", "skill", "end", "begin", "end"]

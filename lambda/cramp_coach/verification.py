@@ -460,8 +460,8 @@ class AlexaRequestVerifier(AbstractVerifier):
             .store(self._store)
             .time(now)
             .max_chain_depth(4)
-            # Web PKI rules: chain to an anchor, dates, key usage, and the SAN must be
-            # exactly echo-api.amazon.com (no CN fallback, wildcards only per RFC 6125).
+            # Web PKI rules: chain to an anchor, dates, key usage, and a SAN matching
+            # echo-api.amazon.com (no CN fallback; RFC 6125 wildcards, refused below).
             .build_server_verifier(x509.DNSName(SIGNING_NAME))
         )
         try:

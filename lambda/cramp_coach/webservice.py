@@ -1,21 +1,32 @@
-"""Self-hosting: the same skill as an HTTPS endpoint's backend, with flask-ask-sdk and gunicorn.
+"""Self-hosting: the same skill as an HTTPS endpoint's backend, with flask-ask-sdk and waitress.
 
 * ``create_app(...)`` builds the Flask app: ``POST /`` is the skill (flask-ask-sdk's
   ``SkillAdapter``), ``GET /healthz`` is for load balancers. Verification is on unless
   ``verify=False`` is passed explicitly.
 * ``app`` (module attribute, built on first access from the environment) is the WSGI object
-  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``.
-* ``serve(host, port, workers, verify)`` runs gunicorn programmatically; `cramp-coach serve`
-  calls it. Flask's development server is never used.
+  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``, ``waitress-serve ...``.
+* ``serve(host, port, ...)`` runs waitress programmatically; `cramp-coach serve` calls it.
+  Flask's development server is never used. Why waitress: its event loop reads each request
+  whole (headers, then the body, within the size limits) before a thread runs the app, so
+  slow or silent clients hold sockets, never the threads that answer genuine requests
+  (gunicorn's sync and gthread workers read in the worker and can be held: measured in
+  bench/slow_clients.py, figures in the README). Connections silent for ``channel_timeout``
+  are closed; a client that trickles forever keeps only its socket, which the buffering proxy
+  in deploy/ bounds with its header and body timeouts.
+* The store's per-turn budget (:mod:`cramp_coach.turn`) is begun by the outermost WSGI layer,
+  when the server hands the complete request over, and ended after the response is built.
 
 What is refused before any handler runs (4xx with a JSON body; the skill never runs):
 
 * 413: body over ``MAX_BODY_BYTES`` (Content-Length checked before reading; chunked too);
 * 400: body not UTF-8, not JSON, not a JSON object, nested over ``MAX_JSON_DEPTH``, not a
   request envelope;
-* 400: missing/wrong signature, certificate URL, chain, name or dates; stale timestamp;
-  a certificate chain that cannot be fetched; a request for another skill id;
-* 405: anything but POST on ``/``.
+* 400: missing/wrong signature, certificate URL, chain, name (exactly echo-api.amazon.com)
+  or dates; stale timestamp; a certificate chain that cannot be fetched (no redirects);
+* 400: with a skill id (SKILL_ID; required when verifying), a request whose
+  context.System.application.applicationId is missing or another skill's, or whose
+  session.application names another skill;
+* 405 with ``Allow: POST``: any other method on ``/`` (OPTIONS and HEAD included).
 
 Verification is done by :mod:`cramp_coach.verification` (``cryptography`` only; read its
 docstring for why certvalidator/oscrypto are never imported). Import that module before
