@@ -54,6 +54,7 @@ from tests.test_webservice import (
 )
 
 S3 = "https://s3.amazonaws.com"
+HANG_GUARD_S = 10  # only so that a broken build fails instead of hanging
 
 
 # --- HTTPS servers on loopback --------------------------------------------------------------
@@ -423,6 +424,43 @@ def test_an_unknown_url_that_failed_keeps_the_long_hold(pki: Pki) -> None:
     with pytest.raises(VerificationException):
         _verify(verifier, pki, made_up, clock[0])
     assert fetch.calls == [made_up, made_up]
+
+
+def test_made_up_urls_cannot_occupy_every_thread_with_downloads(pki: Pki) -> None:
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def fetch(url: str) -> bytes:
+        if url == CERT_URL:
+            return pki.chain
+        started.release()
+        release.wait(HANG_GUARD_S)  # a slow download that the test lets finish
+        raise CertificateFetchError("HTTP 404", transient=False)
+
+    verifier = AlexaRequestVerifier([pki.root], fetch, lambda: NOW, sleep=lambda _: None)
+    _verify(verifier, pki, CERT_URL, NOW)  # the genuine URL: validated and cached
+    errors: list[str] = []
+
+    def attack(n: int) -> None:
+        try:
+            _verify(verifier, pki, f"{S3}/echo.api/made-up-{n}.pem", NOW)
+        except VerificationException as error:
+            errors.append(str(error))
+
+    attackers = [threading.Thread(target=attack, args=(n,)) for n in range(2)]
+    for thread in attackers:
+        thread.start()
+    assert started.acquire(timeout=HANG_GUARD_S) and started.acquire(timeout=HANG_GUARD_S)
+    with pytest.raises(VerificationException, match="busy"):  # a third: refused at once
+        _verify(verifier, pki, f"{S3}/echo.api/made-up-3.pem", NOW)
+    _verify(verifier, pki, CERT_URL, NOW)  # genuine requests meanwhile: still verified
+    release.set()
+    for thread in attackers:
+        thread.join(HANG_GUARD_S)
+    assert len(errors) == 2
+    # A URL refused as busy was not held: it is downloaded once a slot is free.
+    with pytest.raises(VerificationException, match="404"):
+        _verify(verifier, pki, f"{S3}/echo.api/made-up-3.pem", NOW)
 
 
 # --- trust anchors --------------------------------------------------------------------------

@@ -158,6 +158,8 @@ FAILED_URL_HOLD = timedelta(seconds=30)
 KNOWN_URL_HOLD = timedelta(seconds=2)
 FAILED_URLS_KEPT = 64
 KNOWN_URLS_KEPT = 64
+# Downloads of URLs that have not validated before, at once (waitress runs 4 threads).
+UNKNOWN_DOWNLOADS = 2
 
 Clock = Callable[[], datetime]
 Fetcher = Callable[[str], bytes]  # certificate URL -> PEM bytes; raises CertificateFetchError
@@ -342,6 +344,8 @@ class AlexaRequestVerifier(AbstractVerifier):
     as long as the whole chain is valid. A transient download failure is tried again once,
     all within FETCH_BUDGET_S. A URL that failed is then refused without another download
     for FAILED_URL_HOLD, or only KNOWN_URL_HOLD if it has validated before (bounded too).
+    At most UNKNOWN_DOWNLOADS downloads of never-validated URLs run at once; one more is
+    refused at once (not held: the URL did not fail).
 
     `sleep` and `monotonic` pace the retry (tests inject them); `clock` is the wall clock
     for dates, timestamps and the holds.
@@ -372,6 +376,7 @@ class AlexaRequestVerifier(AbstractVerifier):
         self._failed: OrderedDict[str, datetime] = OrderedDict()  # URL -> refused until
         self._known: OrderedDict[str, None] = OrderedDict()  # URLs that validated before
         self._lock = threading.Lock()  # threaded servers share one verifier
+        self._unknown_slots = threading.BoundedSemaphore(UNKNOWN_DOWNLOADS)
 
     # -- AbstractVerifier ------------------------------------------------------------
     def verify(
@@ -412,16 +417,25 @@ class AlexaRequestVerifier(AbstractVerifier):
             refused_until = self._failed.get(url)
             if refused_until is not None and now < refused_until:
                 raise VerificationException("certificate chain failed recently; not fetched again")
+            known = url in self._known
+        # URLs never seen to work share UNKNOWN_DOWNLOADS slots: requests naming made-up URLs
+        # cannot keep every thread of the server downloading. A known URL never waits here.
+        slots = None if known else self._unknown_slots
+        if slots is not None and not slots.acquire(blocking=False):
+            raise VerificationException("certificate chain not fetched: downloads busy")
         try:
             verified = self._validate_chain(self._download(url), now)
         except VerificationException:
             with self._lock:
-                hold = KNOWN_URL_HOLD if url in self._known else FAILED_URL_HOLD
+                hold = KNOWN_URL_HOLD if known else FAILED_URL_HOLD
                 self._failed[url] = now + hold
                 self._failed.move_to_end(url)
                 while len(self._failed) > FAILED_URLS_KEPT:
                     self._failed.popitem(last=False)
             raise
+        finally:
+            if slots is not None:
+                slots.release()
         with self._lock:
             self._failed.pop(url, None)
             self._known[url] = None
