@@ -214,7 +214,7 @@ def create_app(
     else:
         log.warning("request verification is OFF (create_app(verify=False))")
 
-    app = Flask("cramp_coach.webservice")
+    app = Flask("cramp_coach.webservice", static_folder=None)  # no /static route to probe
     app.config.update(
         MAX_CONTENT_LENGTH=max_body_bytes,  # werkzeug refuses (413) before reading the body
         # The SDK's own verifiers import certvalidator/oscrypto and turn an unreachable
