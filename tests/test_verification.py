@@ -495,7 +495,8 @@ def _bad_bundle(pki: Pki) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         negative = _negative_serial_root()
-    return b"# a CA bundle\n" + negative + garbage + broken_base64 + pem(pki.root)
+    truncated = b"-----BEGIN CERTIFICATE-----\nMIIB\n"  # no END: must not swallow the next
+    return b"# a CA bundle\n" + negative + garbage + broken_base64 + truncated + pem(pki.root)
 
 
 def test_one_unparsable_root_cannot_disable_verification(pki: Pki) -> None:

@@ -221,8 +221,10 @@ def fetch_certificate_chain(
     return data
 
 
+# One block from BEGIN to its END, never across another block's markers: a truncated block
+# cannot swallow the certificate after it.
 _PEM_BLOCK = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
+    rb"-----BEGIN CERTIFICATE-----(?:(?!-----).)*-----END CERTIFICATE-----", re.DOTALL
 )
 
 
