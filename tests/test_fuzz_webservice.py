@@ -212,7 +212,10 @@ def _nested(depth: int, leaf: Any, as_list: bool) -> Any:
     return node
 
 
-ODD_VALUES = st.sampled_from([None, [], {}, "", 0, 1.5, True, [SKILL_ID], {"x": SKILL_ID}])
+# Fresh copies: one shared {} put in two places would make the envelope circular.
+ODD_VALUES = st.sampled_from([None, [], {}, "", 0, 1.5, True, [SKILL_ID], {"x": SKILL_ID}]).map(
+    lambda value: json.loads(json.dumps(value))
+)
 ID_VALUES = st.sampled_from([SKILL_ID, SKILL_ID.upper(), SKILL_ID + " ", "amzn1.ask.skill.other"])
 
 
