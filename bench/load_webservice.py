@@ -1,9 +1,11 @@
-"""Bounded load test of the web service under gunicorn on 127.0.0.1 (a benchmark, not a test).
+"""Bounded load test of the web service on 127.0.0.1 (a benchmark, not a test).
 
     .venv/bin/python bench/load_webservice.py [--levels 1,4,16] [--requests 1500]
-                                              [--max-seconds 20] [--workers 4]
+                                              [--max-seconds 20] [--server serve]
+                                              [--workers 4]
 
-Starts gunicorn with the real app and *full* request verification: a throw-away PKI (root CA
+Starts the server (default: `cramp-coach serve` as it runs, waitress; or gunicorn's workers,
+see SERVERS) with the real app and *full* request verification: a throw-away PKI (root CA
 -> leaf for echo-api.amazon.com) is generated here, the root is the only trust anchor and
 the certificate download is served from memory (as in the tests; no network). Each request
 is a correctly signed, fresh envelope (launch, cramp intent, next), so the measured path is
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,11 +40,12 @@ CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
 PKI_ENV = "CRAMP_BENCH_PKI_DIR"
 
 
-# --- server side: the WSGI factory gunicorn loads in each worker -------------------------
+# --- server side: the WSGI factory the server loads ----------------------------------------
 
 
 def make_app() -> Any:
-    """`gunicorn 'load_webservice:make_app()'`: the real app, verification on, test PKI."""
+    """The real app, verification on, test PKI: ``serve(app_factory=make_app)`` or
+    ``gunicorn 'load_webservice:make_app()'``."""
     from cryptography import x509
 
     from cramp_coach.persistence import NullStore
@@ -65,6 +69,53 @@ def make_app() -> Any:
         trust_anchors=[root],
         fetcher=fetch,
     )
+
+
+# --- servers: each a command line for (port, workers) ------------------------------------
+
+HERE = Path(__file__).resolve().parent
+
+
+def _gunicorn(port: int, *extra: str) -> list[str]:
+    from gunicorn.config import Config
+
+    no_socket = ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--pythonpath",
+        str(HERE),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        *no_socket,
+        *extra,
+        "load_webservice:make_app()",
+    ]
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); {code}"]
+
+
+SERVERS: dict[str, Callable[[int, int], list[str]]] = {
+    # `cramp-coach serve` exactly (its defaults), only the app factory swapped for the PKI.
+    "serve": lambda port, _workers: _python(
+        "from load_webservice import make_app; from cramp_coach.webservice import serve; "
+        f"serve('127.0.0.1', {port}, app_factory=make_app)"
+    ),
+    # What `cramp-coach serve` ran before issue 16 (with 2 workers), and gunicorn's others.
+    "gunicorn-sync": lambda port, workers: _gunicorn(port, "-w", str(workers)),
+    "gunicorn-gthread": lambda port, workers: _gunicorn(port, "-w", str(workers), "--threads", "8"),
+    "gunicorn-gevent": lambda port, workers: _gunicorn(port, "-w", str(workers), "-k", "gevent"),
+    # For the comparison only (not dependencies): pip install cheroot.
+    "cheroot": lambda port, _workers: _python(
+        "from load_webservice import make_app; from cheroot.wsgi import Server; "
+        f"Server(('127.0.0.1', {port}), make_app(), numthreads=16).safe_start()"
+    ),
+}
 
 
 # --- client side --------------------------------------------------------------------------
@@ -252,43 +303,22 @@ def _run_level(
     }
 
 
-def _no_control_socket() -> list[str]:
-    """gunicorn >= 27 opens a control socket under $HOME by default; not wanted here."""
-    from gunicorn.config import Config
-
-    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,4,16")
     parser.add_argument("--requests", type=int, default=1500, help="per level, at most")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per level, at most")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--server", default="serve", choices=sorted(SERVERS))
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--warmup", type=int, default=50)
     args = parser.parse_args(argv)
     levels = [int(level) for level in args.levels.split(",")]
 
-    here = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory() as tmp:
         leaf_key = _make_pki(Path(tmp))
         port = free_port()
-        env = {**os.environ, PKI_ENV: tmp, "CRAMP_STORE": "none", "LOG_LEVEL": "WARNING"}
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--pythonpath",
-            str(here),
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            *_no_control_socket(),
-            "load_webservice:make_app()",
-        ]
+        env = {**os.environ, PKI_ENV: tmp, "CRAMP_STORE": "none", "SKILL_ID": SKILL_ID}
+        command = SERVERS[args.server](port, args.workers)
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
             wait_until_healthy(port, proc)
@@ -301,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.wait(15)
 
+    where = args.server if args.server in ("serve", "cheroot") else f"{args.server} x{args.workers}"
     print(
-        f"\ncramp-coach web service, gunicorn sync x{args.workers} on 127.0.0.1, "
+        f"\ncramp-coach web service, {where} on 127.0.0.1, "
         f"verification ON (signed requests), {os.cpu_count()} CPUs"
     )
     print(

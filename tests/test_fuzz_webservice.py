@@ -1,8 +1,14 @@
 """Property-based fuzzing of the web app with malformed, truncated and unicode-heavy envelopes.
 
-Verification is off here (the point is the parsing and dispatch path behind it), through
-the Flask test client for speed. Whatever arrives: never a 5xx, never a traceback in the
-body, always a JSON body; a 200 is always a well-formed Alexa response.
+Signature verification is off here (the point is the parsing and dispatch path behind it),
+through the Flask test client for speed; the skill-id check runs with SKILL_ID set and is
+absent with it unset, as in the two ways the service is configured. Whatever arrives: never a
+5xx, never a traceback in the body, always a JSON body; a 200 is always a well-formed Alexa
+response. A second fuzz takes the envelope apart where the skill id lives (context,
+context.System, application, session.application: missing, null, wrong types, another id)
+and nests values hundreds deep: with SKILL_ID set, a request that does not name this skill in
+context.System.application (or names another in session.application) is a 400 and the skill
+never runs.
 
 The number of envelopes tried is printed (see it with -s) and recorded as the
 `fuzz_examples` user property (in --junitxml reports). FUZZ_EXAMPLES overrides the budget.
@@ -10,6 +16,7 @@ The number of envelopes tried is printed (see it with -s) and recorded as the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,7 +32,7 @@ from hypothesis import strategies as st
 from cramp_coach.local.envelopes import Session
 from cramp_coach.persistence import NullStore
 from cramp_coach.skill import build_skill
-from cramp_coach.webservice import create_app
+from cramp_coach.webservice import MAX_JSON_DEPTH, create_app
 
 SKILL_ID = "amzn1.ask.skill.fuzz"
 T = 1_795_230_000.0
@@ -198,10 +205,177 @@ PAYLOADS = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
-def client() -> FlaskClient:
-    app = create_app(build_skill(store_factory=NullStore), verify=False)
+def _nested(depth: int, leaf: Any, as_list: bool) -> Any:
+    node = leaf
+    for _ in range(depth):
+        node = [node] if as_list else {"a": node}
+    return node
+
+
+# Fresh copies: one shared {} put in two places would make the envelope circular.
+ODD_VALUES = st.sampled_from([None, [], {}, "", 0, 1.5, True, [SKILL_ID], {"x": SKILL_ID}]).map(
+    lambda value: json.loads(json.dumps(value))
+)
+ID_VALUES = st.sampled_from([SKILL_ID, SKILL_ID.upper(), SKILL_ID + " ", "amzn1.ask.skill.other"])
+
+
+@st.composite
+def skill_id_envelope(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[int, bool, str] | None]:
+    """A real envelope with the parts that name the skill removed, emptied or replaced, and
+    maybe where to nest a value deep: (depth, as lists, where); nested by the test itself, so
+    that hypothesis never has to print a 1000-deep example."""
+    envelope: dict[str, Any] = json.loads(json.dumps(draw(st.sampled_from(BASES))))
+    system = envelope["context"]["System"]
+    edits = [
+        lambda: envelope.pop("context"),
+        lambda: envelope.update(context=draw(ODD_VALUES)),
+        lambda: envelope["context"].pop("System"),
+        lambda: envelope["context"].update(System=draw(ODD_VALUES)),
+        lambda: system.pop("application"),
+        lambda: system.update(application=draw(ODD_VALUES)),
+        lambda: system["application"].pop("applicationId"),
+        lambda: system["application"].update(applicationId=draw(ODD_VALUES | ID_VALUES)),
+    ]
+    if "session" in envelope:
+        session = envelope["session"]
+        edits += [
+            lambda: session.pop("application"),
+            lambda: session.update(application=draw(ODD_VALUES)),
+            lambda: session["application"].update(applicationId=draw(ODD_VALUES | ID_VALUES)),
+            lambda: envelope.update(session=draw(ODD_VALUES)),
+        ]
+    for index in draw(st.lists(st.integers(0, len(edits) - 1), max_size=3, unique=True)):
+        # An earlier edit may have removed or replaced what this one edits.
+        with contextlib.suppress(KeyError, AttributeError, TypeError):
+            edits[index]()
+    deep = None
+    if draw(st.booleans()):
+        deep = (
+            draw(st.integers(1, 1200) | st.sampled_from([MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH])),
+            draw(st.booleans()),
+            draw(st.sampled_from(["attributes", "request", "top"])),
+        )
+    return envelope, deep
+
+
+def _nest_into(envelope: dict[str, Any], depth: int, as_list: bool, where: str) -> None:
+    deep = _nested(depth, 1, as_list)
+    if where == "attributes" and isinstance(envelope.get("session"), dict):
+        envelope["session"]["attributes"] = {"deep": deep}
+    elif where == "request":
+        envelope["request"]["deep"] = deep
+    else:
+        envelope["deep"] = deep
+
+
+def _names_this_skill(envelope: dict[str, Any]) -> bool:
+    """Amazon's rule, read straight off the JSON."""
+
+    def application_id(holder: Any) -> Any:
+        application = holder.get("application") if isinstance(holder, dict) else None
+        return application.get("applicationId") if isinstance(application, dict) else None
+
+    context = envelope.get("context")
+    system = context.get("System") if isinstance(context, dict) else None
+    if application_id(system) != SKILL_ID:
+        return False
+    session = envelope.get("session")
+    if isinstance(session, dict) and isinstance(session.get("application"), dict):
+        return application_id(session) == SKILL_ID
+    return not (isinstance(session, dict) and session.get("application") is not None)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+class Quiet:
+    """The skill logs every calm fallback with its traceback: keep the runs quiet and fast."""
+
+    def __enter__(self) -> None:
+        self.loggers = [
+            logging.getLogger(n)
+            for n in ("cramp_coach", "cramp_coach.access", "cramp_coach.webservice", "flask.app")
+        ]
+        self.saved = [(logger, logger.disabled) for logger in self.loggers]
+        for logger in self.loggers:
+            logger.disabled = True
+
+    def __exit__(self, *exc: object) -> None:
+        for logger, disabled in self.saved:
+            logger.disabled = disabled
+
+
+@pytest.fixture(scope="module", params=["SKILL_ID set", "SKILL_ID unset"])
+def client(request: pytest.FixtureRequest) -> FlaskClient:
+    skill_id = SKILL_ID if request.param == "SKILL_ID set" else None
+    app = create_app(build_skill(store_factory=NullStore), verify=False, skill_id=skill_id)
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def guarded() -> tuple[FlaskClient, list[int]]:
+    """SKILL_ID set, and a spy counting the requests the skill handles."""
+    invoked: list[int] = []
+    skill = build_skill(store_factory=NullStore)
+    real_invoke = skill.invoke
+
+    def invoke(*args: Any, **kwargs: Any) -> Any:
+        invoked.append(1)
+        return real_invoke(*args, **kwargs)
+
+    skill.invoke = invoke  # type: ignore[method-assign]
+    app = create_app(skill, verify=False, skill_id=SKILL_ID)
+    return app.test_client(), invoked
+
+
+def test_skill_id_and_deep_nesting_never_5xx(
+    guarded: tuple[FlaskClient, list[int]], record_property: Any
+) -> None:
+    client, invoked = guarded
+    tried = {"n": 0, "refused": 0}
+
+    @settings(
+        max_examples=max(200, MAX_EXAMPLES // 4),
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(drawn=skill_id_envelope())
+    def run(drawn: tuple[dict[str, Any], tuple[int, bool, str] | None]) -> None:
+        tried["n"] += 1
+        envelope, deep_spec = json.loads(json.dumps(drawn[0])), drawn[1]  # drawn stays printable
+        if deep_spec is not None:
+            _nest_into(envelope, *deep_spec)
+        try:
+            body = json.dumps(envelope).encode()
+        except RecursionError:  # deeper than json itself can write: nothing to send
+            return
+        before = len(invoked)
+        response = client.post("/", data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code < 500, (body[:300], response.data[:300])
+        assert b"Traceback" not in response.data
+        payload = json.loads(response.data)
+        try:
+            deep = _depth(envelope) > MAX_JSON_DEPTH
+        except RecursionError:
+            deep = True
+        if deep or not _names_this_skill(envelope):
+            tried["refused"] += 1
+            assert response.status_code in (400, 413), (body[:300], payload)
+            assert len(invoked) == before, "the skill ran on a request it must refuse"
+        elif response.status_code == 200:
+            assert payload["version"] == "1.0"
+
+    with Quiet():
+        run()
+    print(f"fuzz_webservice skill ids: {tried['n']} tried, {tried['refused']} refused")
+    record_property("fuzz_skill_id_examples", tried["n"])
+    assert tried["refused"] > 0
 
 
 def test_fuzzed_envelopes_never_5xx(client: FlaskClient, record_property: Any) -> None:

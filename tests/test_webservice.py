@@ -84,20 +84,23 @@ def make_root(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
 def make_leaf(
     issuer_key: rsa.RSAPrivateKey,
     issuer: x509.Certificate,
-    san: str = "echo-api.amazon.com",
+    san: str | list[str] = "echo-api.amazon.com",
     not_before: datetime | None = None,
     not_after: datetime | None = None,
 ) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     key = _key()
+    names = [san] if isinstance(san, str) else san
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(san))
+        .subject_name(_name(names[0]))
         .issuer_name(issuer.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or NOW - timedelta(days=30))
         .not_valid_after(not_after or NOW + timedelta(days=300))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -153,6 +156,11 @@ def pki() -> Pki:
     foreign_key, foreign_root = make_root("Someone Else's Root CA")
     stranger_key, stranger_leaf = make_leaf(foreign_key, foreign_root)
     other_key, other_name = make_leaf(root_key, root, san="echo-api.example.com")
+    # RFC 6125 (cryptography's server verifier) lets these match; Amazon's rule does not.
+    wildcard_key, wildcard = make_leaf(root_key, root, san="*.amazon.com")
+    uppercase_key, uppercase = make_leaf(
+        root_key, root, san=["www.example.com", "ECHO-API.Amazon.COM"]
+    )
     old_key, expired = make_leaf(
         root_key, root, not_before=NOW - timedelta(days=400), not_after=NOW - timedelta(days=1)
     )
@@ -161,12 +169,16 @@ def pki() -> Pki:
         CERT_URL: pem(leaf, root),
         base + "foreign.pem": pem(stranger_leaf, foreign_root),
         base + "wrong-name.pem": pem(other_name),
+        base + "wildcard.pem": pem(wildcard, root),
+        base + "uppercase.pem": pem(uppercase, root),
         base + "expired.pem": pem(expired),
         base + "garbage.pem": b"-----BEGIN CERTIFICATE-----\nnot a certificate\n",
     }
     keys = {
         base + "foreign.pem": stranger_key,
         base + "wrong-name.pem": other_key,
+        base + "wildcard.pem": wildcard_key,
+        base + "uppercase.pem": uppercase_key,
         base + "expired.pem": old_key,
     }
     return Pki(root_key, root, leaf_key, leaf, chains, keys)
@@ -315,6 +327,13 @@ def test_equivalent_certificate_url_forms_are_accepted(service: Service, pki: Pk
         assert status == 200, (url, payload)
 
 
+def test_exact_signing_name_is_matched_case_insensitively(service: Service, pki: Pki) -> None:
+    url = "https://s3.amazonaws.com/echo.api/uppercase.pem"
+    body = calf_envelope()
+    status, payload, _ = service.post(body, signed_headers(pki.keys[url], body, url))
+    assert status == 200, payload
+
+
 def test_health_endpoint(service: Service) -> None:
     status, payload, headers = service.request("GET", "/healthz")
     assert status == 200
@@ -395,6 +414,30 @@ def _refusals(pki: Pki) -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]
         body = calf_envelope(skill_id="amzn1.ask.skill.someone-else")
         return body, signed_headers(pki.leaf_key, body)
 
+    def edited(
+        change: Callable[[dict[str, Any]], None],
+    ) -> Callable[[], tuple[bytes, dict[str, str]]]:
+        def build() -> tuple[bytes, dict[str, str]]:
+            envelope = json.loads(calf_envelope())
+            change(envelope)
+            body = json.dumps(envelope).encode()
+            return body, signed_headers(pki.leaf_key, body)
+
+        return build
+
+    def no_session_application(envelope: dict[str, Any]) -> None:
+        del envelope["session"]["application"]
+        envelope["context"]["System"]["application"]["applicationId"] = "amzn1.ask.skill.other"
+
+    def set_session_app(envelope: dict[str, Any]) -> None:
+        envelope["session"]["application"]["applicationId"] = "amzn1.ask.skill.other"
+
+    def deep(envelope: dict[str, Any]) -> None:
+        node: dict[str, Any] = envelope["session"]["attributes"]
+        for _ in range(600):
+            node["a"] = {}
+            node = node["a"]
+
     def non_json() -> tuple[bytes, dict[str, str]]:
         body = b"this is not json {"
         return body, signed_headers(pki.leaf_key, body)
@@ -439,6 +482,22 @@ def _refusals(pki: Pki) -> dict[str, Callable[[], tuple[bytes, dict[str, str]]]]
         ),
         "expired certificate": signed_for(base + "expired.pem", keys[base + "expired.pem"]),
         "wrong skill id": wrong_skill,
+        "wildcard certificate name": signed_for(base + "wildcard.pem", keys[base + "wildcard.pem"]),
+        "no context": edited(lambda e: e.pop("context")),
+        "no context.System": edited(lambda e: e["context"].pop("System")),
+        "no context.System.application": edited(
+            lambda e: e["context"]["System"].pop("application")
+        ),
+        "no applicationId": edited(
+            lambda e: e["context"]["System"]["application"].pop("applicationId")
+        ),
+        "applicationId not a string": edited(
+            lambda e: e["context"]["System"]["application"].update(applicationId=[SKILL_ID])
+        ),
+        "context null": edited(lambda e: e.update(context=None)),
+        "foreign session application id": edited(set_session_app),
+        "foreign context id, no session application": edited(no_session_application),
+        "session attributes nested 600 deep": edited(deep),
         "non-JSON body": non_json,
         "body not UTF-8": not_utf8,
         "JSON but not an object": json_array,
@@ -472,6 +531,16 @@ REFUSAL_NAMES = [
     "certificate for another name",
     "expired certificate",
     "wrong skill id",
+    "wildcard certificate name",
+    "no context",
+    "no context.System",
+    "no context.System.application",
+    "no applicationId",
+    "applicationId not a string",
+    "context null",
+    "foreign session application id",
+    "foreign context id, no session application",
+    "session attributes nested 600 deep",
     "non-JSON body",
     "body not UTF-8",
     "JSON but not an object",
@@ -507,6 +576,16 @@ EXPECTED_REASON = {
     "certificate for another name": "subjectAltName",
     "expired certificate": "not valid at validation time",
     "wrong skill id": "another skill",
+    "wildcard certificate name": "exactly",
+    "no context": "another skill",
+    "no context.System": "another skill",
+    "no context.System.application": "another skill",
+    "no applicationId": "another skill",
+    "applicationId not a string": "another skill",
+    "context null": "another skill",
+    "foreign session application id": "session.application",
+    "foreign context id, no session application": "context.System.application",
+    "session attributes nested 600 deep": "nested too deep",
     "non-JSON body": "not JSON",
     "body not UTF-8": "UTF-8",
     "JSON but not an object": "not a JSON object",
@@ -575,12 +654,15 @@ def test_oversized_chunked_body_is_refused(service: Service) -> None:
     assert len(service.invoked) == before
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-def test_other_methods_are_405(method: str, service: Service) -> None:
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "TRACE"])
+def test_other_methods_are_405_with_allow_post(method: str, service: Service, pki: Pki) -> None:
     before = len(service.invoked)
-    status, payload, headers = service.request(method, "/")
+    body = calf_envelope()  # even a genuine signed envelope: the method decides
+    status, payload, headers = service.request(
+        method, "/", body, signed_headers(pki.leaf_key, body)
+    )
     assert status == 405, payload
-    assert "POST" in headers.get("Allow", "")
+    assert headers.get("Allow") == "POST"
     assert len(service.invoked) == before
 
 
@@ -668,3 +750,48 @@ def test_conflicting_skill_ids_refuse_to_start(monkeypatch: pytest.MonkeyPatch, 
         create_app(skill, skill_id="amzn1.ask.skill.other", trust_anchors=[pki.root])
     app = create_app(skill, trust_anchors=[pki.root])
     assert app.extensions["cramp_coach"]["skill_id"] == "amzn1.ask.skill.env"
+
+
+def test_each_turn_begins_before_verification_and_ends_after(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's per-turn budget (cramp_coach.turn) counts from the request's arrival:
+    begun before the body is read or verified, still running in the skill, ended after."""
+    from cramp_coach import turn
+
+    events: list[str] = []
+    real_begin, real_end = turn.begin, turn.end
+
+    def begin(*args: Any, **kwargs: Any) -> float:
+        events.append("begin")
+        return real_begin(*args, **kwargs)
+
+    def end() -> None:
+        events.append("end")
+        real_end()
+
+    def fetch(url: str) -> bytes:
+        events.append("verify")
+        return pki.chains[CERT_URL]
+
+    monkeypatch.setattr(turn, "begin", begin)
+    monkeypatch.setattr(turn, "end", end)
+    skill = build_skill(store_factory=NullStore)
+    real_invoke = skill.invoke
+
+    def invoke(*args: Any, **kwargs: Any) -> Any:
+        events.append("skill")
+        assert 0 < turn.remaining() <= turn.TURN_BUDGET_S
+        return real_invoke(*args, **kwargs)
+
+    skill.invoke = invoke  # type: ignore[method-assign]
+    app = create_app(
+        skill, skill_id=SKILL_ID, trust_anchors=[pki.root], fetcher=fetch, clock=lambda: NOW
+    )
+    svc = Service(port=0)
+    for server in _serve(app):
+        svc.port = server.server_port
+        body = calf_envelope()
+        assert svc.post(body, signed_headers(pki.leaf_key, body))[0] == 200
+        assert svc.post(b"not json", {})[0] == 400
+    assert events == ["begin", "verify", "skill", "end", "begin", "end"]

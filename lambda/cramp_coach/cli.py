@@ -27,11 +27,23 @@ def _chat(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from cramp_coach.webservice import serve
 
+    if args.workers is not None:  # the gunicorn-era flag: one process with threads now
+        print(
+            "cramp-coach serve: --workers is ignored: waitress serves from one process "
+            "with --threads",
+            file=sys.stderr,
+        )
+    # Only what was given: serve()'s defaults are the one source of the others.
+    given = {
+        "threads": args.threads,
+        "connection_limit": args.connection_limit,
+        "channel_timeout": args.idle_timeout,
+    }
     serve(
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        args.host,
+        args.port,
         verify=not args.no_verify_signatures_for_local_testing,
+        **{key: value for key, value in given.items() if value is not None},
     )
     return 0
 
@@ -54,10 +66,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     chat.set_defaults(func=_chat)
 
-    serve = sub.add_parser("serve", help="serve the skill as an HTTPS endpoint's backend")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the skill as an HTTPS endpoint's backend (waitress; put a TLS proxy in front)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument(
+        "--threads",
+        type=int,
+        help="threads running the skill (default 4); slow clients hold none of them",
+    )
+    serve.add_argument(
+        "--connection-limit",
+        type=int,
+        help="open connections at most (default 1000, kept below the file limit)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=int,
+        help="close a connection silent this many seconds: idle keep-alive, stalled headers "
+        "or body (default 20)",
+    )
+    serve.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     serve.add_argument(
         "--no-verify-signatures-for-local-testing",
         action="store_true",

@@ -42,12 +42,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import http.client
+import logging
 import posixpath
+import re
+import ssl
 import sys
 import threading
+import time
 import types
 import urllib.error
 import urllib.request
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,12 +121,17 @@ __all__ = [
     "Clock",
     "Fetcher",
     "SkillIdVerifier",
+    "TrustAnchors",
     "VerificationException",
+    "check_application_ids",
     "check_cert_url",
     "default_trust_anchors",
     "fetch_certificate_chain",
+    "load_trust_anchors",
     "utc_now",
 ]
+
+log = logging.getLogger("cramp_coach.verification")
 
 # Amazon's rules: https://developer.amazon.com/docs/custom-skills/host-a-custom-skill-as-a-web-service.html
 CERT_URL_SCHEME = "https"
@@ -134,35 +145,123 @@ TIMESTAMP_TOLERANCE = timedelta(seconds=150)
 # Amazon sends AlexaSkillEvent.* requests up to an hour late (documented exception).
 SKILL_EVENT_TOLERANCE = timedelta(hours=1)
 MAX_CERT_BYTES = 64 * 1024  # the real chain is about 6 KiB
-FETCH_TIMEOUT_S = 3.0  # Alexa waits 8 s for the whole answer; never spend them all here
+# Alexa waits 8 s for the whole answer: all download attempts together stay within this.
+FETCH_BUDGET_S = 3.0
+FETCH_TIMEOUT_S = FETCH_BUDGET_S  # one attempt alone may use the whole budget
+FETCH_ATTEMPTS = 2  # a transient failure (reset, 5xx, timeout) is tried once more...
+FETCH_RETRY_DELAY_S = 0.2  # ...after this pause
 # A URL whose chain could not be fetched or did not validate is refused without a new fetch
-# for this long: a caller sending made-up URLs cannot keep a worker waiting on downloads.
+# for a while: a caller sending made-up URLs cannot keep a worker waiting on downloads. A URL
+# that has validated before (Amazon's real one) is held only briefly, so that one failed
+# download of the genuine certificate never refuses genuine requests for long.
 FAILED_URL_HOLD = timedelta(seconds=30)
+KNOWN_URL_HOLD = timedelta(seconds=2)
 FAILED_URLS_KEPT = 64
+KNOWN_URLS_KEPT = 64
+# Downloads of URLs that have not validated before, at once (waitress runs 4 threads).
+UNKNOWN_DOWNLOADS = 2
 
 Clock = Callable[[], datetime]
 Fetcher = Callable[[str], bytes]  # certificate URL -> PEM bytes; raises CertificateFetchError
 
 
 class CertificateFetchError(Exception):
-    """The certificate chain could not be downloaded (network, HTTP error, too large)."""
+    """The certificate chain could not be downloaded (network, HTTP error, too large).
+
+    `transient` failures (resets, timeouts, 5xx) are worth one more attempt; a redirect, a
+    4xx or an oversized chain is not.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def fetch_certificate_chain(url: str, timeout: float = FETCH_TIMEOUT_S) -> bytes:
-    """Download a PEM chain with a short timeout and a size cap. Only called on allowed URLs."""
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Amazon's certificate URL must serve the chain itself: any 3xx is a failed download
+    (never another host, never plain http)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError for the 3xx
+
+
+def fetch_certificate_chain(
+    url: str, timeout: float = FETCH_TIMEOUT_S, context: ssl.SSLContext | None = None
+) -> bytes:
+    """One HTTPS download of a PEM chain: short timeout, size cap, no redirects.
+
+    Only called on allowed URLs; `context` replaces the default TLS context (tests).
+    """
+    if urlsplit(url).scheme.lower() != CERT_URL_SCHEME:
+        raise CertificateFetchError("certificate chain not fetched: not https")
+    opener = urllib.request.build_opener(
+        _NoRedirects(), urllib.request.HTTPSHandler(context=context)
+    )
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with opener.open(url, timeout=timeout) as response:
+            if response.status != 200:
+                raise CertificateFetchError(
+                    f"certificate chain not fetched: HTTP {response.status}", transient=False
+                )
             data: bytes = response.read(MAX_CERT_BYTES + 1)
-    except (OSError, ValueError, urllib.error.URLError) as error:  # URLError, timeouts, TLS
+    except urllib.error.HTTPError as error:  # 3xx (not followed), 4xx, 5xx
+        error.close()
+        raise CertificateFetchError(
+            f"certificate chain not fetched: HTTP {error.code}", transient=error.code >= 500
+        ) from None
+    except (OSError, ValueError, http.client.HTTPException) as error:  # timeouts, TLS, resets
         reason = type(error).__name__
         raise CertificateFetchError(f"certificate chain not fetched: {reason}") from error
     if len(data) > MAX_CERT_BYTES:
-        raise CertificateFetchError("certificate chain too large")
+        raise CertificateFetchError("certificate chain too large", transient=False)
     return data
+
+
+# One block from BEGIN to its END, never across another block's markers: a truncated block
+# cannot swallow the certificate after it.
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN CERTIFICATE-----(?:(?!-----).)*-----END CERTIFICATE-----", re.DOTALL
+)
+
+
+@dataclass(frozen=True)
+class TrustAnchors:
+    """The roots that loaded, and how many of the bundle's were skipped or warned about."""
+
+    certificates: list[x509.Certificate]
+    skipped: int
+    warned: int
+
+
+def load_trust_anchors(pem_bundle: bytes) -> TrustAnchors:
+    """Each certificate of a PEM bundle on its own: one root that does not parse (today, or
+    after a cryptography upgrade turns a warning into an error) is skipped, not fatal."""
+    certificates: list[x509.Certificate] = []
+    skipped = warned = 0
+    for block in _PEM_BLOCK.findall(pem_bundle):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                certificate = x509.load_pem_x509_certificate(block)
+            except ValueError:
+                skipped += 1
+                continue
+        if caught:  # e.g. a negative serial number: still usable today
+            warned += 1
+        certificates.append(certificate)
+    if skipped or warned:
+        log.log(
+            logging.WARNING if skipped else logging.INFO,
+            "trust anchors: %d loaded, %d skipped (unparsable), %d with parser warnings",
+            len(certificates),
+            skipped,
+            warned,
+        )
+    return TrustAnchors(certificates, skipped, warned)
 
 
 def default_trust_anchors() -> list[x509.Certificate]:
@@ -173,13 +272,11 @@ def default_trust_anchors() -> list[x509.Certificate]:
 
         path = certifi.where()
     except ImportError:  # pragma: no cover - certifi is normally present
-        import ssl
-
         path = ssl.get_default_verify_paths().cafile
     if not path:  # pragma: no cover
         raise RuntimeError("no CA bundle found: install certifi")
     with open(path, "rb") as handle:
-        return x509.load_pem_x509_certificates(handle.read())
+        return load_trust_anchors(handle.read()).certificates
 
 
 def check_cert_url(url: str) -> None:
@@ -228,6 +325,14 @@ def _header(headers: Mapping[str, Any], name: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _san_dns_names(certificate: x509.Certificate) -> set[str]:
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return set()
+    return {name.lower() for name in san.value.get_values_for_type(x509.DNSName)}
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -238,8 +343,14 @@ class AlexaRequestVerifier(AbstractVerifier):
     Plugged into flask-ask-sdk's ``SkillAdapter(verifiers=[...])``: it runs after the
     envelope is parsed and before any handler. Any failure raises VerificationException,
     which the adapter answers with 400. Certificates are cached per URL (bounded LRU) for
-    as long as the whole chain is valid; a URL that failed is refused for FAILED_URL_HOLD
-    without another download (bounded too).
+    as long as the whole chain is valid. A transient download failure is tried again once,
+    all within FETCH_BUDGET_S. A URL that failed is then refused without another download
+    for FAILED_URL_HOLD, or only KNOWN_URL_HOLD if it has validated before (bounded too).
+    At most UNKNOWN_DOWNLOADS downloads of never-validated URLs run at once; one more is
+    refused at once (not held: the URL did not fail).
+
+    `sleep` and `monotonic` pace the retry (tests inject them); `clock` is the wall clock
+    for dates, timestamps and the holds.
     """
 
     def __init__(
@@ -248,17 +359,26 @@ class AlexaRequestVerifier(AbstractVerifier):
         fetcher: Fetcher | None = None,
         clock: Clock | None = None,
         cache_size: int = 8,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         anchors = list(trust_anchors) if trust_anchors is not None else default_trust_anchors()
         if not anchors:
             raise ValueError("at least one trust anchor is needed")
         self._store = Store(anchors)
-        self._fetch = fetcher or fetch_certificate_chain
+        self._fetch: Callable[[str, float], bytes] = (
+            fetch_certificate_chain if fetcher is None else (lambda url, _timeout: fetcher(url))
+        )
         self._clock = clock or utc_now
+        self._sleep = sleep
+        self._monotonic = monotonic
         self._cache: OrderedDict[str, _Verified] = OrderedDict()
         self._cache_size = cache_size
         self._failed: OrderedDict[str, datetime] = OrderedDict()  # URL -> refused until
-        self._lock = threading.Lock()  # gthread workers may share one verifier
+        self._known: OrderedDict[str, None] = OrderedDict()  # URLs that validated before
+        self._lock = threading.Lock()  # threaded servers share one verifier
+        self._unknown_slots = threading.BoundedSemaphore(UNKNOWN_DOWNLOADS)
 
     # -- AbstractVerifier ------------------------------------------------------------
     def verify(
@@ -299,31 +419,51 @@ class AlexaRequestVerifier(AbstractVerifier):
             refused_until = self._failed.get(url)
             if refused_until is not None and now < refused_until:
                 raise VerificationException("certificate chain failed recently; not fetched again")
+            known = url in self._known
+        # URLs never seen to work share UNKNOWN_DOWNLOADS slots: requests naming made-up URLs
+        # cannot keep every thread of the server downloading. A known URL never waits here.
+        slots = None if known else self._unknown_slots
+        if slots is not None and not slots.acquire(blocking=False):
+            raise VerificationException("certificate chain not fetched: downloads busy")
         try:
             verified = self._validate_chain(self._download(url), now)
         except VerificationException:
             with self._lock:
-                self._failed[url] = now + FAILED_URL_HOLD
+                hold = KNOWN_URL_HOLD if known else FAILED_URL_HOLD
+                self._failed[url] = now + hold
                 self._failed.move_to_end(url)
                 while len(self._failed) > FAILED_URLS_KEPT:
                     self._failed.popitem(last=False)
             raise
+        finally:
+            if slots is not None:
+                slots.release()
         with self._lock:
             self._failed.pop(url, None)
+            self._known[url] = None
+            self._known.move_to_end(url)
+            while len(self._known) > KNOWN_URLS_KEPT:
+                self._known.popitem(last=False)
             self._cache[url] = verified
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return verified.key
 
     def _download(self, url: str) -> bytes:
-        try:
-            return self._fetch(url)
-        except CertificateFetchError as error:
-            raise VerificationException(str(error)) from error
-        except Exception as error:  # an injected or future fetcher failing otherwise: still 400
-            raise VerificationException(
-                f"certificate chain not fetched: {type(error).__name__}"
-            ) from error
+        deadline = self._monotonic() + FETCH_BUDGET_S
+        for attempt in range(1, FETCH_ATTEMPTS + 1):
+            try:
+                return self._fetch(url, max(0.1, deadline - self._monotonic()))
+            except CertificateFetchError as error:
+                failure, transient = str(error), error.transient
+            except Exception as error:  # an injected or future fetcher failing otherwise
+                failure, transient = f"certificate chain not fetched: {type(error).__name__}", True
+            # Try again only if the pause and a useful attempt still fit in the budget.
+            left = deadline - self._monotonic() - FETCH_RETRY_DELAY_S
+            if not transient or attempt == FETCH_ATTEMPTS or left < FETCH_RETRY_DELAY_S:
+                break
+            self._sleep(FETCH_RETRY_DELAY_S)
+        raise VerificationException(failure)
 
     def _validate_chain(self, pem: bytes, now: datetime) -> _Verified:
         try:
@@ -336,14 +476,19 @@ class AlexaRequestVerifier(AbstractVerifier):
             .store(self._store)
             .time(now)
             .max_chain_depth(4)
-            # Web PKI rules: chain to an anchor, dates, key usage, and the SAN must be
-            # exactly echo-api.amazon.com (no CN fallback, wildcards only per RFC 6125).
+            # Web PKI rules: chain to an anchor, dates, key usage, and a SAN matching
+            # echo-api.amazon.com (no CN fallback; RFC 6125 wildcards, refused below).
             .build_server_verifier(x509.DNSName(SIGNING_NAME))
         )
         try:
             chain = verifier.verify(leaf, intermediates)
         except VerificationError as error:
             raise VerificationException(f"certificate chain not trusted: {error}") from error
+        # RFC 6125 lets *.amazon.com match above; Amazon's rule is the exact name.
+        if SIGNING_NAME not in _san_dns_names(leaf):
+            raise VerificationException(
+                "certificate subjectAltName does not name echo-api.amazon.com exactly"
+            )
         key = leaf.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise VerificationException("signing certificate key is not RSA")
@@ -386,20 +531,22 @@ class SkillIdVerifier(AbstractVerifier):
         serialized_request_env: str,
         deserialized_request_env: RequestEnvelope,
     ) -> None:
-        named = application_ids(deserialized_request_env)
-        # At least one id, and every id present is ours: no mixing context and session.
-        if not named or any(found not in self._ids for found in named):
-            raise VerificationException("request is for another skill")
+        check_application_ids(deserialized_request_env, self._ids)
 
 
-def application_ids(envelope: RequestEnvelope) -> list[object]:
-    """Every skill id the request names (context.System and session); Alexa sends both."""
-    found: list[object] = []
-    for holder in (
-        getattr(getattr(envelope, "context", None), "system", None),
-        getattr(envelope, "session", None),
-    ):
-        application = getattr(holder, "application", None)
-        if application is not None:
-            found.append(getattr(application, "application_id", None))
-    return found
+def check_application_ids(envelope: RequestEnvelope, skill_ids: frozenset[str]) -> None:
+    """Amazon's rule, and what the SDK's own check reads (without its AttributeError when a
+    part is missing): context.System.application.applicationId is present and ours, and
+    session.application, when sent, names the same skill. VerificationException otherwise."""
+    system = getattr(getattr(envelope, "context", None), "system", None)
+    application = getattr(system, "application", None)
+    if not _is_ours(application, skill_ids):
+        raise VerificationException("request is for another skill (context.System.application)")
+    session_application = getattr(getattr(envelope, "session", None), "application", None)
+    if session_application is not None and not _is_ours(session_application, skill_ids):
+        raise VerificationException("request is for another skill (session.application)")
+
+
+def _is_ours(application: object, skill_ids: frozenset[str]) -> bool:
+    found = getattr(application, "application_id", None)
+    return isinstance(found, str) and found in skill_ids

@@ -1,20 +1,32 @@
-"""Self-hosting: the same skill as an HTTPS endpoint's backend, with flask-ask-sdk and gunicorn.
+"""Self-hosting: the same skill as an HTTPS endpoint's backend, with flask-ask-sdk and waitress.
 
 * ``create_app(...)`` builds the Flask app: ``POST /`` is the skill (flask-ask-sdk's
   ``SkillAdapter``), ``GET /healthz`` is for load balancers. Verification is on unless
   ``verify=False`` is passed explicitly.
 * ``app`` (module attribute, built on first access from the environment) is the WSGI object
-  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``.
-* ``serve(host, port, workers, verify)`` runs gunicorn programmatically; `cramp-coach serve`
-  calls it. Flask's development server is never used.
+  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``, ``waitress-serve ...``.
+* ``serve(host, port, ...)`` runs waitress programmatically; `cramp-coach serve` calls it.
+  Flask's development server is never used. Why waitress: its event loop reads each request
+  whole (headers, then the body, within the size limits) before a thread runs the app, so
+  slow or silent clients hold sockets, never the threads that answer genuine requests
+  (gunicorn's sync and gthread workers read in the worker and can be held: measured in
+  bench/slow_clients.py, figures in the README). Connections silent for ``channel_timeout``
+  are closed; a client that trickles forever keeps only its socket, which the buffering proxy
+  in deploy/ bounds with its header and body timeouts.
+* The store's per-turn budget (:mod:`cramp_coach.turn`) is begun by the outermost WSGI layer,
+  when the server hands the complete request over, and ended after the response is built.
 
 What is refused before any handler runs (4xx with a JSON body; the skill never runs):
 
 * 413: body over ``MAX_BODY_BYTES`` (Content-Length checked before reading; chunked too);
-* 400: body not UTF-8, not JSON, not a JSON object, not a request envelope;
-* 400: missing/wrong signature, certificate URL, chain, name or dates; stale timestamp;
-  a certificate chain that cannot be fetched; a request for another skill id;
-* 405: anything but POST on ``/``.
+* 400: body not UTF-8, not JSON, not a JSON object, nested over ``MAX_JSON_DEPTH``, not a
+  request envelope;
+* 400: missing/wrong signature, certificate URL, chain, name (exactly echo-api.amazon.com)
+  or dates; stale timestamp; a certificate chain that cannot be fetched (no redirects);
+* 400: with a skill id (SKILL_ID; required when verifying), a request whose
+  context.System.application.applicationId is missing or another skill's, or whose
+  session.application names another skill;
+* 405 with ``Allow: POST``: any other method on ``/`` (OPTIONS and HEAD included).
 
 Verification is done by :mod:`cramp_coach.verification` (``cryptography`` only; read its
 docstring for why certvalidator/oscrypto are never imported). Import that module before
@@ -39,7 +51,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +66,7 @@ from flask_ask_sdk.skill_adapter import (
 )
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
+from cramp_coach import turn
 from cramp_coach.verification import (
     AlexaRequestVerifier,
     Clock,
@@ -64,6 +77,7 @@ from cramp_coach.verification import (
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_JSON_DEPTH",
     "ConfigurationError",
     "app_from_env",
     "create_app",
@@ -71,6 +85,9 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 64 * 1024  # real envelopes are a few KiB; Alexa never sends more than ~20
+# Real envelopes nest about 8 deep (the skill's own session attributes a few more). Deeper
+# bodies are refused before the SDK or the skill recurse into them (RecursionError, a 500).
+MAX_JSON_DEPTH = 64
 ACCESS_LOG = logging.getLogger("cramp_coach.access")
 log = logging.getLogger("cramp_coach.webservice")
 
@@ -132,6 +149,24 @@ def _short(value: object) -> str | None:
     return value[:80] if isinstance(value, str) else None
 
 
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON `value` nests more than `limit` containers deep (iterative: no recursion)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children: Iterable[object]
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _refuse(reason: str) -> BadRequest:
     g.refused = reason
     return BadRequest(description=reason)
@@ -179,7 +214,7 @@ def create_app(
     else:
         log.warning("request verification is OFF (create_app(verify=False))")
 
-    app = Flask("cramp_coach.webservice")
+    app = Flask("cramp_coach.webservice", static_folder=None)  # no /static route to probe
     app.config.update(
         MAX_CONTENT_LENGTH=max_body_bytes,  # werkzeug refuses (413) before reading the body
         # The SDK's own verifiers import certvalidator/oscrypto and turn an unreachable
@@ -199,7 +234,8 @@ def create_app(
     def _start_timer() -> None:
         g.started = time.perf_counter()
 
-    @app.post(route)
+    # POST only: no automatic OPTIONS (Flask's would answer 200), so anything else is 405.
+    @app.route(route, methods=["POST"], provide_automatic_options=False)
     def skill_endpoint() -> Response:
         body = request.get_data(cache=True)  # 413 when Content-Length is over the limit
         if request.content_length is None and len(body) >= max_body_bytes:
@@ -217,6 +253,8 @@ def create_app(
             raise _refuse("body is not JSON") from None
         if not isinstance(parsed, dict):
             raise _refuse("body is not a JSON object")
+        if _deeper_than(parsed, MAX_JSON_DEPTH):
+            raise _refuse("body nested too deep")
         inner = parsed.get("request")
         if isinstance(inner, dict):
             g.request_type = _short(inner.get("type"))
@@ -232,7 +270,7 @@ def create_app(
         # Verification (our verifiers) and dispatch: flask-ask-sdk.
         return adapter.dispatch_request()  # type: ignore[no-any-return]
 
-    @app.get("/healthz")
+    @app.route("/healthz", methods=["GET"], provide_automatic_options=False)
     def healthz() -> Response:
         response = jsonify(status="ok")
         response.headers["Cache-Control"] = "no-store"
@@ -274,11 +312,32 @@ def create_app(
         ACCESS_LOG.info(json.dumps(line, ensure_ascii=True))
         return response
 
+    app.wsgi_app = _TurnClock(app.wsgi_app)  # type: ignore[method-assign]
+
     # Content is otherwise read on the first request: pay it at start, not on a listener.
     from cramp_coach.content import load_content
 
     load_content("en-US")
     return app
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _TurnClock:
+    """Outermost WSGI layer: the store's per-turn budget (cramp_coach.turn) counts from the
+    moment the server hands over the request, before Flask or verification spend any of it."""
+
+    def __init__(self, inner: WsgiApp) -> None:
+        self._inner = inner
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        turn.begin()
+        try:
+            # Flask has built the whole body and run its teardown by the time this returns.
+            return self._inner(environ, start_response)
+        finally:
+            turn.end()
 
 
 def _flag(value: str | None) -> bool | None:
@@ -327,21 +386,49 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# waitress: slow clients cost a socket in its event loop, never a thread. It reads each
+# request whole (headers and body, within the size limits) before a thread runs the app.
+DEFAULT_THREADS = 4
+DEFAULT_CONNECTION_LIMIT = 1000  # waitress stops accepting at this many open connections
+CHANNEL_TIMEOUT_S = 20  # a connection idle this long (keep-alive, stalled headers/body) closes
+MAX_HEADER_BYTES = 16 * 1024
+
+
+def _connection_limit(wanted: int) -> int:
+    """Below the process's file-descriptor limit, leaving room for the store and logs."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not on Linux/macOS
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - 64))
+
+
 def serve(
     host: str,
     port: int,
-    workers: int,
-    verify: bool,
     *,
+    verify: bool = True,
     skill_id: str | None = None,
-    threads: int = 1,
-    timeout: int = 30,
+    threads: int = DEFAULT_THREADS,
+    connection_limit: int = DEFAULT_CONNECTION_LIMIT,
+    channel_timeout: int = CHANNEL_TIMEOUT_S,
+    app_factory: Callable[[], Any] | None = None,
 ) -> None:
-    """Run the web service under gunicorn (blocking). `verify=False` is for local testing."""
-    from gunicorn.app.base import BaseApplication
+    """Run the web service under waitress (blocking). `verify=False` is for local testing.
 
-    if workers < 1 or threads < 1:
-        raise SystemExit("cramp-coach serve: --workers must be at least 1")
+    `app_factory` replaces ``create_app(verify=..., skill_id=...)`` (the benchmarks' test PKI);
+    the server settings stay those of `cramp-coach serve`.
+    """
+    import waitress
+
+    if threads < 1:
+        raise SystemExit("cramp-coach serve: --threads must be at least 1")
+    if connection_limit < 1 or channel_timeout < 1:
+        raise SystemExit("cramp-coach serve: limits must be at least 1")
     from_env = os.environ.get("SKILL_ID") or None
     if skill_id and from_env and skill_id != from_env:
         raise SystemExit("cramp-coach serve: skill_id differs from SKILL_ID")
@@ -355,33 +442,22 @@ def serve(
     if not verify:
         warn_unverified()
 
-    options: dict[str, Any] = {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "timeout": timeout,
-        "graceful_timeout": 10,
-        "accesslog": None,  # our JSON access log replaces gunicorn's (which has the query)
-        "errorlog": "-",
-        "loglevel": "info",
-        "limit_request_line": 4094,
-        "limit_request_fields": 50,
-        "proc_name": "cramp-coach",
-        # gunicorn >= 27 opens a control socket under $HOME by default: not needed here,
-        # and two instances on one host would share its path.
-        "control_socket_disable": True,
-    }
-
-    class _Gunicorn(BaseApplication):  # type: ignore[misc]  # untyped third-party base
-        def load_config(self) -> None:
-            for key, value in options.items():
-                if key in self.cfg.settings:  # older gunicorn lacks some settings
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            # Runs in each worker: each builds its own skill and store connection.
-            logging.basicConfig(level=logging.INFO)
-            return create_app(verify=verify, skill_id=resolved)
-
-    _Gunicorn().run()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = app_factory() if app_factory is not None else create_app(verify=verify, skill_id=resolved)
+    waitress.serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=_connection_limit(connection_limit),
+        channel_timeout=channel_timeout,
+        cleanup_interval=max(1, min(30, channel_timeout // 2)),
+        # select() cannot watch more than 1024 sockets; poll() can.
+        asyncore_use_poll=True,
+        backlog=1024,
+        max_request_header_size=MAX_HEADER_BYTES,
+        # waitress answers 413 itself, chunked or not, before the app or a thread sees it.
+        max_request_body_size=MAX_BODY_BYTES,
+        expose_tracebacks=False,
+        ident="cramp-coach",
+    )
