@@ -47,20 +47,19 @@ def depth_over(value: Any, limit: int) -> bool:
     return False
 
 
-def foreign(event: dict[str, Any], skill_id: str | None) -> str | None:
-    """Why this request is not for `skill_id` (None when it is, or when no id is configured)."""
-    if not skill_id:
+def foreign(event: Any, skill_ids: str | frozenset[str] | None) -> str | None:
+    """Why this request is not for the skill (None when it is, or when no id is configured)."""
+    if not skill_ids:
         return None
+    ours = frozenset([skill_ids]) if isinstance(skill_ids, str) else skill_ids
     named = _get(event, "context", "System", "application", "applicationId")
-    if named is None:
-        return "no application id in context.System"
-    if named != skill_id:
-        return "request is for another skill"
-    session = event.get("session")
-    if session is not None:
+    if not isinstance(named, str) or named not in ours:
+        return "request is for another skill (context.System.application)"
+    session = _get(event, "session")
+    if _get(session, "application") is not None:
         in_session = _get(session, "application", "applicationId")
-        if _get(session, "application") is not None and in_session != skill_id:
-            return "session is for another skill"
+        if not isinstance(in_session, str) or in_session not in ours:
+            return "request is for another skill (session.application)"
     return None
 
 

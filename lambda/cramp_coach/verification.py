@@ -43,6 +43,7 @@ from __future__ import annotations
 import base64
 import binascii
 import http.client
+import json
 import logging
 import posixpath
 import re
@@ -113,6 +114,8 @@ from cryptography.x509.verification import (  # noqa: E402
     VerificationError,
 )
 
+from cramp_coach.envelope import foreign  # noqa: E402
+
 __all__ = [
     "CERT_URL_HOST",
     "SIGNING_NAME",
@@ -123,7 +126,6 @@ __all__ = [
     "SkillIdVerifier",
     "TrustAnchors",
     "VerificationException",
-    "check_application_ids",
     "check_cert_url",
     "default_trust_anchors",
     "fetch_certificate_chain",
@@ -531,22 +533,11 @@ class SkillIdVerifier(AbstractVerifier):
         serialized_request_env: str,
         deserialized_request_env: RequestEnvelope,
     ) -> None:
-        check_application_ids(deserialized_request_env, self._ids)
-
-
-def check_application_ids(envelope: RequestEnvelope, skill_ids: frozenset[str]) -> None:
-    """Amazon's rule, and what the SDK's own check reads (without its AttributeError when a
-    part is missing): context.System.application.applicationId is present and ours, and
-    session.application, when sent, names the same skill. VerificationException otherwise."""
-    system = getattr(getattr(envelope, "context", None), "system", None)
-    application = getattr(system, "application", None)
-    if not _is_ours(application, skill_ids):
-        raise VerificationException("request is for another skill (context.System.application)")
-    session_application = getattr(getattr(envelope, "session", None), "application", None)
-    if session_application is not None and not _is_ours(session_application, skill_ids):
-        raise VerificationException("request is for another skill (session.application)")
-
-
-def _is_ours(application: object, skill_ids: frozenset[str]) -> bool:
-    found = getattr(application, "application_id", None)
-    return isinstance(found, str) and found in skill_ids
+        # The same rule as the Lambda path (envelope.py), on the raw JSON the signature covers.
+        try:
+            raw = json.loads(serialized_request_env)
+        except ValueError:  # the web service parsed it already; never reached
+            raw = None
+        reason = foreign(raw, self._ids)
+        if reason:
+            raise VerificationException(reason)

@@ -67,6 +67,7 @@ from flask_ask_sdk.skill_adapter import (
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from cramp_coach import turn
+from cramp_coach.envelope import MAX_ENVELOPE_DEPTH, depth_over
 from cramp_coach.verification import (
     AlexaRequestVerifier,
     Clock,
@@ -85,9 +86,9 @@ __all__ = [
 ]
 
 MAX_BODY_BYTES = 64 * 1024  # real envelopes are a few KiB; Alexa never sends more than ~20
-# Real envelopes nest about 8 deep (the skill's own session attributes a few more). Deeper
-# bodies are refused before the SDK or the skill recurse into them (RecursionError, a 500).
-MAX_JSON_DEPTH = 64
+# Bodies nested deeper than Alexa ever sends are refused before the SDK or the skill recurse
+# into them (RecursionError, a 500): the same bound as the Lambda path's.
+MAX_JSON_DEPTH = MAX_ENVELOPE_DEPTH
 ACCESS_LOG = logging.getLogger("cramp_coach.access")
 log = logging.getLogger("cramp_coach.webservice")
 
@@ -147,24 +148,6 @@ class _RefusalFilter(logging.Filter):
 def _short(value: object) -> str | None:
     """Only short strings reach the log (type and intent names are short identifiers)."""
     return value[:80] if isinstance(value, str) else None
-
-
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether JSON `value` nests more than `limit` containers deep (iterative: no recursion)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children: Iterable[object]
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
 
 
 def _refuse(reason: str) -> BadRequest:
@@ -253,7 +236,7 @@ def create_app(
             raise _refuse("body is not JSON") from None
         if not isinstance(parsed, dict):
             raise _refuse("body is not a JSON object")
-        if _deeper_than(parsed, MAX_JSON_DEPTH):
+        if depth_over(parsed, MAX_JSON_DEPTH):
             raise _refuse("body nested too deep")
         inner = parsed.get("request")
         if isinstance(inner, dict):
