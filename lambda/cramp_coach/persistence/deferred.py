@@ -371,7 +371,7 @@ class Spool:
                         (self.scope, self.scope, pending.user_key, users - self.max_users),
                     )
                     log.warning(
-                        "deferred writes full: %d users' oldest writes dropped",
+                        "deferred writes full: the oldest writes of %d users dropped",
                         users - self.max_users,
                     )
             log.info("deferred writes kept for a later turn (%d entries)", len(merged.entries))
@@ -561,6 +561,7 @@ def deferral_for(store: Store) -> Deferral:
     scope = getattr(store, "spool_scope", type(store).__name__)
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
     if function:
-        return SelfInvoke(function, Spool(LAMBDA_SPOOL, scope))
+        fallback = os.environ.get("CRAMP_SPOOL_PATH") or LAMBDA_SPOOL
+        return SelfInvoke(function, Spool(fallback, scope))
     path = getattr(store, "spool_path", None)
     return Spool(path() if callable(path) else None, scope)
