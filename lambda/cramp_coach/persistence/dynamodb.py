@@ -15,7 +15,7 @@ newer one. Throttling and dropped connections are retried here, within the deadl
 makes one attempt). Once a call has failed, the rest of the turn goes without the store. A
 save does the most important writes first and reports what it did (persistence.Saved). Every
 failure is raised as StoreError, whose message holds only the operation and an error code.
-Actions used: GetItem, PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
+Actions used: PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
 """
 
 from __future__ import annotations
