@@ -148,7 +148,8 @@ def run(entries: int, code: str | None = None) -> list[Result]:
     with tempfile.TemporaryDirectory() as spool:
         os.environ["CRAMP_SPOOL_PATH"] = str(Path(spool) / "deferred.sqlite3")
         try:
-            scenario("trickle (1 byte / 0.5 s)", mode("trickle", interval=0.5))
+            # 40 bytes trickle (20 s), then the rest: a stall old code could wait out.
+            scenario("trickle (1 byte / 0.5 s)", mode("trickle", interval=0.5, limit=40))
             scenario("hung server", mode("hang"))
             scenario("throttling, then it lifts", mode("throttle"))
             scenario("refused, then 0.25 s per call", mode("refuse"), mode("slow", delay=0.25))

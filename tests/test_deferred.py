@@ -210,11 +210,12 @@ def test_only_the_function_itself_can_make_it_write(
 
 def test_a_signed_event_is_still_validated(in_lambda: FakeLambda) -> None:
     """Even signed, the pending writes are checked: bounded, known fields, a user key."""
+    too_many = deferred.MAX_PENDING_ENTRIES + 1
     for bad in (
         {"v": 1, "key": USER, "at": T0, "entries": [], "lock": None, "clear_resume": False},
         {"v": 1, "key": key(), "at": float("nan"), "entries": [], "lock": None},
         {"v": 1, "key": key(), "at": T0, "entries": [{"rid": "a", "x": 1}], "lock": None},
-        {"v": 1, "key": key(), "at": T0, "entries": [entry("a", T0)] * 101, "lock": None},
+        {"v": 1, "key": key(), "at": T0, "entries": [entry("a", T0)] * too_many, "lock": None},
     ):
         with pytest.raises(InvalidDeferred):
             deferred.pending_from_json({"clear_resume": False, "resume": None, **bad})
@@ -241,15 +242,15 @@ def test_the_spool_is_private_and_bounded(tmp_path: Path, caplog: pytest.LogCapt
     with caplog.at_level(logging.INFO):
         for i, key in enumerate(keys):
             assert spool.keep(Pending(key, T0 + i, (entry(f"r{i}", T0 + i),)))
-        many = tuple(entry(f"m{i:03d}", T0 + i) for i in range(150))
+        many = tuple(entry(f"m{i:03d}", T0 + i) for i in range(250))
         assert spool.keep(Pending(keys[4], T0 + 10, many))
     assert (tmp_path / "data" / "deferred.sqlite3").stat().st_mode & 0o777 == 0o600
     assert spool.pending_for(keys[0]) is None and spool.pending_for(keys[1]) is None
     kept = spool.pending_for(keys[4])
     assert kept is not None and len(kept.entries) == deferred.MAX_PENDING_ENTRIES
-    assert kept.entries[-1]["rid"] == "m149"  # the newest are kept
+    assert kept.entries[-1]["rid"] == "m249"  # the newest are kept
     assert caplog.text.count("the oldest writes of 1 users dropped") == 2
-    assert "51 oldest log entries dropped" in caplog.text  # 1 + 150 for one user, 100 kept
+    assert "51 oldest log entries dropped" in caplog.text  # 1 + 250 for one user, 200 kept
     assert not any(key in caplog.text for key in keys)
 
 
@@ -273,3 +274,23 @@ def test_the_spool_drains_oldest_first_to_its_own_table_only(
         assert stored_logs(moto_server, mine, key) == [(f"s{i}", "eased")]
         assert stored_logs(moto_server, other, key) == []
     assert all(spool.pending_for(key) is None for key in users)
+
+
+def test_in_lambda_the_next_launch_in_the_same_environment_hears_a_kept_lock(
+    in_lambda: FakeLambda, moto_server: LoopbackMoto, table: str, proxy: TrickleProxy
+) -> None:
+    """The invocation is on its way, but this environment's next launch must not wait for it:
+    the /tmp copy's lock is heard at once (and written by that turn too)."""
+    from cramp_coach.content import load_content
+
+    dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
+    dev.cramp(T0)
+    proxy.mode = "refuse"
+    dev.intent("SymptomIntent", T0 + 20, symptom=("she can't breathe", "RF_PE"))
+    dev.end_session(T0 + 40)
+    assert len(in_lambda.calls) == 1  # handed to the invocation (not run here)
+    proxy.mode = "pass"
+    later = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
+    speech = later.cramp(T0 + 600).speech
+    assert load_content("en-US").red_flags["RF_PE"].script in speech
+    assert any(i["sk"]["S"] == "profile#lock" for i in items_of(moto_server.endpoint, table, key()))

@@ -10,6 +10,7 @@ is the turn's bound (a generous guard: the figures themselves are bench/store_fa
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -335,3 +336,22 @@ def test_memory_clears_exactly_what_was_written(table: str, moto_server: Loopbac
     state = memory.save(KEY, T0 + 1, replace(riding(0), state=state))
     assert state.ctx.unsaved == ()
     assert len(stored(moto_server, table)) == 130
+
+
+def test_a_sqlite_file_held_by_another_process_never_holds_a_turn(tmp_path: Path) -> None:
+    """The embedded store waits for another writer only as long as the turn's budget lasts;
+    the entries ride on and are written once the file is free."""
+    path = tmp_path / "data" / "cramp-coach.sqlite3"
+    log_on(SqliteStore(path), USER, T0 - 60)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of a long write
+    memory = Memory(lambda: SqliteStore(path))
+    try:
+        state, seconds = timed_save(memory, riding(5), T0)
+        assert seconds < BOUND_S and len(state.ctx.unsaved) == 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    state, _ = timed_save(memory, Outcome(state=state, speech=""), T0 + 1)
+    assert state.ctx.unsaved == ()
+    assert len(SqliteStore(path).load(KEY, T0 + 2).recent_starts) == 5

@@ -5,7 +5,8 @@ moto's server, and its `mode` can change between turns:
 
 - "pass": forward each call and answer at once;
 - "trickle": forward the call (the table applies it), then answer one byte every `interval`
-  seconds (botocore's read timeout is per socket read, so it never trips);
+  seconds (botocore's read timeout is per socket read, so it never trips); with `limit` set,
+  only the first `limit` bytes trickle and the rest follows at once (a bounded stall);
 - "slow": forward, then wait `delay` seconds before answering (a table recovering slowly);
 - "hang": read the call and never answer (until closed);
 - "throttle": answer 400 ProvisionedThroughputExceededException without forwarding;
@@ -34,6 +35,7 @@ class TrickleProxy:
         self.mode = mode
         self.interval = 0.5
         self.delay = 0.5
+        self.limit: int | None = None
         self.calls = 0
         self.forwarded = 0
         self._closing = threading.Event()
@@ -85,10 +87,12 @@ class TrickleProxy:
         if mode == "slow" and self._closing.wait(self.delay):
             return False
         if mode == "trickle":
-            for i in range(len(raw)):
+            slow = len(raw) if self.limit is None else min(self.limit, len(raw))
+            for i in range(slow):
                 if self._closing.wait(self.interval):
                     return False
                 conn.sendall(raw[i : i + 1])
+            conn.sendall(raw[slow:])
             return True
         conn.sendall(raw)
         return True

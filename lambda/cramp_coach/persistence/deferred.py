@@ -11,8 +11,9 @@ log entries) to a `Deferral`:
   caller can make the function write. `lambda_entry.handler` recognises the event, checks the
   MAC and its age, validates it and writes it with the normal store; if the table still fails
   it raises, and Lambda's own retries (template.yaml, EventInvokeConfig) take it again later.
-  If the invocation itself fails, the writes go to a spool in /tmp (below): drained by later
-  requests served by the same execution environment.
+  A copy also goes to a spool in /tmp (below), drained by later requests served by the same
+  execution environment, which also honour its lock at once; if the invocation fails, that
+  copy is all there is.
 - Elsewhere (the web service, the chat), `Spool`: a small SQLite file under data/ (0600), at
   most MAX_SPOOL_USERS users and MAX_PENDING_ENTRIES entries each (the oldest dropped, with a
   logged count, when full), drained oldest first by later turns within their remaining budget.
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 EVENT_KEY = "cramp_deferred"  # an Alexa envelope never has this top-level key
 EVENT_VERSION = 1
-MAX_PENDING_ENTRIES = 100  # per user: more than a week of nightly cramps, several times over
+MAX_PENDING_ENTRIES = 200  # per user: two full saves; months of nightly cramps
 MAX_SPOOL_USERS = 500
 # template.yaml's EventInvokeConfig keeps an event up to this long; an older (replayed) event
 # is refused. Lambda retries a failed event about 1 and 3 minutes after the first attempt.
@@ -517,6 +518,9 @@ class SelfInvoke:
     def keep(self, pending: Pending) -> bool:
         from cramp_coach.persistence.dynamodb import within
 
+        # A copy in /tmp first (local, milliseconds): this environment's next requests honour
+        # the lock at once and write it too (idempotent), and it stays if the invocation fails.
+        kept_here = self.fallback.keep(pending)
         event = signed_event(bounded(pending))
         try:
             with turn.bounded(INVOKE_RESERVE_S):
@@ -532,11 +536,11 @@ class SelfInvoke:
                         Payload=json.dumps(event).encode(),
                     ),
                 )
-            log.info("deferred writes handed to an asynchronous invocation")
-            return True
         except Exception as exc:
-            log.error("deferred invocation failed (%s); kept in /tmp", type(exc).__name__)
-            return self.fallback.keep(pending)
+            log.error("deferred invocation failed (%s); kept in /tmp only", type(exc).__name__)
+            return kept_here
+        log.info("deferred writes handed to an asynchronous invocation")
+        return True
 
     def pending_for(self, user_key: str) -> Pending | None:
         return self.fallback.pending_for(user_key)
