@@ -8,8 +8,8 @@ store work, and a deadline left over from an earlier request on the same thread 
 reused. The store asks `remaining()` before and during each call. A context variable, so each
 thread of a threaded web server has its own turn.
 
-Store calls outside any turn (scripts, tests, the deferred writer) are bounded per operation:
-`bounded()` gives each its own budget.
+Store calls outside any turn (scripts, tests, admin tools: nobody waits for speech) are
+bounded per operation: `bounded()` gives each its own, more generous budget.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 TURN_BUDGET_S = 1.5
+OUTSIDE_TURN_BUDGET_S = 10.0  # one store operation outside any turn
 
 # (deadline in time.monotonic seconds, the request that claimed it or None: not yet claimed)
 _TURN: ContextVar[tuple[float, Hashable | None] | None] = ContextVar(
@@ -57,13 +58,14 @@ def current() -> float | None:
 
 
 def remaining() -> float:
-    """Seconds of store time left in this turn (0 once it is spent; a full budget outside)."""
+    """Seconds of store time left in this turn (0 once it is spent; outside a turn, the
+    budget of one operation)."""
     found = current()
-    return TURN_BUDGET_S if found is None else max(0.0, found - time.monotonic())
+    return OUTSIDE_TURN_BUDGET_S if found is None else max(0.0, found - time.monotonic())
 
 
 @contextmanager
-def bounded(budget: float = TURN_BUDGET_S) -> Iterator[float]:
+def bounded(budget: float = OUTSIDE_TURN_BUDGET_S) -> Iterator[float]:
     """The current turn's deadline, or (outside a turn) one of `budget` for this block only."""
     found = current()
     if found is not None:
