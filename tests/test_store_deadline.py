@@ -355,3 +355,27 @@ def test_a_sqlite_file_held_by_another_process_never_holds_a_turn(tmp_path: Path
     state, _ = timed_save(memory, Outcome(state=state, speech=""), T0 + 1)
     assert state.ctx.unsaved == ()
     assert len(SqliteStore(path).load(KEY, T0 + 2).recent_starts) == 5
+
+
+@pytest.mark.parametrize("writes", [0, 1, 2, 3, 5, 12])
+def test_memory_keeps_riding_exactly_what_a_partial_save_left(writes: int) -> None:
+    """Whatever a save managed before it ran out (lock, resume change, profile, then entries
+    oldest first), exactly the rest rides on, and the next save writes it."""
+    from cramp_coach.core.state import LockRecord
+    from tests.memory_store import MemoryStore
+
+    store = MemoryStore(consent=True)
+    memory = Memory(lambda: store)
+    lock = LockRecord("RF_PE", "emergency", "CALF", T0)
+    ctx = Context(unsaved=entries(10), lock_unsaved=lock, clear_resume=True)
+    store.writes_left = writes
+    state = memory.save(KEY, T0 + 5, Outcome(state=State(ctx=ctx), speech=""))
+    assert (state.ctx.lock_unsaved is None) == (writes >= 1)
+    assert (not state.ctx.clear_resume) == (writes >= 2)
+    written = max(0, writes - 3)
+    assert [e.rid for e in state.ctx.unsaved] == [e.rid for e in entries(10)][written:]
+    assert [e["rid"] for e in store.entries] == [e.rid for e in entries(10)][:written]
+    state = memory.save(KEY, T0 + 6, Outcome(state=state, speech=""))
+    assert state.ctx.unsaved == () and state.ctx.lock_unsaved is None
+    assert not state.ctx.clear_resume and store.lock is not None
+    assert sorted(e["rid"] for e in store.entries) == [e.rid for e in entries(10)]
