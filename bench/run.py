@@ -296,7 +296,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _ensure_import_path()
-    from bench import artifact, cold, speech, warm
+    from bench import artifact, cold, speech, store_faults, warm
 
     started = time.perf_counter()
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -310,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     speech_result = speech.measure()
     print("deploy artifact ...", file=sys.stderr, flush=True)
     artifact_result = artifact.measure(args.artifact)
+    print("store faults (bench/store_faults.py) ...", file=sys.stderr, flush=True)
+    faults = store_faults.run(store_faults.DEFAULT_ENTRIES)
     result: dict[str, Any] = {
         "meta": {
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -331,9 +333,10 @@ def main(argv: list[str] | None = None) -> int:
         "warm": warm_result,
         "speech": speech_result,
         "artifact": artifact_result,
+        "store_faults": [vars(r) for r in faults],
     }
     result["goals"] = goals(cold_result, warm_result, speech_result)
-    table = render(result)
+    table = render(result) + "\n\n" + store_faults.table(faults, store_faults.DEFAULT_ENTRIES)
     result["table_markdown"] = table
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -28,7 +28,6 @@ LOG_GROUP = "SkillLogGroup"
 ALEXA_PRINCIPAL = "alexa-appkit.amazon.com"
 # The only DynamoDB calls the persistence code makes (docs/ARCHITECTURE.md).
 TABLE_ACTIONS = {
-    "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:Query",
@@ -177,12 +176,20 @@ def test_table_access_is_the_used_actions_on_the_table_only(cfn: Template) -> No
 
 
 def test_the_store_calls_exactly_the_allowed_actions() -> None:
-    """Every `self.client.<call>(` in the DynamoDB store is an allowed action, and every
-    allowed action is called: code and policy stay in step."""
+    """Every `self._call("<Action>", "<method>"` in the DynamoDB store is an allowed action
+    (and its boto3 method), and every allowed action is called: code and policy stay in step."""
     source = (REPO / "lambda" / "cramp_coach" / "persistence" / "dynamodb.py").read_text()
-    calls = set(re.findall(r"self\.client\.([a-z_]+)\(", source))
-    actions = {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
-    assert actions == TABLE_ACTIONS
+    assert "self.client." not in source  # every call goes through _call (the deadline)
+    calls = set(re.findall(r'_call\(\s*"([A-Za-z]+)",\s*"([a-z_]+)"', source))
+    for action, method in calls:
+        assert action == "".join(part.title() for part in method.split("_"))
+    assert {"dynamodb:" + action for action, _ in calls} == TABLE_ACTIONS
+
+
+SELF_ALIAS = {
+    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+    ":function:${AWS::StackName}-skill:live"
+}
 
 
 def test_every_statement_names_a_resource_of_this_stack(cfn: Template) -> None:
@@ -190,7 +197,39 @@ def test_every_statement_names_a_resource_of_this_stack(cfn: Template) -> None:
         for action in as_list(statement["Action"]):
             assert "*" not in action, statement
         for resource in as_list(statement["Resource"]):
-            assert resource in ({"Fn::GetAtt": [TABLE, "Arn"]}, {"Fn::GetAtt": [LOG_GROUP, "Arn"]})
+            assert resource in (
+                {"Fn::GetAtt": [TABLE, "Arn"]},
+                {"Fn::GetAtt": [LOG_GROUP, "Arn"]},
+                SELF_ALIAS,
+            )
+
+
+def test_the_function_may_invoke_only_its_own_alias(cfn: Template) -> None:
+    """Deferred writes: an asynchronous invocation of the function's own `live` alias, and no
+    other function (persistence/deferred.py)."""
+    _, function = only(cfn, "AWS::Lambda::Function")
+    assert function["Properties"]["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-skill"}
+    invoke = [
+        s
+        for s in role_statements(function_role(cfn))
+        if any(a.startswith("lambda:") for a in as_list(s["Action"]))
+    ]
+    assert len(invoke) == 1
+    assert as_list(invoke[0]["Action"]) == ["lambda:InvokeFunction"]
+    assert as_list(invoke[0]["Resource"]) == [SELF_ALIAS]
+
+
+def test_deferred_writes_are_retried_by_lambda_on_the_alias(cfn: Template) -> None:
+    """A deferred write that fails (the table still down) is retried twice, and an event is
+    kept no longer than the handler accepts (deferred.MAX_EVENT_AGE_S)."""
+    from cramp_coach.persistence.deferred import MAX_EVENT_AGE_S
+
+    _, config = only(cfn, "AWS::Lambda::EventInvokeConfig")
+    _, alias = only(cfn, "AWS::Lambda::Alias")
+    props = config["Properties"]
+    assert props["MaximumRetryAttempts"] == 2
+    assert props["MaximumEventAgeInSeconds"] == MAX_EVENT_AGE_S
+    assert props["Qualifier"] == alias["Properties"]["Name"] == "live"
 
 
 def test_logs_go_to_the_own_log_group_only(cfn: Template) -> None:

@@ -2,27 +2,43 @@
 turn changed, and never let the store hold up the speech.
 
 The adapters (ASK handlers) call `Memory`; the store behind it is any `persistence.Store`.
+All store work of one request (load, save, draining older writes) shares one deadline
+(cramp_coach.turn), claimed for the request's user key and timestamp.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
+from cramp_coach import turn
 from cramp_coach.core import Outcome, Profile, snapshot
+from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S
 from cramp_coach.core.state import State
-from cramp_coach.persistence import Store
+from cramp_coach.persistence import Saved, Store
+from cramp_coach.persistence.deferred import Deferral, Pending, deferral_for
+from cramp_coach.persistence.items import entry_rid, lock_attrs
 
 log = logging.getLogger("cramp_coach")
+
+# A user's own "forget me" (SkillDisabled, out of session: nobody waits for speech) may take
+# longer than a turn's budget; the function's 7 s timeout still bounds it.
+FORGET_BUDGET_S = 5.0
 
 
 class Memory:
     """Loads the profile only when the core needs it and saves without ever blocking speech."""
 
-    def __init__(self, store_factory: Callable[[], Store]) -> None:
+    def __init__(
+        self,
+        store_factory: Callable[[], Store],
+        deferral_factory: Callable[[], Deferral] | None = None,
+    ) -> None:
         self._factory = store_factory
         self._store: Store | None = None
+        self._deferral_factory = deferral_factory or (lambda: deferral_for(self.store))
+        self._deferral: Deferral | None = None
 
     def prepare(self) -> None:
         """Build the store (and its AWS client) now, e.g. during a SnapStart init."""
@@ -37,21 +53,75 @@ class Memory:
             self._store = self._factory()
         return self._store
 
+    @property
+    def deferral(self) -> Deferral:
+        if self._deferral is None:
+            self._deferral = self._deferral_factory()
+        return self._deferral
+
     def load(self, key: str, now: float) -> Profile | None:
+        turn.claim((key, now))
         try:
-            return self.store.load(key, now)
+            profile = self.store.load(key, now)
         except Exception as exc:
             # The type only: a traceback or message could carry stored data.
             log.error("store load failed (%s); carrying on without memory", type(exc).__name__)
             return None
+        return self._with_deferred(key, now, profile)
+
+    def _with_deferred(self, key: str, now: float, profile: Profile) -> Profile:
+        """The profile as it will be once this user's deferred writes are made: a lock or a
+        cleared routine from a session that ended while the table was down still counts."""
+        try:
+            pending = self.deferral.pending_for(key)
+        except Exception as exc:
+            log.warning("deferred writes not read (%s)", type(exc).__name__)
+            return profile
+        if pending is None:
+            return profile
+        if profile.lock is None and pending.lock and lock_attrs(pending.lock, now) is not None:
+            profile = replace(profile, lock=dict(pending.lock))
+        stored_at = profile.resume_saved_at
+        if stored_at is None or stored_at <= pending.at:
+            if pending.clear_resume:
+                profile = replace(profile, resume=None, resume_saved_at=None)
+            elif pending.resume is not None and now - pending.at <= RESUME_WINDOW_S:
+                profile = replace(profile, resume=dict(pending.resume), resume_saved_at=pending.at)
+        if profile.log_consent is True:
+            known = set(profile.recent_starts)
+            extra = [
+                (float(e["started_at"]), str(e["muscle"]))
+                for e in pending.entries
+                if isinstance(e.get("started_at"), int | float)
+                and e["started_at"] not in known
+                and now - e["started_at"] < FREQ_WINDOW_S
+            ]
+            if extra:
+                stored = zip(profile.recent_starts, profile.recent_muscles, strict=False)
+                recent = sorted([*stored, *extra])
+                profile = replace(
+                    profile,
+                    recent_starts=[t for t, _ in recent],
+                    recent_muscles=[m for _, m in recent],
+                )
+        return profile
 
     def save(self, key: str, now: float, outcome: Outcome) -> State:
         """Write what this turn changed, and what earlier turns could not write.
 
-        Returns the state to keep: outcome.state without what the store now has. The
-        red-flag lock and "never offer that routine again" ride in the state until a save
-        succeeds, so one failed write cannot reopen a stopped routine on the next launch.
+        Returns the state to keep: outcome.state without what the store now has. The red-flag
+        lock, "never offer that routine again" and the log entries ride in the state until
+        written; a save that runs out of time writes what it can, most important first, and
+        the rest keeps riding. When the session ends with writes left, they are handed to the
+        deferral (persistence.deferred), which makes them later.
         """
+        turn.claim((key, now))
+        try:
+            return self._save(key, now, outcome)
+        finally:
+            turn.end()  # this request's store work is over
+
+    def _save(self, key: str, now: float, outcome: Outcome) -> State:
         state = outcome.state
         ctx = state.ctx
         if outcome.delete_history:
@@ -60,7 +130,11 @@ class Memory:
             except Exception as exc:
                 log.error("store delete failed (%s)", type(exc).__name__)
             return state.saved()
+        entries = [asdict(entry) for entry in ctx.unsaved if entry_rid(asdict(entry))]
+        if len(entries) < len(ctx.unsaved):
+            log.warning("%d unsendable log entries dropped", len(ctx.unsaved) - len(entries))
         lock = ctx.lock_unsaved
+        resume = snapshot(state) if outcome.save_resume else None
         changes = bool(
             ctx.unsaved
             or outcome.prefs
@@ -70,29 +144,78 @@ class Memory:
             or outcome.freq_advised
         )
         if not changes:
+            self._drain(key, now)
             return state
+        ending = outcome.end_session
+        with turn.reserving(self.deferral.reserve_s if ending else 0.0):
+            try:
+                saved = self.store.save(
+                    key,
+                    now,
+                    entries=entries,
+                    prefs=dict(outcome.prefs),
+                    resume=resume,
+                    clear_resume=ctx.clear_resume,
+                    freq_advised=outcome.freq_advised,
+                    lock=asdict(lock) if lock else None,
+                )
+            except Exception as exc:
+                log.error("store save failed (%s)", type(exc).__name__)
+                saved = Saved.nothing()
+        left = tuple(e for e in ctx.unsaved if e.rid in _rids(entries) - saved.entries)
+        kept = state.with_context(
+            replace(
+                ctx,
+                unsaved=left,
+                lock_unsaved=None if saved.lock else ctx.lock_unsaved,
+                clear_resume=ctx.clear_resume and not saved.resume,
+            )
+        )
+        pending = Pending(
+            key,
+            now,
+            entries=tuple(asdict(e) for e in left),
+            lock=asdict(kept.ctx.lock_unsaved) if kept.ctx.lock_unsaved else None,
+            clear_resume=kept.ctx.clear_resume,
+            resume=None if saved.resume else resume,
+        )
+        if pending.empty():
+            self._drain(key, now)
+            return kept
+        log.warning(
+            "store save incomplete: %d log entries%s%s wait",
+            len(left),
+            ", the lock" if pending.lock else "",
+            ", the resume change" if pending.clear_resume or pending.resume else "",
+        )
+        if ending and self._keep(pending):
+            return kept.saved()  # the session's attributes are gone: the deferral has them
+        return kept
+
+    def _keep(self, pending: Pending) -> bool:
         try:
-            self.store.save(
-                key,
-                now,
-                entries=[asdict(entry) for entry in ctx.unsaved],
-                prefs=dict(outcome.prefs),
-                resume=snapshot(state) if outcome.save_resume else None,
-                clear_resume=ctx.clear_resume,
-                freq_advised=outcome.freq_advised,
-                lock=asdict(lock) if lock else None,
-            )
+            return self.deferral.keep(pending)
         except Exception as exc:
-            log.error(
-                "store save failed (%s); %d log entries kept for the next turn",
-                type(exc).__name__,
-                len(ctx.unsaved),
-            )
-            return state
-        return state.saved()
+            log.error("deferred writes not kept (%s): lost", type(exc).__name__)
+            return False
+
+    def _drain(self, key: str, now: float) -> None:
+        """Older sessions' writes (this user's first), while this turn's budget lasts."""
+        if turn.remaining() <= 0.2:
+            return
+        try:
+            self.deferral.drain(self.store, now, first=key)
+        except Exception as exc:
+            log.warning("deferred writes wait (%s)", type(exc).__name__)
 
     def forget(self, key: str) -> None:
-        try:
-            self.store.delete_user(key)
-        except Exception as exc:
-            log.error("store delete failed (%s)", type(exc).__name__)
+        turn.end()
+        with turn.bounded(FORGET_BUDGET_S):
+            try:
+                self.store.delete_user(key)
+            except Exception as exc:
+                log.error("store delete failed (%s)", type(exc).__name__)
+
+
+def _rids(entries: list[dict[str, object]]) -> set[str]:
+    return {rid for e in entries if (rid := entry_rid(e)) is not None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cramp_coach.core.model import Profile
@@ -24,6 +25,41 @@ class ConfigurationError(RuntimeError):
 
 class StoreError(Exception):
     """The store could not be reached or refused the request; the caller keeps talking."""
+
+
+# Log entries one save writes at most (four BatchWriteItem calls): a backlog beyond this
+# drains over the following turns, oldest first, so no turn's speech waits on it.
+MAX_ENTRIES_PER_SAVE = 100
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one save has done: the caller keeps riding whatever is not done yet.
+
+    `entries` holds the rids of the entries the store is finished with: written, or dropped
+    for good (invalid, or the log is off). An entry whose rid is missing was not written.
+    """
+
+    lock: bool = True  # the red-flag lock is written (or there was none to write)
+    resume: bool = True  # the resume snapshot is written or cleared (or nothing to do)
+    profile: bool = True  # preferences, consent and freq_advised are applied
+    entries: frozenset[str] = frozenset()
+
+    @staticmethod
+    def nothing() -> Saved:
+        return Saved(lock=False, resume=False, profile=False)
+
+    @staticmethod
+    def everything(entries: list[dict[str, Any]]) -> Saved:
+        return Saved(entries=frozenset(str(e.get("rid")) for e in entries))
+
+    def complete(self, entries: list[dict[str, Any]]) -> bool:
+        return (
+            self.lock
+            and self.resume
+            and self.profile
+            and all(str(e.get("rid")) in self.entries for e in entries)
+        )
 
 
 class Store(Protocol):
@@ -43,11 +79,19 @@ class Store(Protocol):
         clear_resume: bool,
         freq_advised: bool,
         lock: dict[str, Any] | None = None,
-    ) -> None:
-        """Merge profile changes, write or clear the resume snapshot, write the lock, and
-        upsert log entries (keyed by started_at and rid) only while the log is on.
+        as_of: float | None = None,
+    ) -> Saved:
+        """Write the lock, write or clear the resume snapshot, merge profile changes, and
+        upsert log entries (keyed by started_at and rid) only while the log is on: in that
+        order (the most important first), within the turn's budget (cramp_coach.turn).
 
-        The log is on when prefs sets "log_consent": True, or else the stored consent is
+        Returns what is done; whatever is not (the budget ran out, the table failed) the
+        caller keeps and passes again later. Raises StoreError only when nothing was done.
+        At most MAX_ENTRIES_PER_SAVE entries are written, oldest first.
+
+        `as_of`: when these changes were made (default `now`). A resume snapshot saved after
+        it is never overwritten or cleared by them (a late or deferred write loses to a newer
+        one). The log is on when prefs sets "log_consent": True, or else the stored consent is
         True; otherwise the entries are dropped. "log_consent": False also deletes the log.
         """
         ...
@@ -63,8 +107,9 @@ class NullStore:
     def load(self, user_key: str, now: float) -> Profile:
         return Profile(log_consent=False)  # nothing is kept, so there is no log to offer
 
-    def save(self, user_key: str, now: float, **changes: Any) -> None:
-        return None  # nothing kept: no log, no resume, no lock
+    def save(self, user_key: str, now: float, **changes: Any) -> Saved:
+        # Nothing is kept, so everything is done: no log, no resume, no lock.
+        return Saved.everything(list(changes.get("entries") or []))
 
     def delete_user(self, user_key: str) -> None:
         return None

@@ -4,11 +4,18 @@ The client is boto3's (make_client), built the first time a request needs stored
 (every session's first turn: a red flag of the last 12 hours must be heard before any steps;
 a CanFulfillIntentRequest or a SessionEndedRequest with nothing to write never builds it).
 
-Calls are bounded so a response still leaves in time when the table is unreachable:
-1 s connect and read timeouts, two attempts, and once a call has failed the rest of the same
-turn (same user, same request timestamp) goes without the store. Every failure is raised as
-StoreError, whose message holds only the operation and an error code (no keys, no values).
-Actions used: GetItem, PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
+A hard deadline per turn (cramp_coach.turn): all store work of a turn, every call and retry,
+ends by the turn's deadline, whatever the table does. botocore's timeouts are per socket read
+(a table trickling one byte at a time never trips them) and a read in progress cannot be
+aborted, so each call runs on a worker thread and the turn waits for it at most until the
+deadline; an abandoned call finishes or fails on its own (at most MAX_IN_FLIGHT at once).
+Writes are idempotent upserts, and the resume item is written and cleared only if no newer
+snapshot is there (a condition on resume_saved_at), so a late abandoned write cannot undo a
+newer one. Throttling and dropped connections are retried here, within the deadline (botocore
+makes one attempt). Once a call has failed, the rest of the turn goes without the store. A
+save does the most important writes first and reports what it did (persistence.Saved). Every
+failure is raised as StoreError, whose message holds only the operation and an error code.
+Actions used: PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
 """
 
 from __future__ import annotations
@@ -16,16 +23,18 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from cramp_coach import turn
 from cramp_coach.core.model import Profile
-from cramp_coach.persistence import StoreError
+from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved, StoreError
 from cramp_coach.persistence.items import (
     LOCK_SK,
     LOG_PREFIX,
@@ -33,10 +42,11 @@ from cramp_coach.persistence.items import (
     RESUME_SK,
     STATE_END,
     consent_after,
+    entry_rid,
     expired,
     lock_attrs,
-    log_items,
     log_range,
+    plan_entries,
     profile_from,
     profile_update,
     resume_attrs,
@@ -44,16 +54,36 @@ from cramp_coach.persistence.items import (
 
 log = logging.getLogger(__name__)
 
+# Per socket operation (botocore's meaning); the turn's deadline bounds the whole call.
 CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 1.0
-# The first try and one retry ("standard" mode: jittered backoff, <= 1 s after a throttle).
-# total_max_attempts, not max_attempts: botocore's max_attempts counts retries (2 -> 3 tries).
-TOTAL_ATTEMPTS = 2
-# Store time one turn may spend before the rest of the turn skips the store (speech first).
-TURN_BUDGET_S = 1.5
+TOTAL_ATTEMPTS = 1  # botocore's own; retries are ours, within the deadline (see _call)
+CALL_ATTEMPTS = 3  # per call: the first try and two retries, if the deadline allows
+BACKOFF_S = 0.05  # first retry's backoff, doubled each time (jittered)
+MIN_CALL_S = 0.02  # a retry is not started with less than this left
+TURN_BUDGET_S = turn.TURN_BUDGET_S
 BATCH_SIZE = 25  # BatchWriteItem's limit
-BATCH_ROUNDS = 4  # UnprocessedItems are retried this many times, then StoreError
+# Calls still running after their turn gave up on them (a hung or trickling table); past this
+# many, new calls are refused at once (the table is as good as down) until some finish.
+MAX_IN_FLIGHT = 32
 ENDPOINT_ENV = ("CRAMP_DYNAMODB_ENDPOINT",)  # AWS_ENDPOINT_URL_DYNAMODB is read by botocore
+# Error codes worth another try within the turn: throttling and the service's own hiccups.
+RETRYABLE = frozenset(
+    (
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "EndpointConnectionError",
+        "ConnectionClosedError",
+        "ConnectTimeoutError",
+    )
+)
+_RESUME_NOT_NEWER = "attribute_not_exists(resume_saved_at) OR resume_saved_at <= :as_of"
+
+_IN_FLIGHT = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
 
 def client_config() -> Any:
@@ -66,6 +96,41 @@ def client_config() -> Any:
         retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "standard"},
         max_pool_connections=10,
     )
+
+
+def within(deadline: float, operation: str, call: Callable[[], Any]) -> Any:
+    """Run `call` on a worker thread; wait for it until `deadline` at most (StoreError then).
+
+    The worker is a daemon thread of its own, not a pool's: a call stuck on a trickling
+    table must not hold up the next turn's calls behind it.
+    """
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise StoreError(f"DynamoDB {operation} skipped: the turn's store budget is spent")
+    if not _IN_FLIGHT.acquire(blocking=False):
+        raise StoreError(f"DynamoDB {operation} skipped: too many calls still in flight")
+    box: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the waiting turn, or dropped if it left
+            box["error"] = exc
+        finally:
+            _IN_FLIGHT.release()
+            finished.set()
+
+    try:
+        threading.Thread(target=run, name="cramp-store-call", daemon=True).start()
+    except RuntimeError:
+        _IN_FLIGHT.release()
+        raise StoreError(f"DynamoDB {operation} skipped: no thread") from None
+    if not finished.wait(left):
+        raise StoreError(f"DynamoDB {operation} failed: DeadlineExceeded")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def table_definition(name: str) -> dict[str, Any]:
@@ -168,8 +233,19 @@ class DynamoStore:
             (os.environ[name] for name in ENDPOINT_ENV if os.environ.get(name)), None
         )
         self._lock = threading.Lock()
-        # Store time spent per turn (user key, request timestamp); inf once a call failed.
-        self._turns: OrderedDict[tuple[str, float], float] = OrderedDict()
+        # Deadlines of the turns in which a call failed: the rest of such a turn skips the store.
+        self._failed: OrderedDict[float, None] = OrderedDict()
+
+    @property
+    def spool_scope(self) -> str:
+        """Which store deferred writes (persistence.deferred) are for: this table."""
+        return f"dynamodb:{self.table_name}@{self._endpoint_url or 'aws'}"
+
+    def spool_path(self) -> Any:
+        """Outside Lambda, deferred writes are kept in data/ (CRAMP_SPOOL_PATH overrides)."""
+        from cramp_coach.persistence.deferred import default_spool_path
+
+        return default_spool_path()
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -194,28 +270,43 @@ class DynamoStore:
             # from None: the SDK's message may quote request details; the code is enough.
             raise StoreError(f"DynamoDB {operation} failed: {_error_code(exc)}") from None
 
-    @contextmanager
-    def _turn(self, user_key: str, now: float) -> Iterator[None]:
-        """Account store time to this turn; skip the store once it failed or used its budget."""
-        turn = (user_key, now)
+    def _mark_failed(self, deadline: float) -> None:
         with self._lock:
-            spent = self._turns.get(turn, 0.0)
-        if spent >= TURN_BUDGET_S:
-            raise StoreError("DynamoDB skipped for the rest of this turn")
-        started = time.monotonic()
-        failed = False
-        try:
-            yield
-        except StoreError:
-            failed = True
-            raise
-        finally:
-            elapsed = math.inf if failed else time.monotonic() - started
-            with self._lock:
-                self._turns[turn] = self._turns.get(turn, 0.0) + elapsed
-                self._turns.move_to_end(turn)
-                while len(self._turns) > 64:  # only the current turns matter
-                    self._turns.popitem(last=False)
+            self._failed[deadline] = None
+            while len(self._failed) > 64:  # only the current turns matter
+                self._failed.popitem(last=False)
+
+    def _call(self, operation: str, method: str, *, tolerate: str = "", **kwargs: Any) -> Any:
+        """One API call within the turn's deadline, retried (throttling, a dropped connection)
+        while the deadline allows. `tolerate`: an error code that is an answer, not a failure
+        (returned as None). Any other failure marks the turn failed and raises StoreError."""
+        deadline = turn.current()
+        assert deadline is not None  # every caller runs inside turn.bounded()
+        with self._lock:
+            skipped = deadline in self._failed
+        if skipped:
+            raise StoreError(f"DynamoDB {operation} skipped for the rest of this turn")
+        client = self.client
+        for attempt in range(CALL_ATTEMPTS):
+            try:
+                with self._calling(operation):
+                    try:
+                        return within(
+                            deadline, operation, lambda: getattr(client, method)(**kwargs)
+                        )
+                    except Exception as exc:
+                        if tolerate and _error_code(exc) == tolerate:
+                            return None
+                        raise
+            except StoreError as exc:
+                code = str(exc).rsplit(": ", 1)[-1]
+                backoff = BACKOFF_S * 2**attempt * random.uniform(0.5, 1.0)
+                again = code in RETRYABLE and attempt + 1 < CALL_ATTEMPTS
+                if not again or time.monotonic() + backoff + MIN_CALL_S >= deadline:
+                    self._mark_failed(deadline)
+                    raise
+                time.sleep(backoff)
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     def _key(self, user_key: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": user_key}, "sk": {"S": sk}}
@@ -223,18 +314,35 @@ class DynamoStore:
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         while True:
-            with self._calling("Query"):
-                page = self.client.query(TableName=self.table_name, **kwargs)
+            page = self._call("Query", "query", TableName=self.table_name, **kwargs)
             items.extend(page.get("Items", []))
             last = page.get("LastEvaluatedKey")
             if not last:
                 return items
             kwargs["ExclusiveStartKey"] = last
 
-    def _put(self, user_key: str, sk: str, attrs: Mapping[str, Any]) -> None:
-        item = self._key(user_key, sk) | {k: _to_av(v) for k, v in attrs.items()}
-        with self._calling("PutItem"):
-            self.client.put_item(TableName=self.table_name, Item=item)
+    def _item(self, user_key: str, sk: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        return self._key(user_key, sk) | {k: _to_av(v) for k, v in attrs.items()}
+
+    def _batch(self, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One BatchWriteItem (<= 25 requests), UnprocessedItems retried while the deadline
+        allows. Returns the requests still unprocessed (throttled) when it ran out."""
+        attempt = 0
+        while requests:
+            result = self._call(
+                "BatchWriteItem", "batch_write_item", RequestItems={self.table_name: requests}
+            )
+            requests = result.get("UnprocessedItems", {}).get(self.table_name, [])
+            if not requests:
+                break
+            # Unprocessed means throttled: back off a little, if the deadline allows.
+            backoff = BACKOFF_S * 2**attempt * random.uniform(0.5, 1.0)
+            deadline = turn.current()
+            if deadline is None or time.monotonic() + backoff + MIN_CALL_S >= deadline:
+                break
+            time.sleep(backoff)
+            attempt += 1
+        return requests
 
     def _delete_keys(self, user_key: str, keys: list[str]) -> None:
         """Delete these sort keys of the user, in batches of 25; unprocessed ones are retried."""
@@ -243,14 +351,7 @@ class DynamoStore:
                 {"DeleteRequest": {"Key": self._key(user_key, sk)}}
                 for sk in keys[start : start + BATCH_SIZE]
             ]
-            for attempt in range(BATCH_ROUNDS):
-                with self._calling("BatchWriteItem"):
-                    result = self.client.batch_write_item(RequestItems={self.table_name: requests})
-                requests = result.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not requests:
-                    break
-                time.sleep(0.05 * 2**attempt)  # unprocessed means throttled: back off a little
-            if requests:
+            if self._batch(requests):
                 raise StoreError("DynamoDB BatchWriteItem left items unprocessed")
 
     def _sort_keys(self, user_key: str, prefix: str | None = None) -> list[str]:
@@ -268,16 +369,35 @@ class DynamoStore:
         )
         return [item["sk"]["S"] for item in items if "S" in item.get("sk", {})]
 
-    def _stored_consent(self, user_key: str) -> bool | None:
-        with self._calling("GetItem"):
-            found = self.client.get_item(
-                TableName=self.table_name,
-                Key=self._key(user_key, PROFILE_SK),
-                ProjectionExpression="log_consent",
-                ConsistentRead=True,
-            )
-        value = _plain(found.get("Item", {})).get("log_consent")
-        return value if isinstance(value, bool) else None
+    def _update_profile(
+        self, user_key: str, sets: Mapping[str, Any], removes: list[str]
+    ) -> dict[str, Any]:
+        """SET only these attributes (and REMOVE those): the profile item after it, plain."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        set_parts: list[str] = []
+        for i, (name, value) in enumerate(sets.items()):
+            names[f"#s{i}"] = name
+            values[f":s{i}"] = _to_av(value)
+            set_parts.append(f"#s{i} = :s{i}")
+        remove_parts: list[str] = []
+        for i, name in enumerate(removes):
+            names[f"#r{i}"] = name
+            remove_parts.append(f"#r{i}")
+        expression = "SET " + ", ".join(set_parts)
+        if remove_parts:
+            expression += " REMOVE " + ", ".join(remove_parts)
+        result = self._call(
+            "UpdateItem",
+            "update_item",
+            TableName=self.table_name,
+            Key=self._key(user_key, PROFILE_SK),
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return _plain(result.get("Attributes", {}))
 
     # ------------------------------------------------------------------ Store protocol
     def load(self, user_key: str, now: float) -> Profile:
@@ -286,10 +406,11 @@ class DynamoStore:
 
         "profile" and "profile#..." sort after every "log#..." key, so the range from the
         window's start up to "profile#~" holds exactly the items the profile needs. A resume
-        snapshot or lock found expired (TTL deletes lazily) is deleted here and then.
+        snapshot or lock found expired (TTL deletes lazily) is deleted here and then, if the
+        turn's budget allows (TTL will otherwise).
         """
         low, _ = log_range(now)
-        with self._turn(user_key, now):
+        with turn.bounded():
             items = self._query_all(
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
                 ExpressionAttributeValues={
@@ -299,21 +420,30 @@ class DynamoStore:
                 },
                 ConsistentRead=True,
             )
-        found: dict[str, dict[str, Any]] = {}
-        logs: list[dict[str, Any]] = []
-        for item in items:
-            sk = item.get("sk", {}).get("S")
-            if sk in (PROFILE_SK, RESUME_SK, LOCK_SK):
-                found[sk] = _plain(item)
-            elif isinstance(sk, str) and sk.startswith(LOG_PREFIX):
-                logs.append(_plain(item))
-        stale = [sk for sk in (RESUME_SK, LOCK_SK) if sk in found and expired(found[sk], now)]
-        if stale:
-            try:
-                with self._turn(user_key, now):
-                    self._delete_keys(user_key, stale)
-            except StoreError as exc:
-                log.warning("expired items not deleted yet (%s); TTL will", exc)
+            found: dict[str, dict[str, Any]] = {}
+            logs: list[dict[str, Any]] = []
+            for item in items:
+                sk = item.get("sk", {}).get("S")
+                if sk in (PROFILE_SK, RESUME_SK, LOCK_SK):
+                    found[sk] = _plain(item)
+                elif isinstance(sk, str) and sk.startswith(LOG_PREFIX):
+                    logs.append(_plain(item))
+            stale = [sk for sk in (RESUME_SK, LOCK_SK) if sk in found and expired(found[sk], now)]
+            for sk in stale:
+                try:
+                    # Conditional: never delete a snapshot or lock written since the Query.
+                    self._call(
+                        "DeleteItem",
+                        "delete_item",
+                        tolerate="ConditionalCheckFailedException",
+                        TableName=self.table_name,
+                        Key=self._key(user_key, sk),
+                        ConditionExpression="expires_at <= :now",
+                        ExpressionAttributeValues={":now": _to_av(math.floor(now))},
+                    )
+                except StoreError as exc:
+                    log.warning("expired items not deleted yet (%s); TTL will", exc)
+                    break
         return profile_from(
             found.get(PROFILE_SK), logs, now, found.get(RESUME_SK), found.get(LOCK_SK)
         )
@@ -329,64 +459,109 @@ class DynamoStore:
         clear_resume: bool,
         freq_advised: bool,
         lock: dict[str, Any] | None = None,
-    ) -> None:
-        """One UpdateItem on the profile, the resume and lock items, then the log entries.
+        as_of: float | None = None,
+    ) -> Saved:
+        """The lock (PutItem), the resume item (conditional PutItem or DeleteItem), the
+        profile (UpdateItem), then the log entries (BatchWriteItem, 25 a call, oldest first):
+        the most important first, each only if the turn's deadline allows.
 
         The profile update SETs only the attributes that changed (plus expires_at), so two
-        devices saving at once never overwrite each other's changes. Log entries (PutItem,
-        an idempotent upsert) are written only while the log is on; the stored consent is
-        read (GetItem) only when this save does not set it and needs it.
+        devices saving at once never overwrite each other's changes; it returns the stored
+        consent, which decides whether the entries are written (log on) or dropped.
         """
-        explicit = prefs.get("log_consent")
-        needs_consent = (entries or freq_advised) and not isinstance(explicit, bool)
-        with self._turn(user_key, now):
-            stored = self._stored_consent(user_key) if needs_consent else None
-            consent = consent_after(stored, prefs)
-            sets, removes = profile_update(
-                now, prefs=prefs, freq_advised=freq_advised, consent=consent
-            )
-            names: dict[str, str] = {}
-            values: dict[str, Any] = {}
-            set_parts: list[str] = []
-            for i, (name, value) in enumerate(sets.items()):
-                names[f"#s{i}"] = name
-                values[f":s{i}"] = _to_av(value)
-                set_parts.append(f"#s{i} = :s{i}")
-            remove_parts: list[str] = []
-            for i, name in enumerate(removes):
-                names[f"#r{i}"] = name
-                remove_parts.append(f"#r{i}")
-            expression = "SET " + ", ".join(set_parts)
-            if remove_parts:
-                expression += " REMOVE " + ", ".join(remove_parts)
-            with self._calling("UpdateItem"):
-                self.client.update_item(
-                    TableName=self.table_name,
-                    Key=self._key(user_key, PROFILE_SK),
-                    UpdateExpression=expression,
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                )
-            if clear_resume:
-                with self._calling("DeleteItem"):
-                    self.client.delete_item(
-                        TableName=self.table_name, Key=self._key(user_key, RESUME_SK)
-                    )
-            elif resume is not None:
-                self._put(user_key, RESUME_SK, resume_attrs(resume, now))
-            lock_item = lock_attrs(lock, now) if lock is not None else None
-            if lock_item is not None:
-                self._put(user_key, LOCK_SK, lock_item)
-            if consent is False:
-                self._delete_keys(user_key, self._sort_keys(user_key, LOG_PREFIX))
-            if consent is True:
-                for sk, attrs in log_items(entries, now):
-                    self._put(user_key, sk, attrs)
-            elif entries:
-                log.info("cramp log off: %d log entries dropped", len(entries))
+        as_of = now if as_of is None else as_of
+        done = {"lock": lock is None, "resume": not (clear_resume or resume is not None)}
+        done_entries: set[str] = set()
+        wrote = False
+        with turn.bounded():
+            try:
+                lock_item = lock_attrs(lock, now) if lock is not None else None
+                if lock_item is not None:
+                    item = self._item(user_key, LOCK_SK, lock_item)
+                    self._call("PutItem", "put_item", TableName=self.table_name, Item=item)
+                    wrote = True
+                done["lock"] = True
+                self._save_resume(user_key, resume, clear_resume, as_of)
+                wrote = wrote or not done["resume"]
+                done["resume"] = True
+                consent = self._save_profile(user_key, now, prefs, freq_advised)
+                wrote = done["profile"] = True
+                if consent is not True:
+                    done_entries = {rid for e in entries if (rid := entry_rid(e)) is not None}
+                    if entries:
+                        log.info("cramp log off: %d log entries dropped", len(entries))
+                else:
+                    self._save_entries(user_key, now, entries, done_entries)
+            except StoreError as exc:
+                if not wrote:
+                    raise
+                log.warning("store save partly done (%s); the rest waits", exc)
+        return Saved(
+            lock=done["lock"],
+            resume=done["resume"],
+            profile=done.get("profile", False),
+            entries=frozenset(done_entries),
+        )
+
+    def _save_resume(
+        self, user_key: str, resume: dict[str, Any] | None, clear: bool, as_of: float
+    ) -> None:
+        """Clear or write the snapshot unless a newer one is stored (that one stays)."""
+        if not clear and resume is None:
+            return
+        condition: dict[str, Any] = {
+            "ConditionExpression": _RESUME_NOT_NEWER,
+            "ExpressionAttributeValues": {":as_of": _to_av(float(as_of))},
+            "tolerate": "ConditionalCheckFailedException",
+        }
+        key = self._key(user_key, RESUME_SK)
+        if clear:
+            self._call("DeleteItem", "delete_item", TableName=self.table_name, Key=key, **condition)
+        elif resume is not None:
+            item = self._item(user_key, RESUME_SK, resume_attrs(resume, as_of))
+            self._call("PutItem", "put_item", TableName=self.table_name, Item=item, **condition)
+
+    def _save_profile(
+        self, user_key: str, now: float, prefs: dict[str, Any], freq_advised: bool
+    ) -> bool | None:
+        """Apply prefs (and consent's consequences); returns the log consent after them."""
+        explicit = consent_after(None, prefs)
+        sets, removes = profile_update(
+            now, prefs=prefs, freq_advised=freq_advised, consent=explicit
+        )
+        stored = self._update_profile(user_key, sets, removes)
+        consent = consent_after(
+            stored.get("log_consent") if isinstance(stored.get("log_consent"), bool) else None,
+            prefs,
+        )
+        if explicit is None and freq_advised and consent is True:
+            # The consent was only known once stored: the advice time is kept only while on.
+            self._update_profile(user_key, {"freq_advised_at": float(now)}, [])
+        if consent is False and explicit is False:
+            self._delete_keys(user_key, self._sort_keys(user_key, LOG_PREFIX))
+        return consent
+
+    def _save_entries(
+        self, user_key: str, now: float, entries: list[dict[str, Any]], done: set[str]
+    ) -> None:
+        """Oldest first, 25 a call, at most MAX_ENTRIES_PER_SAVE; `done` gets each rid as it
+        is written (or dropped as invalid)."""
+        planned, dropped = plan_entries(entries, now, MAX_ENTRIES_PER_SAVE)
+        done |= dropped
+        for start in range(0, len(planned), BATCH_SIZE):
+            chunk = planned[start : start + BATCH_SIZE]
+            requests = [
+                {"PutRequest": {"Item": self._item(user_key, sk, attrs)}} for _, sk, attrs in chunk
+            ]
+            left = self._batch(requests)
+            unwritten = {r["PutRequest"]["Item"]["sk"]["S"] for r in left}
+            done |= {rid for rid, sk, _ in chunk if sk not in unwritten}
+            if left:
+                return  # still throttled at the deadline: the rest waits, oldest first
 
     def delete_user(self, user_key: str) -> None:
         """Every item of the user (profile, resume, lock, log), in batches of 25."""
-        keys = self._sort_keys(user_key)
-        self._delete_keys(user_key, keys)
+        with turn.bounded():
+            keys = self._sort_keys(user_key)
+            self._delete_keys(user_key, keys)
         log.info("deleted %d stored items", len(keys))

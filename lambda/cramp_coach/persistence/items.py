@@ -52,6 +52,10 @@ LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
 # Only what a later "continue" needs: the pending log entries and the last words are not kept.
 _RESUME_DROPPED = ("unsaved", "last_speech", "last_reprompt")
 _MAX_TEXT = 64  # muscle ids, variants and outcomes are short codes; anything longer is corrupt
+ENTRY_FIELDS = frozenset(("rid", "started_at", "muscle", "variant", "outcome"))
+# An entry's start may be a little ahead of the request time (another device's clock), never
+# days ahead: such a time is corrupt, and would sort after every real entry.
+_FUTURE_SKEW_S = 3600.0
 
 
 def iso_utc(ts: float) -> str:
@@ -90,21 +94,34 @@ def _short_text(value: object) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= _MAX_TEXT else None
 
 
+def entry_rid(entry: object) -> str | None:
+    """The rid an entry is known by (what Saved.entries reports), or None."""
+    return _short_text(entry.get("rid")) if isinstance(entry, Mapping) else None
+
+
 def log_item(entry: Mapping[str, Any], now: float) -> tuple[str, dict[str, Any]] | None:
     """(sk, attributes) of one LogEntry dict, or None when it is not a valid entry.
 
-    The whole entry is written each time, so a later outcome simply overwrites the earlier one.
+    Entries come from the session, which a client could tamper with: only the known fields,
+    short codes, a finite start not in the far future. The whole entry is written each time,
+    so a later outcome simply overwrites the earlier one.
     """
+    if not set(entry) <= ENTRY_FIELDS:
+        return None
     rid = _short_text(entry.get("rid"))
     started_at = _finite(entry.get("started_at"))
     muscle = _short_text(entry.get("muscle"))
-    variant = _short_text(entry.get("variant"))
-    outcome = _short_text(entry.get("outcome")) or "in_progress"
-    if rid is None or "#" in rid or started_at is None or started_at < 0 or muscle is None:
+    variant = entry.get("variant", "partner")
+    outcome = entry.get("outcome", "in_progress")
+    if rid is None or "#" in rid or started_at is None or muscle is None:
+        return None
+    if not 0 <= started_at <= now + _FUTURE_SKEW_S:
+        return None
+    if variant not in VARIANTS or _short_text(outcome) is None:
         return None
     attrs: dict[str, Any] = {
         "muscle": muscle,
-        "variant": variant or "partner",
+        "variant": variant,
         "outcome": outcome,
         "started_at": started_at,
         "expires_at": expires_at(now),
@@ -113,15 +130,38 @@ def log_item(entry: Mapping[str, Any], now: float) -> tuple[str, dict[str, Any]]
 
 
 def log_items(entries: Iterable[Mapping[str, Any]], now: float) -> list[tuple[str, dict[str, Any]]]:
-    items: list[tuple[str, dict[str, Any]]] = []
+    return [(sk, attrs) for _, sk, attrs in plan_entries(entries, now)[0]]
+
+
+def plan_entries(
+    entries: Iterable[object], now: float, limit: int | None = None
+) -> tuple[list[tuple[str, str, dict[str, Any]]], set[str]]:
+    """([(rid, sk, attributes)] to write, oldest first, at most `limit`; rids dropped for good).
+
+    Invalid entries are dropped (and reported, so they stop riding in the session); the same
+    item twice is written once, the last one given winning (its outcome is the newest).
+    """
+    by_sk: dict[str, tuple[str, str, dict[str, Any]]] = {}
+    dropped: set[str] = set()
+    invalid = 0
     for entry in entries:
         item = log_item(entry, now) if isinstance(entry, Mapping) else None
+        rid = entry_rid(entry)
         if item is None:
-            # Never log the entry itself: only that one was dropped.
-            log.warning("dropping an invalid log entry")
+            invalid += 1
+            if rid is not None:
+                dropped.add(rid)
             continue
-        items.append(item)
-    return items
+        assert rid is not None  # log_item checked it
+        sk, attrs = item
+        by_sk.pop(sk, None)
+        by_sk[sk] = (rid, sk, attrs)
+    if invalid:
+        # Never log the entries themselves: only how many were dropped.
+        log.warning("dropping %d invalid log entries", invalid)
+    dropped -= {rid for rid, _, _ in by_sk.values()}  # a valid copy of it is still written
+    planned = sorted(by_sk.values(), key=lambda item: item[1])  # sk order is time order
+    return (planned if limit is None else planned[:limit]), dropped
 
 
 def consent_after(stored: bool | None, prefs: Mapping[str, Any]) -> bool | None:

@@ -19,8 +19,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
+from cramp_coach import turn
 from cramp_coach.core.model import Profile
-from cramp_coach.persistence import StoreError
+from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved, StoreError
 from cramp_coach.persistence.items import (
     LEGACY_PROFILE_ATTRS,
     LOCK_ATTRS,
@@ -32,9 +33,10 @@ from cramp_coach.persistence.items import (
     RESUME_SK,
     STATE_END,
     consent_after,
+    entry_rid,
     lock_attrs,
-    log_items,
     log_range,
+    plan_entries,
     profile_from,
     profile_update,
     resume_attrs,
@@ -43,7 +45,9 @@ from cramp_coach.persistence.items import (
 log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "cramp-coach.sqlite3"
-BUSY_TIMEOUT_S = 2.0  # wait this long for another process's write, then give up (StoreError)
+# Wait this long for another process's write, then give up (StoreError); never past the turn's
+# budget (cramp_coach.turn), so a file held by another process cannot hold up the speech.
+BUSY_TIMEOUT_S = 2.0
 # Every attribute, once (the legacy ones too: older files have those columns).
 _COLUMNS = tuple(
     dict.fromkeys(PROFILE_ATTRS + RESUME_ATTRS + LOCK_ATTRS + LOG_ATTRS + LEGACY_PROFILE_ATTRS)
@@ -87,6 +91,16 @@ class SqliteStore:
     def from_env(cls) -> SqliteStore:
         return cls(default_path())
 
+    @property
+    def spool_scope(self) -> str:
+        """Which store deferred writes (persistence.deferred) are for: this file."""
+        return f"sqlite:{self.path.resolve()}"
+
+    def spool_path(self) -> Path:
+        """Deferred writes are kept beside this file (CRAMP_SPOOL_PATH overrides)."""
+        configured = os.environ.get("CRAMP_SPOOL_PATH")
+        return Path(configured) if configured else self.path.with_name("cramp-deferred.sqlite3")
+
     # ------------------------------------------------------------------ plumbing
     def _prepare(self) -> None:
         """Create the folder and file (private to this user: it is personal data) and schema."""
@@ -114,7 +128,10 @@ class SqliteStore:
                     if not self._ready:
                         self._prepare()
                         self._ready = True
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            wait = min(BUSY_TIMEOUT_S, turn.remaining())
+            if wait <= 0:
+                raise StoreError("SQLite skipped: the turn's store budget is spent")
+            conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"SQLite open failed: {type(exc).__name__}") from None
         try:
@@ -182,8 +199,12 @@ class SqliteStore:
         clear_resume: bool,
         freq_advised: bool,
         lock: dict[str, Any] | None = None,
-    ) -> None:
-        """Merge only the changed profile attributes; resume, lock and (log on) log entries."""
+        as_of: float | None = None,
+    ) -> Saved:
+        """Lock, resume, the changed profile attributes and (log on) log entries, in one
+        transaction: all of it is done, or (StoreError) none of it."""
+        as_of = now if as_of is None else as_of
+        planned, dropped = plan_entries(entries, now, MAX_ENTRIES_PER_SAVE)
         with self._connect(write=True) as conn:
             row = conn.execute(
                 "SELECT log_consent FROM items WHERE pk = ? AND sk = ?", (user_key, PROFILE_SK)
@@ -202,21 +223,30 @@ class SqliteStore:
                 f"ON CONFLICT (pk, sk) DO UPDATE SET {', '.join(assignments)}",
                 (user_key, PROFILE_SK, *sets.values()),
             )
-            if clear_resume:
+            # A snapshot saved after these changes were made is newer: it stays.
+            newer = conn.execute(
+                "SELECT 1 FROM items WHERE pk = ? AND sk = ? AND resume_saved_at > ?",
+                (user_key, RESUME_SK, as_of),
+            ).fetchone()
+            if newer is None and clear_resume:
                 conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (user_key, RESUME_SK))
-            elif resume is not None:
-                self._upsert(conn, user_key, RESUME_SK, resume_attrs(resume, now))
+            elif newer is None and resume is not None:
+                self._upsert(conn, user_key, RESUME_SK, resume_attrs(resume, as_of))
             lock_item = lock_attrs(lock, now) if lock is not None else None
             if lock_item is not None:
                 self._upsert(conn, user_key, LOCK_SK, lock_item)
             if consent is False:
                 conn.execute("DELETE FROM items WHERE pk = ? AND sk LIKE 'log#%'", (user_key,))
             if consent is True:
-                for sk, attrs in log_items(entries, now):
+                for _, sk, attrs in planned:
                     self._upsert(conn, user_key, sk, attrs)
-            elif entries:
-                log.info("cramp log off: %d log entries dropped", len(entries))
+                done = dropped | {rid for rid, _, _ in planned}
+            else:
+                done = dropped | {rid for e in entries if (rid := entry_rid(e)) is not None}
+                if entries:
+                    log.info("cramp log off: %d log entries dropped", len(entries))
             self._purge(conn, now)
+        return Saved(entries=frozenset(done))
 
     def delete_user(self, user_key: str) -> None:
         with self._connect(write=True) as conn:
