@@ -360,3 +360,10 @@ def test_the_user_key_is_what_the_store_sees(night: Conversation, store: MemoryS
     """The store is keyed by the salted hash, never the Alexa user id (unchanged by the gate)."""
     night.cramp("CALF", helper="PARTNER")
     assert store.load(user_key(USER_ID), T0 + 10).recent_muscles == ["CALF"]
+
+
+def test_the_session_carries_no_more_entries_than_one_save_writes() -> None:
+    from cramp_coach.core.state import MAX_UNSAVED
+    from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE
+
+    assert MAX_UNSAVED == MAX_ENTRIES_PER_SAVE

@@ -14,7 +14,6 @@ import logging
 import os
 from typing import Any
 
-from cramp_coach import turn
 from cramp_coach.persistence import Store, StoreError, deferred, store_from_env, user_salt
 from cramp_coach.skill import build_skill, configure_logging, handle_envelope
 
@@ -36,14 +35,10 @@ _DEFERRED_MARGIN_S = 1.0
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Handle one Alexa request envelope and return the response envelope (or, for a
     deferred-writes event, write it)."""
-    turn.begin()  # the store's budget counts from the request's arrival
-    try:
-        if deferred.is_deferred_event(event):
-            return _write_deferred(event, context)
-        deferred.invoked_as(getattr(context, "invoked_function_arn", None))
-        return handle_envelope(_skill, event, context)
-    finally:
-        turn.end()
+    if deferred.is_deferred_event(event):
+        return _write_deferred(event, context)
+    deferred.invoked_as(getattr(context, "invoked_function_arn", None))
+    return handle_envelope(_skill, event, context)  # begins the turn's store budget at once
 
 
 def _write_deferred(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -44,8 +44,8 @@ def as_answered(kind: str) -> Answered | None:
 
 
 # Log entries riding in the session: a session starts a handful of routines at most; the
-# bound keeps what a client sends back small (the oldest entries go first past it).
-MAX_UNSAVED = 16
+# bound (what one save takes: persistence.items) keeps what a client sends back small.
+MAX_UNSAVED = 100  # == persistence.MAX_ENTRIES_PER_SAVE (a test keeps them equal)
 # How a logged routine ended (routine.py and the handlers write these; "red_flag:" + flag id).
 OUTCOMES = frozenset(
     {"in_progress", "interrupted", "eased", "too_painful", "stopped", "switched_muscle"}
