@@ -141,7 +141,8 @@ def test_store_is_not_touched_again_in_a_failed_turn(moto_server: LoopbackMoto) 
         store = DynamoStore("t", endpoint_url=server.endpoint)
         turn.begin()  # one turn: its load fails, so its save does not try again
         try:
-            with pytest.raises(StoreError, match="Timeout"):
+            # botocore's read timeout, or the turn's deadline first on a busy machine
+            with pytest.raises(StoreError, match=r"Timeout|DeadlineExceeded"):
                 store.load("k", T0)
             with pytest.raises(StoreError, match="skipped"):
                 store.save(

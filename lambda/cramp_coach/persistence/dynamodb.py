@@ -286,7 +286,10 @@ class DynamoStore:
             skipped = deadline in self._failed
         if skipped:
             raise StoreError(f"DynamoDB {operation} skipped for the rest of this turn")
-        client = self.client
+        # Building the client (importing boto3) counts against the turn too: on a busy
+        # machine it can take a good part of the budget. Left unfinished, it completes on its
+        # worker thread and the next turn has it.
+        client = self._client or within(deadline, "client", lambda: self.client)
         for attempt in range(CALL_ATTEMPTS):
             try:
                 with self._calling(operation):
