@@ -95,7 +95,7 @@ def run(entries: int, code: str | None = None) -> list[Result]:
         times.append(dev.cramp(T0).seconds)
         riding = [
             {
-                "rid": f"b{i:03d}",
+                "rid": f"b{i:011x}",  # the shape routine.py gives (12 hex digits)
                 "started_at": T0 - 3 * 86400 + i * 600,
                 "muscle": "CALF",
                 "variant": "alone",

@@ -8,8 +8,10 @@ Alexa sends a fixed shape; anything else is somebody else's JSON. Before the SDK
   answer it. (The SDK's own check would raise AttributeError on a missing context.)
 * `admitted`: session attributes hold only what this skill wrote (its one key); anything
   else a client added is dropped, and so is a value nested deeper than the skill ever writes
-  (the SDK deep-copies attributes, so 500 levels would raise RecursionError). An envelope
-  still nested deeper than Alexa's own is unreadable.
+  (the SDK deep-copies attributes, so 500 levels would raise RecursionError).
+* `depth_over` with MAX_ENVELOPE_DEPTH: the web service refuses (400) a body nested deeper
+  than Alexa's own. The Lambda path does not walk every request (it costs a tenth of a
+  millisecond a turn): a RecursionError there is caught like any failure, the calm answer.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def foreign(event: Any, skill_ids: str | frozenset[str] | None) -> str | None:
     return None
 
 
-def admitted(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The envelope with the session attributes cut to the skill's own; None if unreadable."""
+def admitted(event: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with the session attributes cut to the skill's own."""
     session = event.get("session")
     if isinstance(session, dict) and "attributes" in session:
         attributes = session.get("attributes")
@@ -74,6 +76,4 @@ def admitted(event: dict[str, Any]) -> dict[str, Any] | None:
             if not depth_over(state, MAX_STATE_DEPTH):
                 own[STATE_KEY] = state  # decode_state still checks every field of it
         event = {**event, "session": {**session, "attributes": own}}
-    if depth_over(event, MAX_ENVELOPE_DEPTH):
-        return None
     return event

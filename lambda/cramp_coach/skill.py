@@ -421,9 +421,6 @@ def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:
         log.warning("request refused: %s", refused)
         return dict(REFUSED_ENVELOPE)
     own = admitted(event)
-    if own is None:
-        log.warning("request envelope nested too deep")
-        return calm_response_envelope(event)
     try:
         envelope = skill.serializer.deserialize(payload=json.dumps(own), obj_type=RequestEnvelope)
     except Exception:
