@@ -26,9 +26,9 @@ from cramp_coach.persistence.dynamodb import DynamoStore
 from cramp_coach.skill import build_skill
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.persistence_envelopes import T0, Device, log_on
-from tests.trickle_server import TrickleProxy, trickle_proxy
+from tests.trickle_server import TrickleProxy, proxy
 
-__all__ = ["moto_server"]
+__all__ = ["moto_server", "proxy"]
 
 USER = "amzn1.ask.account.DEFERREDTESTUSER"
 SALT = "a-long-random-stack-secret-for-tests"
@@ -115,12 +115,6 @@ def table(moto_server: LoopbackMoto, monkeypatch: pytest.MonkeyPatch) -> str:
     name = create_table(moto_server.endpoint)
     log_on(DynamoStore(name, endpoint_url=moto_server.endpoint), USER, T0 - 60)
     return name
-
-
-@pytest.fixture
-def proxy(moto_server: LoopbackMoto) -> Iterator[TrickleProxy]:
-    with trickle_proxy(moto_server.endpoint) as server:
-        yield server
 
 
 class Context:

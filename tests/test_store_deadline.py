@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,9 @@ from cramp_coach.persistence.sqlite import SqliteStore
 from cramp_coach.skill import build_skill
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.persistence_envelopes import T0, Device, Turn, log_on
-from tests.trickle_server import TrickleProxy, trickle_proxy
+from tests.trickle_server import TrickleProxy, proxy
 
-__all__ = ["moto_server"]  # the session fixture, imported for pytest
+__all__ = ["moto_server", "proxy"]  # the session fixture, imported for pytest
 
 BOUND_S = turn.TURN_BUDGET_S + 0.6  # the budget, plus the conversation's own work and a margin
 USER = "amzn1.ask.account.DEADLINETESTUSER"
@@ -55,12 +54,6 @@ def table(moto_server: LoopbackMoto) -> str:
     name = create_table(moto_server.endpoint)
     log_on(DynamoStore(name, endpoint_url=moto_server.endpoint), USER, T0 - 60)
     return name
-
-
-@pytest.fixture
-def proxy(moto_server: LoopbackMoto) -> Iterator[TrickleProxy]:
-    with trickle_proxy(moto_server.endpoint) as server:
-        yield server
 
 
 def has_lock(moto_server: LoopbackMoto, table: str) -> bool:

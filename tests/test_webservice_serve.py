@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -26,29 +25,11 @@ from bench.load_webservice import PKI_ENV, _make_pki, _signed_pool
 from cramp_coach.local.envelopes import Session
 from cramp_coach.local.loopback import free_port, wait_until_healthy
 from cramp_coach.webservice import MAX_BODY_BYTES
+from tests.test_webservice_gunicorn import _env, _stop
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 BENCH_SKILL_ID = "amzn1.ask.skill.bench-0000"
 HANG_GUARD_S = 10  # a client timeout, only so that a stalled server fails instead of hanging
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SKILL_ID", "CRAMP_VERIFY", "CRAMP_ALLOW_UNVERIFIED")
-    }
-    env.update(CRAMP_STORE="none", **extra)
-    return env
-
-
-def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    proc.terminate()
-    try:
-        return proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate()
 
 
 def _call(

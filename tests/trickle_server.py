@@ -26,7 +26,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from tests.dynamo_server import THROTTLED
+import pytest
+
+from tests.dynamo_server import THROTTLED, LoopbackMoto
 
 
 class TrickleProxy:
@@ -155,3 +157,10 @@ def trickle_proxy(upstream: str, mode: str = "pass") -> Iterator[TrickleProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+@pytest.fixture
+def proxy(moto_server: LoopbackMoto) -> Iterator[TrickleProxy]:
+    """A misbehaving proxy in front of the test's moto server (set `.mode` to choose how)."""
+    with trickle_proxy(moto_server.endpoint) as server:
+        yield server
