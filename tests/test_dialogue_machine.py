@@ -3,7 +3,9 @@
 Invariants, checked after every turn through real envelopes and the real skill:
 - every answer parses as SSML (conftest.Turn checks it) and never is the crash fallback;
 - after a stopping red flag, nothing in that session speaks a step, a hold or a rub;
-- within 12 hours of an emergency flag, no later session speaks a step either;
+- within 12 hours of an emergency flag, no later session speaks a step either, unless that
+  session answered PROTOCOLS 4.1's questions: "no" to "the same person?" or "yes" to
+  "checked since?";
 - after "yes" to the quick check, no rub is spoken in that routine (it is locked);
 - a leg is never rubbed before a clear "no" to the leg check;
 - corrupt session attributes of any type start afresh instead of sticking.
@@ -57,13 +59,16 @@ class Night(RuleBasedStateMachine):
         self.locked = False  # a stopping red flag was spoken in this session
         self.emergency_at: float | None = None
         self.check_clear = False  # a clear "no" to the leg check in this routine
+        self.cleared = False  # this session answered the 12-hour questions (PROTOCOLS 4.1)
         self.last: Turn | None = None
 
     def _observe(self, turn: Turn) -> None:
         self.last = turn
         assert "Sorry, something went wrong" not in turn.speech, turn.speech
         if self.locked or (
-            self.emergency_at is not None and self.talk.now - self.emergency_at < 12 * 3600
+            not self.cleared
+            and self.emergency_at is not None
+            and self.talk.now - self.emergency_at < 12 * 3600
         ):
             assert not _speaks_steps(turn), turn.speech
         repeated = turn.speech.startswith(CONTENT.phrase("prior_lock"))
@@ -83,6 +88,10 @@ class Night(RuleBasedStateMachine):
         asked = before is not None and CONTENT.safety_check.text in before.speech
         if asked and intent == "No":
             self.check_clear = True
+        if before is not None and not self.locked:
+            seen = before.speech.endswith(CONTENT.phrase("prior_seen")) and intent == "Yes"
+            other = before.speech.endswith(CONTENT.phrase("prior_same_person")) and intent == "No"
+            self.cleared = self.cleared or seen or other
         if turn.state["mode"] not in ("routine", "paused"):
             self.check_clear = False
         self._observe(turn)
@@ -114,6 +123,7 @@ class Night(RuleBasedStateMachine):
         self.talk.now += minutes * 60
         self.locked = False
         self.check_clear = False
+        self.cleared = False
         self._observe(self.talk.launch())
 
     @rule(

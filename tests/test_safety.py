@@ -263,25 +263,30 @@ def test_an_emergency_is_remembered_for_twelve_hours(
     night.symptom("RF_PE")
     night.end()
     assert store.lock is not None and store.lock["flag"] == "RF_PE"
+    assert store.lock["about"] == "partner"
     new_session(night)
     turn = night.cramp("HAND", helper="PARTNER", after=3600)
+    # PROTOCOLS 4.1: the warning again, then "checked since?" (same person), no steps.
     assert content.red_flags["RF_PE"].script in turn.speech
-    assert not speaks_steps(turn) and turn.state["mode"] == "locked"
+    assert turn.speech.endswith(content.phrase("prior_seen"))
+    assert not speaks_steps(turn) and turn.state["mode"] == "prior_check"
+    refused = night.say("No")
+    assert content.red_flags["RF_PE"].script in refused.speech
+    assert not speaks_steps(refused) and refused.state["mode"] == "locked"
     new_session(night)
     later = night.cramp("HAND", helper="PARTNER", after=12 * 3600)
     assert later.speech.startswith(content.muscles["HAND"].partner[0].text)
 
 
-def test_after_a_clot_flag_only_another_muscle_and_never_a_leg_rub(
+def test_after_a_clot_flag_checked_since_gives_steps_but_never_a_leg_rub(
     night: Conversation, store: MemoryStore, content: Content
 ) -> None:
     flagged_then_new_session(night, "RF_DVT")
     same = night.cramp("CALF", helper="PARTNER", after=600)
     assert same.speech.startswith(content.phrase("prior_lock"))
     assert content.red_flags["RF_DVT"].script in same.speech and not speaks_steps(same)
-    other = night.cramp("HAMSTRING", helper="PARTNER")
-    # The advice was heard once this session: the other muscle's first step comes first.
-    assert other.speech.startswith(content.muscles["HAMSTRING"].partner[0].text)
+    other = night.say("Yes")  # a doctor, nurse or paramedic has checked it since
+    assert other.speech.startswith(content.muscles["CALF"].partner[0].text)
     spoken = [other.speech]
     for _ in range(6):
         spoken.append(night.say("Next").speech)

@@ -18,7 +18,7 @@ from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S
 from cramp_coach.core.state import State
 from cramp_coach.persistence import Saved, Store
 from cramp_coach.persistence.deferred import Deferral, Pending, deferral_for
-from cramp_coach.persistence.items import entry_rid, lock_attrs
+from cramp_coach.persistence.items import entry_rid, lock_attrs, lock_may_replace, server_time
 
 log = logging.getLogger("cramp_coach")
 
@@ -59,14 +59,20 @@ class Memory:
             self._deferral = self._deferral_factory()
         return self._deferral
 
-    def load(self, key: str, now: float) -> Profile | None:
+    def load(self, key: str, now: float) -> Profile:
+        """The stored profile with this user's writes still waiting in the spool on top.
+
+        The spool is read whether or not the table answered: a lock kept there while the
+        table was down still counts. When the table could not be read the profile says so
+        (`unread`), and holds only what the spool had.
+        """
         turn.claim((key, now))
         try:
             profile = self.store.load(key, now)
         except Exception as exc:
             # The type only: a traceback or message could carry stored data.
-            log.error("store load failed (%s); carrying on without memory", type(exc).__name__)
-            return None
+            log.error("store load failed (%s); carrying on with the spool only", type(exc).__name__)
+            profile = Profile(unread=True)
         return self._with_deferred(key, now, profile)
 
     def _with_deferred(self, key: str, now: float, profile: Profile) -> Profile:
@@ -79,8 +85,11 @@ class Memory:
             return profile
         if pending is None:
             return profile
-        if profile.lock is None and pending.lock and lock_attrs(pending.lock, now) is not None:
-            profile = replace(profile, lock=dict(pending.lock))
+        kept_lock = lock_attrs(pending.lock, now) if pending.lock else None
+        stored_lock = lock_attrs(profile.lock, now) if profile.lock else None
+        if kept_lock is not None and lock_may_replace(stored_lock, kept_lock, server_time(now)):
+            # The more serious of the two (or the later, as serious) counts.
+            profile = replace(profile, lock=dict(pending.lock or {}))
         stored_at = profile.resume_saved_at
         if stored_at is None or stored_at <= pending.at:
             if pending.clear_resume:
@@ -125,10 +134,7 @@ class Memory:
         state = outcome.state
         ctx = state.ctx
         if outcome.delete_history:
-            try:
-                self.store.delete_user(key)
-            except Exception as exc:
-                log.error("store delete failed (%s)", type(exc).__name__)
+            self._delete(key)
             return state.saved()
         entries = [asdict(entry) for entry in ctx.unsaved if entry_rid(asdict(entry))]
         if len(entries) < len(ctx.unsaved):
@@ -147,7 +153,10 @@ class Memory:
             self._drain(key, now)
             return state
         ending = outcome.end_session
-        with turn.reserving(self.deferral.reserve_s if ending else 0.0):
+        # A failed lock save is kept outside the session at once (write-ahead), so time is
+        # held back for that as for a session's end.
+        reserve = self._reserve_s() if ending or (lock and lock != ctx.lock_kept) else 0.0
+        with turn.reserving(reserve):
             try:
                 saved = self.store.save(
                     key,
@@ -168,6 +177,7 @@ class Memory:
                 ctx,
                 unsaved=left,
                 lock_unsaved=None if saved.lock else ctx.lock_unsaved,
+                lock_kept=None if saved.lock else ctx.lock_kept,
                 clear_resume=ctx.clear_resume and not saved.resume,
             )
         )
@@ -182,6 +192,14 @@ class Memory:
         if pending.empty():
             self._drain(key, now)
             return kept
+        unsaved_lock = kept.ctx.lock_unsaved
+        if unsaved_lock is not None and not ending and unsaved_lock != kept.ctx.lock_kept:
+            # Write-ahead: a stopping flag the table did not take goes to the spool now (and,
+            # in Lambda, to a self-invocation), not only at the session's end: a session that
+            # simply times out, or whose SessionEndedRequest is lost, must not lose it.
+            ahead = Pending(key, now, lock=pending.lock, clear_resume=pending.clear_resume)
+            if self._keep(ahead):
+                kept = kept.with_context(replace(kept.ctx, lock_kept=unsaved_lock))
         log.warning(
             "store save incomplete: %d log entries%s%s wait",
             len(left),
@@ -191,6 +209,13 @@ class Memory:
         if ending and self._keep(pending):
             return kept.saved()  # the session's attributes are gone: the deferral has them
         return kept
+
+    def _reserve_s(self) -> float:
+        try:
+            return self.deferral.reserve_s
+        except Exception as exc:  # no deferral can be built: nothing to hold time back for
+            log.warning("deferred writes unavailable (%s)", type(exc).__name__)
+            return 0.0
 
     def _keep(self, pending: Pending) -> bool:
         try:
@@ -211,10 +236,18 @@ class Memory:
     def forget(self, key: str) -> None:
         turn.end()
         with turn.bounded(FORGET_BUDGET_S):
-            try:
-                self.store.delete_user(key)
-            except Exception as exc:
-                log.error("store delete failed (%s)", type(exc).__name__)
+            self._delete(key)
+
+    def _delete(self, key: str) -> None:
+        """Everything of this user: the table's items and what waits in the spool for it."""
+        try:
+            self.store.delete_user(key)
+        except Exception as exc:
+            log.error("store delete failed (%s)", type(exc).__name__)
+        try:
+            self.deferral.forget(key)
+        except Exception as exc:
+            log.error("deferred writes not forgotten (%s)", type(exc).__name__)
 
 
 def _rids(entries: list[dict[str, object]]) -> set[str]:

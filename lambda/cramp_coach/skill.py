@@ -7,6 +7,7 @@ around the core, and builds the response.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -40,9 +41,10 @@ from cramp_coach import display, metrics, turn
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
+from cramp_coach.core.state import State
 from cramp_coach.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.memory import Memory
-from cramp_coach.persistence import Store, store_from_env, user_key
+from cramp_coach.persistence import Store, store_from_env, user_key, user_salt
 
 log = logging.getLogger("cramp_coach")
 
@@ -84,12 +86,66 @@ INTENT_EVENTS: dict[str, str] = {
 }
 
 
+# A request dated further ahead than this is read as now: a timestamp from the future would
+# make the 12-hour lock look expired (Alexa's own clocks agree within seconds).
+FUTURE_SKEW_S = 300.0
+
+
 def _now(handler_input: HandlerInput) -> float:
-    """The request's own timestamp (what the ten-minute rule counts from), else the clock."""
+    """The request's own timestamp (what the ten-minute rule counts from), else the clock;
+    never later than this machine's clock allows."""
     stamp = getattr(handler_input.request_envelope.request, "timestamp", None)
+    clock = time.time()
     if isinstance(stamp, datetime):
-        return stamp.timestamp()
-    return time.time()
+        return min(stamp.timestamp(), clock + FUTURE_SKEW_S)
+    return clock
+
+
+# ---------------------------------------------------------------- the session state's seal
+# Session attributes come back from the client. The state is sealed with an HMAC keyed from
+# CRAMP_USER_SALT (the stack's secret in Lambda) over the session id and the state as decoded,
+# so a state this skill did not write for this session (a forged "profile loaded", resume
+# offer, delete question, or a lock taken out) is never trusted: it starts afresh, and the
+# first turn of a session always reads the stored lock.
+SEAL_KEY = "seal"
+
+
+def _seal_key() -> bytes:
+    return hmac.new(user_salt().encode(), b"cramp-coach session state v1", "sha256").digest()
+
+
+def seal(attributes: dict[str, Any], session_id: str) -> str:
+    body = json.dumps(attributes, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    mac = hmac.new(_seal_key(), session_id.encode() + b"\0" + body.encode(), "sha256")
+    return mac.hexdigest()[:32]
+
+
+def sealed(state: State, session_id: str) -> dict[str, Any]:
+    attributes = state.to_attributes()
+    return {**attributes, SEAL_KEY: seal(attributes, session_id)}
+
+
+def _session_id(handler_input: HandlerInput) -> str:
+    session = handler_input.request_envelope.session
+    return str(session.session_id or "") if session is not None else ""
+
+
+def checked_state(conversation: Conversation, raw: Any, session_id: str, new: bool) -> State:
+    """The session's state if this skill sealed it for this session; otherwise afresh."""
+    if raw is None:
+        return State()
+    state = conversation.decode(raw)
+    try:
+        genuine = isinstance(raw, dict) and hmac.compare_digest(
+            str(raw.get(SEAL_KEY, "")), seal(state.to_attributes(), session_id)
+        )
+    except (TypeError, ValueError):
+        genuine = False
+    if not genuine or new:
+        if state != State():
+            log.warning("session state not sealed for this session; starting afresh")
+        return State()
+    return state
 
 
 def request_locale(handler_input: HandlerInput) -> str:
@@ -237,14 +293,18 @@ class ConversationHandler(AbstractRequestHandler):
             # The manager's own dict (never a copy): what we write here is what Alexa gets back.
             attributes = handler_input.attributes_manager.session_attributes  # type: ignore[assignment]
         conversation = self._conversation(request_locale(handler_input))
-        state = conversation.decode(attributes.get(STATE_KEY))
+        session = handler_input.request_envelope.session
+        session_id = _session_id(handler_input)
+        state = checked_state(
+            conversation, attributes.get(STATE_KEY), session_id, bool(session and session.new)
+        )
         event = event_from(handler_input)
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
         outcome = conversation.handle(state, event, profile)
         outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
-        attributes[STATE_KEY] = outcome.state.to_attributes()
+        attributes[STATE_KEY] = sealed(outcome.state, session_id)
         log.info(
             "turn",
             extra={
@@ -303,6 +363,40 @@ class CalmFallbackExceptionHandler(AbstractExceptionHandler):
         return handler_input.response_builder.speak(speech).ask(reprompt).response
 
 
+class AttributesGate(AbstractRequestInterceptor):
+    """Before any handler: the session attributes are cut to a state this skill sealed for
+    this session, or to nothing. Every response echoes them (CanFulfill, skill events, the
+    calm fallback after an exception), so none can carry what the client made up, and all
+    of them are valid JSON (no NaN or infinities)."""
+
+    def __init__(self, conversation: Callable[[str], Conversation]) -> None:
+        self._conversation = conversation
+
+    def process(self, handler_input: HandlerInput) -> None:
+        session = handler_input.request_envelope.session
+        if session is None:
+            return
+        try:
+            attributes = handler_input.attributes_manager.session_attributes
+        except AttributeError:
+            return
+        if attributes is None:
+            return
+        try:
+            raw = attributes.get(STATE_KEY)
+            conversation = self._conversation(request_locale(handler_input))
+            session_id = _session_id(handler_input)
+            state = checked_state(conversation, raw, session_id, bool(session.new))
+            clean = (
+                {} if raw is None or state == State() else {STATE_KEY: sealed(state, session_id)}
+            )
+        except Exception as exc:  # never in the way of the answer: nothing is kept then
+            log.warning("session attributes dropped (%s)", type(exc).__name__)
+            clean = {}
+        attributes.clear()
+        attributes.update(clean)
+
+
 class RequestLogInterceptor(AbstractRequestInterceptor):
     """Logs what kind of request came in: never the user id, never what was said."""
 
@@ -353,6 +447,7 @@ def build_skill(
     builder.add_request_handler(ConversationHandler(conversation, memory))
     builder.add_request_handler(UnhandledRequestHandler())
     builder.add_exception_handler(CalmFallbackExceptionHandler())
+    builder.add_global_request_interceptor(AttributesGate(conversation))
     builder.add_global_request_interceptor(RequestLogInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
     return builder.create()
@@ -431,4 +526,24 @@ def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:
         return calm_response_envelope(event)
     response = skill.invoke(request_envelope=envelope, context=context)
     serialized = skill.serializer.serialize(response)
-    return serialized if isinstance(serialized, dict) else calm_response_envelope(event)
+    if not isinstance(serialized, dict):
+        return calm_response_envelope(event)
+    return valid_json(serialized, event)
+
+
+def _finite_json(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def valid_json(serialized: dict[str, Any], event: Any) -> dict[str, Any]:
+    """The response as strict JSON: without session attributes that are not (the gate makes
+    that rare), or the calm fallback."""
+    if _finite_json(serialized):
+        return serialized
+    log.warning("response not valid JSON; session attributes dropped")
+    serialized = {k: v for k, v in serialized.items() if k != "sessionAttributes"}
+    return serialized if _finite_json(serialized) else calm_response_envelope(event)

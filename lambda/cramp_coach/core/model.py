@@ -63,6 +63,9 @@ class Profile:
     # The red-flag lock: {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF" | None,
     # "at": epoch seconds}; the store returns it only within 12 hours of "at".
     lock: dict[str, Any] | None = None
+    # The table could not be read this turn: whatever is here came from the local spool of
+    # writes still to be made (memory.py), and a stored lock may have been missed.
+    unread: bool = False
 
 
 @dataclass(frozen=True)

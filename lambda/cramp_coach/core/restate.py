@@ -23,6 +23,7 @@ from cramp_coach.core.state import (
     InRoutine,
     Locked,
     Paused,
+    PriorCheck,
     ResumeOffer,
     Routine,
     State,
@@ -69,6 +70,8 @@ class Restater:
             name = self.s.name(phase.routine)
             speech = p("resume_offer", step=phase.routine.step + 1, name=name)
             return self.s.say(st, speech, p("resume_offer_reprompt"))
+        if isinstance(phase, PriorCheck):
+            return self.s.say(st, p(f"prior_{phase.question}"), p("yes_no_reprompt"))
         if isinstance(phase, Confirming):
             key = "delete_confirm" if phase.about == "delete" else "log_consent_ask"
             return self.s.say(st, p(key), p("yes_no_reprompt"))

@@ -39,6 +39,7 @@ from cramp_coach.core.state import (
     Locked,
     LockRecord,
     Paused,
+    PriorCheck,
     ResumeOffer,
     State,
     as_answered,
@@ -62,6 +63,8 @@ def needs_profile(state: State, event: Event) -> bool:
         return True
     if event.kind == "resume" and state.routine is None:
         return True
+    if isinstance(state.phase, ResumeOffer) and event.kind in ("yes", "next", "resume"):
+        return True  # the store must agree that the routine is still resumable
     return not state.ctx.profile_loaded and event.kind not in ("session_ended", "stop")
 
 
@@ -111,10 +114,15 @@ class Conversation:
                        "next": a.check_again, "dont_know": a.check_again,
                        "cramp": a.check_again, "still_cramping": a.check_again},
             Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no},
+            PriorCheck: {**common, "yes": a.prior_yes, "no": a.prior_no,
+                         **dict.fromkeys(("fallback", "dont_know", "next", "skip", "resume",
+                                          "still_cramping", "better", "clarify"),
+                                         a.prior_unclear)},
         }  # fmt: skip
         self.defaults: dict[type[Any], Handler] = {
             InRoutine: a.where_we_are, Paused: a.where_we_are, Checking: a.check_again,
             Confirming: a.confirm_no, AskingMuscle: a.miss, Clarifying: a.miss,
+            PriorCheck: a.prior_unclear,
         }  # fmt: skip
 
     def _answer_for(self, st: State, kind: str) -> Handler | None:
@@ -198,15 +206,18 @@ class Conversation:
         variant = ctx.variant
         if not ctx.variant_known and profile.default_variant in ("partner", "alone"):
             variant = "alone" if profile.default_variant == "alone" else "partner"
+        stored = self._stored_lock(profile, now)
         return st.with_context(
             replace(
                 st.ctx,
-                profile_loaded=True,
+                # Unread (the table failed): the next turn tries again.
+                profile_loaded=not profile.unread,
+                memory_unread=profile.unread and stored is None and ctx.prior_lock is None,
                 quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
                 variant=variant,
                 log_consent=profile.log_consent,
                 freq_due=start_answers.frequent(profile, now),
-                prior_lock=self._stored_lock(profile, now) or ctx.prior_lock,
+                prior_lock=stored or ctx.prior_lock,
             )
         )
 
@@ -220,8 +231,10 @@ class Conversation:
         if not isinstance(at, int | float) or not 0 <= now - at < LOCK_WINDOW_S:
             return None
         known_muscle = muscle if muscle in self.c.muscles else None
+        about = raw.get("about")
         return LockRecord(str(flag), "emergency" if level == "emergency" else "urgent",
-                          known_muscle, float(at))  # fmt: skip
+                          known_muscle, float(at),
+                          about if about in ("partner", "speaker") else "unknown")  # fmt: skip
 
 
 __all__ = ["CLOT_FLAGS", "Conversation", "needs_profile"]

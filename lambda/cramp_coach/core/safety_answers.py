@@ -24,6 +24,7 @@ from cramp_coach.core.state import (
     LockRecord,
     Question,
     State,
+    person,
 )
 
 _P = Profile | None
@@ -46,7 +47,7 @@ class SafetyAnswers(InfoAnswers):
         tail = self.s.p("breath_check" if clot else "red_flag_reprompt")
         muscle = routine.muscle if routine else (e.muscle if e.muscle in self.c.muscles else None)
         level: Level = "emergency" if emergency else "urgent"
-        record = LockRecord(primary, level, muscle, e.now)
+        record = LockRecord(primary, level, muscle, e.now, about=person(st, e))
         prior = st.ctx.prior_lock
         if prior is not None and severity(prior.flag, self.c) < severity(primary, self.c):
             record = prior  # the 12-hour memory never falls to a less serious flag

@@ -6,6 +6,7 @@ from the last 12 hours is heard first.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from cramp_coach.core.model import (
     FREQ_THRESHOLD,
@@ -26,15 +27,22 @@ from cramp_coach.core.state import (
     Clarifying,
     Confirming,
     Finished,
+    Idle,
     InRoutine,
     Locked,
+    LockRecord,
+    PriorCheck,
     ResumeOffer,
     Routine,
     State,
     decode_snapshot,
+    person,
 )
 
 _P = Profile | None
+# Never a rub of a leg flagged for these within the 12 hours, even once checked since: a clot,
+# compartment swelling, or the blood supply (RF-ISCH; not in safety.CLOT_FLAGS yet).
+NO_RUB_FLAGS = frozenset((*CLOT_FLAGS, "RF_ISCH"))
 
 
 def frequent(profile: Profile, now: float) -> bool:
@@ -83,29 +91,81 @@ class StartAnswers(SafetyAnswers):
 
     # ================================================================== starting steps
     def start(self, st: State, muscle: str, e: Event, *, lead: str = "", note: str = "") -> Outcome:
-        """Every new routine starts here, so a red flag from the last 12 hours is heard first."""
+        """Every new routine starts here, so a red flag from the last 12 hours is heard first,
+        with its question (PROTOCOLS 4.1), before any steps."""
         lock = st.ctx.prior_lock
-        if lock is not None:
-            advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
-            if lock.level == "emergency":
-                st = st.with_phase(Locked(lock.flag, "emergency")).with_context(
-                    replace(st.ctx, prior_lock_heard=True)
-                )
-                return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
-                                  self.s.p("red_flag_reprompt"))  # fmt: skip
-            # A clot flag said without a muscle counts for every leg.
-            unnamed_leg = lock.muscle is None and lock.flag in CLOT_FLAGS
-            if lock.muscle == muscle or (unnamed_leg and self.c.muscles[muscle].leg):
-                name = self.c.muscles[muscle].name
-                st = st.with_phase(AskingMuscle()).with_context(
-                    replace(st.ctx, prior_lock_heard=True)
-                )
-                speech = join(advice, self.s.p("prior_lock_same", name=name))
-                return self.s.say(st, speech, self.s.p("ask_muscle_reprompt"))
-            if not st.ctx.prior_lock_heard:
-                lead = join(advice, lead)
-                st = st.with_context(replace(st.ctx, prior_lock_heard=True))
-        return self.routines.start(st, muscle, e, lead=lead, note=note)
+        if lock is not None and st.ctx.prior_answer is None:
+            return self._ask_prior(st, lock, muscle, e, lead)
+        out = self.routines.start(st, muscle, e, lead=lead, note=note)
+        routine = out.state.routine
+        if routine is None:
+            return out
+        if lock is not None and st.ctx.prior_answer == "seen" and lock.flag in NO_RUB_FLAGS:
+            # Checked since, but never a rub of a leg flagged for a clot, swelling or blood
+            # supply within the window.
+            routine = replace(routine, no_massage=True)
+            out = replace(out, state=out.state.with_phase(InRoutine(routine)))
+        ctx = out.state.ctx
+        if ctx.memory_unread and not ctx.memory_warned:
+            # The table could not be read: the steps go ahead (a cramp needs help now), with
+            # one short safety line after the first action, once a session.
+            out = replace(
+                out,
+                speech=join(out.speech, self.s.p("memory_unread")),
+                state=out.state.with_context(replace(ctx, memory_warned=True)),
+            )
+        return out
+
+    def _ask_prior(self, st: State, lock: LockRecord, muscle: str, e: Event, lead: str) -> Outcome:
+        """The earlier warning once, then "the same person?" when this request is about the
+        other one, else "checked since?"."""
+        asker = person(st, e)
+        other = "unknown" not in (lock.about, asker) and asker != lock.about
+        question: Literal["same_person", "seen"] = "same_person" if other else "seen"
+        advice = "" if st.ctx.prior_lock_heard else self._prior_advice(lock)
+        st = st.with_phase(PriorCheck(question, muscle)).with_context(
+            replace(st.ctx, prior_lock_heard=True)
+        )
+        speech = join(lead, advice, self.s.p(f"prior_{question}"))
+        return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
+
+    def _prior_advice(self, lock: LockRecord) -> str:
+        return join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
+
+    def prior_yes(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, PriorCheck)
+        if phase.question == "same_person":
+            st = st.with_phase(replace(phase, question="seen"))
+            return self.s.say(st, self.s.p("prior_seen"), self.s.p("yes_no_reprompt"))
+        st = st.with_context(replace(st.ctx, prior_answer="seen")).with_phase(Idle())
+        return self.start(st, phase.muscle, e)
+
+    def prior_no(self, st: State, e: Event, profile: _P) -> Outcome:
+        phase = st.phase
+        assert isinstance(phase, PriorCheck)
+        if phase.question == "same_person":
+            st = st.with_context(replace(st.ctx, prior_answer="other")).with_phase(Idle())
+            return self.start(st, phase.muscle, e)
+        return self._prior_stands(st)
+
+    def prior_unclear(self, st: State, e: Event, profile: _P) -> Outcome:
+        """Anything but a clear yes or no: "same person?" goes on to "checked since?";
+        "checked since?" leaves the advice standing, no steps."""
+        phase = st.phase
+        assert isinstance(phase, PriorCheck)
+        if phase.question == "same_person":
+            st = st.with_phase(replace(phase, question="seen"))
+            return self.s.say(st, self.s.p("prior_seen"), self.s.p("yes_no_reprompt"))
+        return self._prior_stands(st)
+
+    def _prior_stands(self, st: State) -> Outcome:
+        lock = st.ctx.prior_lock
+        assert lock is not None  # decode_state never lets PriorCheck in without it
+        st = st.with_phase(Locked(lock.flag, lock.level))
+        speech = join(self.s.advice([lock.flag]), self.s.p("red_flag_reprompt"))
+        out = self.s.say(st, speech, self.s.p("red_flag_reprompt"))
+        return replace(out, screen=self.s.red_flag_screen([lock.flag]))
 
     def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
         m, phase = e.muscle, st.phase
@@ -152,15 +212,11 @@ class StartAnswers(SafetyAnswers):
 
     def launch(self, st: State, e: Event, profile: _P) -> Outcome:
         lock = st.ctx.prior_lock
-        if lock is not None:
-            advice = join(self.s.p("prior_lock"), self.s.advice([lock.flag]))
+        if lock is not None and st.ctx.prior_answer is None:
+            # The warning first; the question comes with a request for steps (start).
             st = st.with_context(replace(st.ctx, prior_lock_heard=True))
-            if lock.level == "emergency":
-                st = st.with_phase(Locked(lock.flag, "emergency"))
-                return self.s.say(st, join(advice, self.s.p("red_flag_reprompt")),
-                                  self.s.p("red_flag_reprompt"))  # fmt: skip
             st = st.with_phase(AskingMuscle())
-            return self.s.say(st, join(advice, self.s.p("prior_lock_other")),
+            return self.s.say(st, join(self._prior_advice(lock), self.s.p("prior_lock_other")),
                               self.s.p("ask_muscle_reprompt"))  # fmt: skip
         offer = self._resumable(profile, e.now)
         if offer is not None:
@@ -177,7 +233,13 @@ class StartAnswers(SafetyAnswers):
         return decode_snapshot(profile.resume, self.c)
 
     def resume(self, st: State, e: Event, profile: _P) -> Outcome:
-        offer = st.phase if isinstance(st.phase, ResumeOffer) else self._resumable(profile, e.now)
+        # The store must agree: only a snapshot it still holds (unexpired, no red flag since)
+        # is resumed, whatever the session's offer says (a client could have written it).
+        offer = self._resumable(profile, e.now)
+        if isinstance(st.phase, ResumeOffer) and (
+            offer is None or offer.routine.rid != st.phase.routine.rid
+        ):
+            offer = None
         if offer is None:
             st = st.with_phase(AskingMuscle())
             speech = join(self.s.p("nothing_to_resume"), self.s.p("ask_muscle"))

@@ -115,6 +115,17 @@ class Checking:
 
 
 @dataclass(frozen=True)
+class PriorCheck:
+    """A later session asks about a warning of the last 12 hours before any steps
+    (PROTOCOLS 4.1): "same_person" (the request is about the other person) or "seen" (has a
+    doctor, nurse or paramedic checked it since)."""
+
+    question: Literal["same_person", "seen"]
+    muscle: str  # the routine asked for: started only after a clear answer
+    kind: Literal["prior_check"] = "prior_check"
+
+
+@dataclass(frozen=True)
 class Locked:
     """A stopping red flag was spoken: nothing in this session leads back to the steps."""
 
@@ -145,6 +156,7 @@ Phase: TypeAlias = (
     | Paused
     | ResumeOffer
     | Checking
+    | PriorCheck
     | Locked
     | Confirming
     | Finished
@@ -157,11 +169,17 @@ PHASES: tuple[type[Any], ...] = (
     Paused,
     ResumeOffer,
     Checking,
+    PriorCheck,
     Locked,
     Confirming,
     Finished,
 )
 _BY_KIND = {cls.kind: cls for cls in PHASES}  # each class's default `kind`
+
+
+# Who a warning was about (PROTOCOLS 4.1): the partner ("her", "my wife's"), the speaker
+# ("my", "I"), or nobody said.
+About_person: TypeAlias = Literal["partner", "speaker", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +190,7 @@ class LockRecord:
     level: Level
     muscle: str | None
     at: float
+    about: About_person = "unknown"
 
 
 @dataclass(frozen=True)
@@ -187,10 +206,29 @@ class Context:
     freq_due: bool = False  # RF-FREQ advice is due after relief (from the stored log)
     prior_lock: LockRecord | None = None  # a stopping red flag from an earlier session
     prior_lock_heard: bool = False  # its advice was repeated in this session
+    # How this session answered the 12-hour questions (PROTOCOLS 4.1): "other" (the cramp is
+    # another person's), "seen" (a doctor, nurse or paramedic has checked it since).
+    prior_answer: Literal["other", "seen"] | None = None
+    memory_unread: bool = False  # the table could not be read and nothing was kept locally
+    memory_warned: bool = False  # the short safety line for that was spoken
     lock_unsaved: LockRecord | None = None  # this session's lock, until the store has it
+    lock_kept: LockRecord | None = None  # that lock is in the local spool too (memory.py)
     clear_resume: bool = False  # a stopped routine must not be offered again: until stored
     unsaved: tuple[LogEntry, ...] = ()  # cramp-log entries not yet stored
     answered: Answered | None = None  # the last turn answered this question ("repeat")
+
+
+def person(st: State, event_helper: Any) -> About_person:
+    """Who this turn is about: the event's helper slot ("her" / "my"), else who the session
+    knows is speaking, else unknown. `event_helper` is the Event (or its helper id)."""
+    helper = getattr(event_helper, "helper", event_helper)
+    if helper == "PARTNER":
+        return "partner"
+    if helper == "ALONE":
+        return "speaker"
+    if st.ctx.variant_known:
+        return "speaker" if st.ctx.variant == "alone" else "partner"
+    return "unknown"
 
 
 @dataclass(frozen=True)
@@ -212,7 +250,7 @@ class State:
     def saved(self) -> State:
         """The state after the store has taken its pending writes."""
         return self.with_context(
-            replace(self.ctx, unsaved=(), lock_unsaved=None, clear_resume=False)
+            replace(self.ctx, unsaved=(), lock_unsaved=None, lock_kept=None, clear_resume=False)
         )
 
     def to_attributes(self) -> dict[str, Any]:
@@ -320,9 +358,13 @@ def _fits(state: State, content: Content) -> bool:
         return False
     if isinstance(phase, Checking) and phase.muscle not in (None, *content.muscles):
         return False
+    if isinstance(phase, PriorCheck) and (
+        phase.muscle not in content.muscles or ctx.prior_lock is None
+    ):
+        return False
     if isinstance(phase, Locked) and phase.flag not in content.red_flags:
         return False
-    locks = [lock for lock in (ctx.prior_lock, ctx.lock_unsaved) if lock is not None]
+    locks = [lock for lock in (ctx.prior_lock, ctx.lock_unsaved, ctx.lock_kept) if lock is not None]
     if any(
         lock.flag not in content.red_flags
         or lock.muscle not in (None, *content.muscles)

@@ -286,6 +286,10 @@ class Deferral(Protocol):
         lasts; returns how many users' writes were completed."""
         ...
 
+    def forget(self, user_key: str) -> None:
+        """Drop this user's kept writes ("delete my history": a kept lock must not return)."""
+        ...
+
 
 class Spool:
     """A bounded SQLite file of pending writes: one row per user of one store (`scope`: the
@@ -393,6 +397,13 @@ class Spool:
             "INSERT OR REPLACE INTO pending (scope, pk, at, body) VALUES (?, ?, ?, ?)",
             (scope, pending.user_key, pending.at, body),
         )
+
+    def forget(self, user_key: str) -> None:
+        with self._connect(create=False) as conn:
+            if conn is not None:
+                conn.execute(
+                    "DELETE FROM pending WHERE scope = ? AND pk = ?", (self.scope, user_key)
+                )
 
     def pending_for(self, user_key: str) -> Pending | None:
         try:
@@ -547,6 +558,9 @@ class SelfInvoke:
 
     def drain(self, store: Store, now: float, first: str | None = None) -> int:
         return self.fallback.drain(store, now, first)
+
+    def forget(self, user_key: str) -> None:
+        self.fallback.forget(user_key)
 
 
 def default_spool_path() -> Path:

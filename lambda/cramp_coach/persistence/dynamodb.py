@@ -15,6 +15,7 @@ newer one. Throttling and dropped connections are retried here, within the deadl
 makes one attempt). Once a call has failed, the rest of the turn goes without the store. A
 save does the most important writes first and reports what it did (persistence.Saved). Every
 failure is raised as StoreError, whose message holds only the operation and an error code.
+The lock is monotonic: a conditional PutItem never lowers a stored emergency.
 Actions used: PutItem, UpdateItem, Query, DeleteItem, BatchWriteItem (the IAM policy).
 """
 
@@ -36,6 +37,7 @@ from cramp_coach import turn
 from cramp_coach.core.model import Profile
 from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved, StoreError
 from cramp_coach.persistence.items import (
+    EMERGENCY_MARK,
     LOCK_SK,
     LOG_PREFIX,
     PROFILE_SK,
@@ -50,6 +52,7 @@ from cramp_coach.persistence.items import (
     profile_from,
     profile_update,
     resume_attrs,
+    server_time,
 )
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,17 @@ RETRYABLE = frozenset(
     )
 )
 _RESUME_NOT_NEWER = "attribute_not_exists(resume_saved_at) OR resume_saved_at <= :as_of"
+# The monotonic lock (persistence.items.lock_may_replace, said as a condition): the stored
+# lock is gone or expired by the server's clock, or the new one is an emergency over a lesser
+# one, or as serious and lasting at least as long. Anything else keeps the stored lock.
+_LOCK_IF_EMERGENCY = (
+    "attribute_not_exists(#lock) OR expires_at <= :now "
+    "OR NOT contains(#lock, :em) OR expires_at <= :ends"
+)
+_LOCK_IF_URGENT = (
+    "attribute_not_exists(#lock) OR expires_at <= :now "
+    "OR (NOT contains(#lock, :em) AND expires_at <= :ends)"
+)
 
 _IN_FLIGHT = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
@@ -442,7 +456,7 @@ class DynamoStore:
                         TableName=self.table_name,
                         Key=self._key(user_key, sk),
                         ConditionExpression="expires_at <= :now",
-                        ExpressionAttributeValues={":now": _to_av(math.floor(now))},
+                        ExpressionAttributeValues={":now": _to_av(math.floor(server_time(now)))},
                     )
                 except StoreError as exc:
                     log.warning("expired items not deleted yet (%s); TTL will", exc)
@@ -480,8 +494,7 @@ class DynamoStore:
             try:
                 lock_item = lock_attrs(lock, now) if lock is not None else None
                 if lock_item is not None:
-                    item = self._item(user_key, LOCK_SK, lock_item)
-                    self._call("PutItem", "put_item", TableName=self.table_name, Item=item)
+                    self._save_lock(user_key, lock_item, now)
                     wrote = True
                 done["lock"] = True
                 self._save_resume(user_key, resume, clear_resume, as_of)
@@ -504,6 +517,25 @@ class DynamoStore:
             resume=done["resume"],
             profile=done.get("profile", False),
             entries=frozenset(done_entries),
+        )
+
+    def _save_lock(self, user_key: str, lock_item: dict[str, Any], now: float) -> None:
+        """PutItem only if it raises, renews or replaces an expired lock; a failed condition
+        means a lock at least as serious is stored already: done, nothing to retry."""
+        emergency = EMERGENCY_MARK in lock_item["lock"]
+        self._call(
+            "PutItem",
+            "put_item",
+            tolerate="ConditionalCheckFailedException",
+            TableName=self.table_name,
+            Item=self._item(user_key, LOCK_SK, lock_item),
+            ConditionExpression=_LOCK_IF_EMERGENCY if emergency else _LOCK_IF_URGENT,
+            ExpressionAttributeNames={"#lock": "lock"},
+            ExpressionAttributeValues={
+                ":now": _to_av(math.floor(server_time(now))),
+                ":em": _to_av(EMERGENCY_MARK),
+                ":ends": _to_av(lock_item["expires_at"]),
+            },
         )
 
     def _save_resume(

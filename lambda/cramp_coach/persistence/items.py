@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -210,21 +211,58 @@ def resume_attrs(resume: Mapping[str, Any], now: float) -> dict[str, Any]:
     }
 
 
+LOCK_LEVELS = ("urgent", "emergency")  # in rising order: a lock never falls back down
+LOCK_ABOUT = ("partner", "speaker", "unknown")  # who the warning was about (PROTOCOLS 4.1)
+# How the stored JSON names an emergency: the stores' conditions look for exactly this text.
+EMERGENCY_MARK = '"level":"emergency"'
+
+
 def lock_attrs(lock: Mapping[str, Any], now: float) -> dict[str, Any] | None:
     """The lock item (expires 12 hours after its "at"), or None when invalid or already over."""
     flag = _short_text(lock.get("flag"))
-    level = _short_text(lock.get("level"))
+    level = lock.get("level")
     muscle = lock.get("muscle")
+    about = lock.get("about", "unknown")
     at = _finite(lock.get("at"))
-    if flag is None or level is None or at is None or at < 0:
+    if flag is None or level not in LOCK_LEVELS or at is None or at < 0:
         return None
     if muscle is not None and _short_text(muscle) is None:
+        return None
+    if about not in LOCK_ABOUT:
         return None
     ends = math.ceil(at + LOCK_TTL_S)
     if ends <= now:
         return None
-    value = {"flag": flag, "level": level, "muscle": muscle, "at": at}
+    value = {"flag": flag, "level": level, "muscle": muscle, "at": at, "about": about}
     return {"lock": json.dumps(value, separators=(",", ":")), "expires_at": ends}
+
+
+def server_time(request_now: float) -> float:
+    """The clock for deleting and overriding items: this machine's, or the request's when that
+    is earlier (a test's or a late write's past date only ever keeps more)."""
+    return min(request_now, time.time())
+
+
+def lock_may_replace(
+    stored: Mapping[str, Any] | None, new: Mapping[str, Any], server_now: float
+) -> bool:
+    """The monotonic rule for the lock item, the same in both stores: a new lock (lock_attrs)
+    replaces the stored one only if that one is gone or expired (by the server's clock), or
+    the new one is more serious, or as serious and lasting at least as long (a renewal).
+    A lesser flag never lowers a stored emergency; an older copy never shortens a newer one.
+    DynamoStore says the same in a ConditionExpression (persistence.dynamodb)."""
+    if stored is None or not isinstance(stored.get("lock"), str):
+        return True
+    ends = stored.get("expires_at")
+    if not isinstance(ends, int | float) or ends <= server_now:
+        return True
+    was_emergency = EMERGENCY_MARK in stored["lock"]
+    is_emergency = EMERGENCY_MARK in str(new.get("lock"))
+    if is_emergency and not was_emergency:
+        return True
+    if was_emergency and not is_emergency:
+        return False
+    return bool(new.get("expires_at", 0) >= ends)
 
 
 def profile_from(

@@ -35,11 +35,13 @@ from cramp_coach.persistence.items import (
     consent_after,
     entry_rid,
     lock_attrs,
+    lock_may_replace,
     log_range,
     plan_entries,
     profile_from,
     profile_update,
     resume_attrs,
+    server_time,
 )
 
 log = logging.getLogger(__name__)
@@ -171,7 +173,9 @@ class SqliteStore:
 
     @staticmethod
     def _purge(conn: sqlite3.Connection, now: float) -> None:
-        conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,))
+        # Every user's rows go by this machine's clock: a request's own timestamp can only
+        # make a purge smaller (one request dated 12 hours ahead must not clear every lock).
+        conn.execute("DELETE FROM items WHERE expires_at <= ?", (server_time(now),))
 
     # ------------------------------------------------------------------ Store protocol
     def load(self, user_key: str, now: float) -> Profile:
@@ -234,7 +238,15 @@ class SqliteStore:
                 self._upsert(conn, user_key, RESUME_SK, resume_attrs(resume, as_of))
             lock_item = lock_attrs(lock, now) if lock is not None else None
             if lock_item is not None:
-                self._upsert(conn, user_key, LOCK_SK, lock_item)
+                row = conn.execute(
+                    "SELECT lock, expires_at FROM items WHERE pk = ? AND sk = ?",
+                    (user_key, LOCK_SK),
+                ).fetchone()
+                # Inside BEGIN IMMEDIATE: no other writer between this read and the write.
+                if lock_may_replace(
+                    None if row is None else dict(row), lock_item, server_time(now)
+                ):
+                    self._upsert(conn, user_key, LOCK_SK, lock_item)
             if consent is False:
                 conn.execute("DELETE FROM items WHERE pk = ? AND sk LIKE 'log#%'", (user_key,))
             if consent is True:
