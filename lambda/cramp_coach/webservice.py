@@ -307,20 +307,88 @@ def create_app(
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+# Where `cramp-coach serve` (waitress) puts the moment a request was read whole: time.monotonic().
+ARRIVED_KEY = "cramp_coach.arrived"
+# A request that waited this long for a thread is answered with the calm fallback at once:
+# Alexa gives a turn 8 s, and a late answer is no answer (issue 21).
+LATE_S = 5.0
+
+
 class _TurnClock:
     """Outermost WSGI layer: the store's per-turn budget (cramp_coach.turn) counts from the
-    moment the server hands over the request, before Flask or verification spend any of it."""
+    request's arrival (ARRIVED_KEY, when the server read it whole, before it waited for a
+    thread), else from the moment the server hands it over. A request that already waited
+    LATE_S gets the calm fallback without running the skill."""
 
     def __init__(self, inner: WsgiApp) -> None:
         self._inner = inner
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        turn.begin()
+        arrived = environ.get(ARRIVED_KEY)
+        now = time.monotonic()
+        if not isinstance(arrived, float) or not now - 60 <= arrived <= now:
+            arrived = now
+        if now - arrived >= LATE_S and environ.get("REQUEST_METHOD") == "POST":
+            return _late(environ, start_response, now - arrived)
+        turn.begin(arrived)
         try:
             # Flask has built the whole body and run its teardown by the time this returns.
             return self._inner(environ, start_response)
         finally:
             turn.end()
+
+
+def _late(environ: dict[str, Any], start_response: Callable[..., Any], waited: float) -> Any:
+    """The calm fallback, in the request's locale when its body says one: nothing stored,
+    nothing run, and no words of the request used but the locale."""
+    from cramp_coach.skill import calm_response_envelope
+
+    try:
+        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
+        parsed: Any = json.loads(environ["wsgi.input"].read(length)) if length else None
+    except (ValueError, OSError, KeyError, RecursionError):
+        parsed = None
+    body = json.dumps(calm_response_envelope(parsed), allow_nan=False).encode()
+    log.warning("request waited %.1f s for a thread: calm fallback", waited)
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
+    return [body]
+
+
+def _arrival_server(app: Any, **kw: Any) -> Any:
+    """waitress's server, with each request stamped when it was read whole (ARRIVED_KEY):
+    its turn budget then counts from there, not from when a thread was free."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+    from waitress.server import BaseWSGIServer, create_server
+    from waitress.task import WSGITask
+
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        arrived: float | None = None
+
+        def received(self, data: bytes) -> int:
+            n: int = super().received(data)
+            if self.completed and self.arrived is None:
+                self.arrived = time.monotonic()
+            return n
+
+    class Task(WSGITask):  # type: ignore[misc]
+        def get_environment(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().get_environment()
+            environ[ARRIVED_KEY] = getattr(self.request, "arrived", None)
+            return environ
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
+        task_class = Task
+
+    server = create_server(app, **kw)
+    # One server per listening socket; several are kept in the socket map.
+    for one in [server, *dict(getattr(server, "map", None) or {}).values()]:
+        if isinstance(one, BaseWSGIServer):
+            one.channel_class = Channel
+    return server
 
 
 def _flag(value: str | None) -> bool | None:
@@ -429,6 +497,7 @@ def serve(
     app = app_factory() if app_factory is not None else create_app(verify=verify, skill_id=resolved)
     waitress.serve(
         app,
+        _server=_arrival_server,
         host=host,
         port=port,
         threads=threads,
