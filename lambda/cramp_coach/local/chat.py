@@ -104,9 +104,37 @@ class Chat:
             self._send(self.session.session_ended(self.now()))
             self.open = False
             return ["(silence: Alexa closed the session)"]
+        if name == "/forget":
+            # The same as saying "delete my history" and "yes": everything, the lock included.
+            self.session = Session(user_id=self.session.user_id, locale=self.locale)
+            self._send(self.session.intent("DeleteHistoryIntent", self.now(), {}))
+            self._send(self.session.intent("AMAZON.YesIntent", self.now(), {}))
+            return ["(history deleted: profile, routine, 12-hour warning and log)"]
         if name in ("/quit", "/exit"):
             raise EOFError
-        return ["(commands: /wait SECONDS, /silence, /quit)"]
+        return ["(commands: /wait SECONDS, /silence, /forget, /quit)"]
+
+    def remembered_warning(self, store_factory: Callable[[], Any] | None = None) -> str | None:
+        """A line saying a warning of the last 12 hours is remembered, or None (issue 21)."""
+        from cramp_coach import turn
+        from cramp_coach.memory import Memory
+        from cramp_coach.persistence import store_from_env, user_key
+
+        try:
+            memory = Memory(store_factory or store_from_env)
+            lock = memory.load(user_key(self.session.user_id), self.now()).lock
+        except Exception:  # the chat starts either way
+            return None
+        finally:
+            turn.end()
+        if not lock:
+            return None
+        hours = max(0.0, (float(lock.get("at", 0)) + 12 * 3600 - self.now()) / 3600)
+        return (
+            f"(Remembered: a warning from the last 12 hours ({lock.get('flag')}, "
+            f"{lock.get('level')}; about {hours:.1f} h left). A request for steps hears it "
+            'again first. To forget it, say "delete my history", or type /forget.)'
+        )
 
     def _show(self, response: dict[str, Any], label: str) -> list[str]:
         body = response.get("response", {})
@@ -120,7 +148,12 @@ class Chat:
 
 
 def run(
-    skill: Any, lines: Iterable[str], out: TextIO, interactive: bool, locale: str = "en-US"
+    skill: Any,
+    lines: Iterable[str],
+    out: TextIO,
+    interactive: bool,
+    locale: str = "en-US",
+    store_factory: Callable[[], Any] | None = None,
 ) -> int:
     chat = Chat(skill, locale=locale)
     if interactive:
@@ -128,8 +161,12 @@ def run(
             "Cramp Coach local chat. Say what you'd say to Alexa, e.g.\n"
             "  Alexa, tell cramp coach her calf is cramping\n"
             "Then: next, back, repeat, it's better, still cramping, it hurts, stop.\n"
-            "Commands: /wait SECONDS, /silence, /quit\n\n"
+            "Commands: /wait SECONDS, /silence, /forget, /quit\n\n"
         )
+    remembered = chat.remembered_warning(store_factory)
+    if remembered:
+        # Said every time, scripted too: the lock survives restarts in data/.
+        out.write(remembered + "\n\n")
     for line in lines:
         if not interactive:
             out.write(f"> {line.rstrip()}\n")
