@@ -21,7 +21,7 @@ import pytest
 
 from cramp_coach.content import Content, load_content
 from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import Store, user_key
+from cramp_coach.persistence import user_key
 from cramp_coach.persistence.dynamodb import DynamoStore
 from cramp_coach.persistence.items import LOCK_SK
 from cramp_coach.persistence.sqlite import SqliteStore
@@ -226,8 +226,9 @@ def test_every_response_is_strict_json_with_attributes_that_decode(
 
 
 # ------------------------------------------------------------------ point 6: memory unread
-def test_with_memory_unreadable_the_steps_carry_one_safety_line(night: Conversation,
-                                                                store: MemoryStore) -> None:  # fmt: skip
+def test_with_memory_unreadable_the_steps_carry_one_safety_line(
+    night: Conversation, store: MemoryStore
+) -> None:
     store.fail_loads = 2
     first = night.cramp("CALF", helper="PARTNER")
     line = CONTENT.phrase("memory_unread")
@@ -257,13 +258,13 @@ def test_concurrent_sessions_never_lower_a_lock(moto_server: LoopbackMoto, tmp_p
             a.cramp(T0 + n)
             go = threading.Barrier(2)
 
-            def pe(a: Device = a) -> None:
+            def pe(a: Device = a, go: threading.Barrier = go, at: float = T0 + n) -> None:
                 go.wait()
-                a.intent("SymptomIntent", T0 + n + 10, symptom=("she can't breathe", "RF_PE"))
+                a.intent("SymptomIntent", at + 10, symptom=("she can't breathe", "RF_PE"))
 
-            def dvt(b: Device = b) -> None:
+            def dvt(b: Device = b, go: threading.Barrier = go, at: float = T0 + n) -> None:
                 go.wait()
-                b.intent("SymptomIntent", T0 + n + 11, symptom=("her calf is swollen", "RF_DVT"))
+                b.intent("SymptomIntent", at + 11, symptom=("her calf is swollen", "RF_DVT"))
 
             threads = [threading.Thread(target=pe), threading.Thread(target=dvt)]
             for t in threads:
