@@ -282,7 +282,9 @@ def test_in_lambda_the_next_launch_in_the_same_environment_hears_a_kept_lock(
     proxy.mode = "refuse"
     dev.intent("SymptomIntent", T0 + 20, symptom=("she can't breathe", "RF_PE"))
     dev.end_session(T0 + 40)
-    assert len(in_lambda.calls) == 1  # handed to the invocation (not run here)
+    # Handed to invocations (not run here): the lock written ahead at once (issue 21), then
+    # everything left at the session's end.
+    assert len(in_lambda.calls) == 2
     proxy.mode = "pass"
     later = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
     speech = later.cramp(T0 + 600).speech

@@ -331,7 +331,7 @@ def test_admin_client_sees_the_template_key_schema(moto_server: LoopbackMoto) ->
 
 # ---------------------------------------------------------------- opt-in log, resume, lock
 ENTRY = {"rid": "r1", "started_at": T0, "muscle": "CALF", "variant": "partner", "outcome": "eased"}
-LOCK = {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF", "at": T0}
+LOCK = {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF", "at": T0, "about": "partner"}
 
 
 def save(store: Store, t: float, **changes: Any) -> None:

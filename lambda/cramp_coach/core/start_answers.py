@@ -111,10 +111,18 @@ class StartAnswers(SafetyAnswers):
             # one short safety line after the first action, once a session.
             out = replace(
                 out,
-                speech=join(out.speech, self.s.p("memory_unread")),
+                speech=self._after_action(out.speech, self.s.p("memory_unread")),
                 state=out.state.with_context(replace(ctx, memory_warned=True)),
             )
         return out
+
+    def _after_action(self, speech: str, line: str) -> str:
+        """`line` after the step's action, before the prompt that ends the step."""
+        p = self.s.p
+        for tail in (p("prompt_next"), p("position_prompt"), p("prompt_after_hold")):
+            if tail and speech.rstrip().endswith(tail):
+                return join(speech.rstrip()[: -len(tail)].rstrip(), line, tail)
+        return join(speech, line)
 
     def _ask_prior(self, st: State, lock: LockRecord, muscle: str, e: Event, lead: str) -> Outcome:
         """The earlier warning once, then "the same person?" when this request is about the
