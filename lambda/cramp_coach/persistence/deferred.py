@@ -510,12 +510,12 @@ class SelfInvoke:
         self.fallback = fallback
         self._client: Any | None = None
 
-    def _lambda_client(self) -> Any:
+    def _lambda_client(self, budget: float = 0.0) -> Any:
         if self._client is None:
             import boto3  # only on this failure path: most containers never pay for it
             from botocore.config import Config
 
-            budget = max(0.1, turn.remaining())
+            budget = max(0.1, budget or turn.remaining())
             self._client = boto3.session.Session().client(
                 "lambda",
                 config=Config(
@@ -537,7 +537,12 @@ class SelfInvoke:
             with turn.bounded(INVOKE_RESERVE_S):
                 deadline = turn.current()
                 assert deadline is not None
-                client = self._lambda_client()
+                # Building the client (importing boto3) counts against the turn too: left
+                # unfinished, it completes on its worker thread and a later turn has it.
+                budget = turn.remaining()  # read here: the worker thread has no turn
+                client = self._client or within(
+                    deadline, "client", lambda: self._lambda_client(budget)
+                )
                 within(
                     max(deadline, time.monotonic() + 0.05),
                     "Invoke",
