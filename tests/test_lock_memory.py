@@ -437,3 +437,52 @@ def test_the_web_service_with_its_store_locked_answers_in_time() -> None:
     figures = run(requests=8, threads=2, code=None)
     assert figures["ok"] == figures["steps"] == figures["safety_line"] == 8, figures
     assert figures["within_budget"] == 8 and figures["max_s"] < 8.0, figures
+
+
+def _lock(flag: str, level: str, at: float) -> dict[str, Any]:
+    return {"flag": flag, "level": level, "muscle": "CALF", "at": at, "about": "partner"}
+
+
+@pytest.mark.parametrize(
+    "first,second,kept",
+    [
+        (("RF_PE", "emergency", 0), ("RF_DVT", "urgent", 60), "RF_PE"),  # never lowered
+        (("RF_DVT", "urgent", 0), ("RF_PE", "emergency", 60), "RF_PE"),  # raised
+        (("RF_DVT", "urgent", 0), ("RF_LONG", "urgent", 60), "RF_LONG"),  # renewed
+        (("RF_DVT", "urgent", 60), ("RF_LONG", "urgent", 0), "RF_DVT"),  # an older copy: no
+        (("RF_PE", "emergency", -13 * 3600), ("RF_DVT", "urgent", 0), "RF_DVT"),  # expired
+    ],
+)
+def test_the_stores_write_the_lock_monotonically(
+    moto_server: LoopbackMoto, tmp_path: Path, first: Any, second: Any, kept: str
+) -> None:
+    now = time.time()
+    for factory in backends(moto_server, tmp_path):
+        store = factory()
+        for flag, level, offset in (first, second):
+            store.save(KEY, now + 120, entries=[], prefs={}, resume=None, clear_resume=False,
+                       freq_advised=False, lock=_lock(flag, level, now + offset))  # fmt: skip
+        lock = store.load(KEY, now + 120).lock
+        assert lock is not None and lock["flag"] == kept, (type(store).__name__, lock)
+
+
+def test_the_chat_says_a_warning_is_remembered_and_how_to_forget_it(tmp_path: Path) -> None:
+    import io
+
+    from cramp_coach.local.chat import run
+
+    path = tmp_path / "data" / "cramp-coach.sqlite3"
+    skill = build_skill(store_factory=lambda: SqliteStore(path))
+    out = io.StringIO()
+    run(skill, ["tell cramp coach her calf is cramping and she can't breathe", "stop"], out,
+        interactive=False, store_factory=lambda: SqliteStore(path))  # fmt: skip
+    assert "Remembered" not in out.getvalue()
+    again = io.StringIO()
+    run(skill, ["/forget"], again, interactive=False, store_factory=lambda: SqliteStore(path))
+    said = again.getvalue()
+    assert said.startswith("(Remembered: a warning from the last 12 hours")
+    assert "delete my history" in said and "/forget" in said
+    last = io.StringIO()
+    run(skill, ["tell cramp coach my calf is cramping"], last, interactive=False,
+        store_factory=lambda: SqliteStore(path))  # fmt: skip
+    assert "Remembered" not in last.getvalue() and STEP1_ALONE in last.getvalue()
