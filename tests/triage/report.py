@@ -107,6 +107,13 @@ def render(results: list[Result]) -> str:
         for h in r.heard:
             if h.violation:
                 out(f"  {r.vignette.id} after {h.sent}: {h.speech[:150]}")
+    unchecked = [r for r in results if r.unchecked_rubs]
+    out(
+        f"leg rubs with no leg check before them (4.1, not a target here): "
+        f"{sum(r.unchecked_rubs for r in results)} in {len(unchecked)} vignettes"
+    )
+    for r in unchecked:
+        out(f"  {r.vignette.id}")
     out("")
     misses = [r for r in results if not r.correct]
     out(f"misses: {len(misses)}")

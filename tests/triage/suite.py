@@ -82,6 +82,8 @@ class Heard:
     level: str = "none"
     flags: list[str] = field(default_factory=list)  # red-flag ids whose script was spoken
     steps: bool = False
+    rub: bool = False  # a leg rub (massage step of a leg muscle)
+    asks_check: bool = False  # one of the skill's safety questions was asked
     violation: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -109,6 +111,16 @@ class Result:
     @property
     def violations(self) -> int:
         return sum(h.violation for h in self.heard)
+
+    @property
+    def unchecked_rubs(self) -> int:
+        """Leg rubs with no safety question asked before them (PROTOCOLS 4.1: every path)."""
+        count, asked = 0, False
+        for h in self.heard:
+            if h.rub and not asked:
+                count += 1
+            asked = asked or h.asks_check
+        return count
 
     @property
     def spoken_flags(self) -> list[str]:
@@ -227,6 +239,14 @@ class Ear:
         ] + list(content.aftercare)
         self.step_texts = {_fold(s.text) for s in steps}
         self.step_texts |= {_fold(b.cue) for s in steps for b in s.beats}
+        self.rub_texts = {
+            _fold(s.text)
+            for m in content.muscles.values()
+            if m.leg
+            for track in (m.partner, m.alone, m.gentle)
+            for s in track
+            if s.phase == "massage"
+        }
         holds: set[str] = set()
         for key, text in phrases.items():
             # The count a hold is spoken with: the literal part before any placeholder.
@@ -299,6 +319,8 @@ class Ear:
             if script_at and max(step_at) > min(script_at):
                 heard.violation = True
         heard.level = max(levels, key=RANK.__getitem__)
+        heard.rub = any(r in text for r in self.rub_texts)
+        heard.asks_check = self.asks_check(speech)
         return heard
 
     def asks_check(self, speech: str) -> bool:
