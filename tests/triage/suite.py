@@ -207,10 +207,12 @@ def _fold(text: str) -> str:
 
 
 def _filled(content: Content, text: str) -> str:
+    """Phone placeholders filled; with any other placeholder, the longest literal part
+    (a script that names the muscle or the person is still recognised)."""
     try:
         return text.format(**content.number_values())
     except (KeyError, IndexError, ValueError):
-        return text
+        return max(re.split(r"\{[^}]*\}", text), key=len).strip()
 
 
 class Ear:
