@@ -97,7 +97,7 @@ def _matcher(model: SymptomModel) -> _Matcher:
     terms = sorted(owners, key=lambda t: (-len(t.split()), -len(t)))
     body = "|".join(f"({_term(t)})" for t in terms)
     # A possessive or plural 's rides along: "bub's", "the baby's leg", "calf's".
-    pattern = re.compile(rf"(?<![a-z0-9'])(?:{body})(?:'s|s')?(?![a-z0-9'])")
+    pattern = re.compile(rf"(?<![a-z0-9'])(?:{body})(?:'s|s'|s)?(?![a-z0-9'])")
     numbers = sorted((w for w, _ in model.number_words), key=len, reverse=True)
     units_after_tens = r"(?: (?:and )?(?:one|two|three|four|five|six|seven|eight|nine))?"
     number = r"(?:\d+|(?:" + "|".join(map(re.escape, numbers)) + ")" + units_after_tens + ")"
@@ -171,11 +171,18 @@ class _Read:
     minutes: int = 0
 
 
+def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
+    """A slot that heard only a denial ("not" | "red or swollen") denies what the others name."""
+    denials = [t for t in texts if t and all(w in model.negations for w in t.split())]
+    if not denials:
+        return texts
+    return [f"{denials[0]} {t}" for t in texts if t not in denials]
+
+
 def _read(texts: tuple[str, ...], model: SymptomModel) -> _Read:
     matcher = _matcher(model)
     out = _Read()
-    for raw in texts:
-        text = normalize(raw)
+    for text in _joined_denials([normalize(raw) for raw in texts], model):
         if not text:
             continue
         out.minutes = max(out.minutes, _minutes(text, model, matcher))

@@ -146,7 +146,8 @@ class SafetyAnswers(InfoAnswers):
         words = e.kind in _WORDS or (e.kind == "cramp" and question == "baby")
         if not words and not finding.heard_symptom and finding.answer is None:
             return e  # next, better, a muscle named: the phase's own handlers decide
-        if finding.heard_symptom or (e.kind == "symptom" and e.symptom):
+        named = e.symptom in self.c.red_flags or e.symptom in ("PREGNANT", "CHILD", "INFANT")
+        if finding.heard_symptom or (e.kind == "symptom" and named):
             return replace(e, kind="yes")
         if finding.answer in ("yes", "no"):
             return replace(e, kind=finding.answer)
