@@ -227,9 +227,9 @@ def read_words(
         present.add("LONG")
     if read.minutes >= d.hour_plus_minutes:
         present.add("HOUR_PLUS")
-    for muscle_id, concept in model.muscle_concepts:
+    for muscle_id, concepts in model.muscle_concepts:
         if muscle == muscle_id:
-            present.add(concept)
+            present.update(concepts)
     for flag, concept in model.flag_concepts:
         if flag in flags:
             present.add(concept)
