@@ -174,7 +174,7 @@ class _Read:
 def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
     """A slot that heard only a denial ("not" | "red or swollen") denies what the others name."""
     denials = [t for t in texts if t and all(w in model.negations for w in t.split())]
-    if not denials:
+    if not denials or len(denials) == len(texts):
         return texts
     return [f"{denials[0]} {t}" for t in texts if t not in denials]
 
