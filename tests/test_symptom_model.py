@@ -209,3 +209,38 @@ def test_a_locale_can_only_add_words() -> None:
             content.red_flags, content.muscles, content.phrases,
         )  # fmt: skip
     assert ContentError  # the loader wraps these as ContentError, naming the file
+
+
+LOCALES = ("en-US", "en-GB", "en-AU", "en-CA", "en-IN")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_symptom_synonym_is_silently_lowered(locale: str) -> None:
+    """Every SYMPTOM synonym of the interaction model, said as Alexa delivers it (its words and
+    its resolved id), reaches its red flag or a more serious one, or one of the readings the
+    revised spec gives instead: still cramping, a note, an out-of-scope answer, the baby
+    question, or the safety question. Never silently nothing."""
+    from cramp_coach.core.model import Event
+    from cramp_coach.core.safety import detect, severity
+
+    content = load_content(locale)
+    model = json.loads(
+        (CONTENT_DIR.parents[2] / "interaction_models" / f"{locale}.json").read_text()
+    )
+    types = {t["name"]: t for t in model["interactionModel"]["languageModel"]["types"]}
+    lowered = []
+    for value in types["SYMPTOM"]["values"]:
+        wanted = "RF_INFANT" if value["id"] == "INFANT" else value["id"]
+        for words in [value["name"]["value"], *value["name"].get("synonyms", [])]:
+            event = Event("symptom", 0.0, symptom=value["id"], heard=(words,))
+            f = detect(event, content, None, set())
+            if wanted in f.red_flags or wanted in f.flags:
+                continue
+            if wanted in content.red_flags and any(
+                severity(r, content) <= severity(wanted, content) for r in f.red_flags
+            ):
+                continue
+            if f.still or f.notes or f.declines or f.ask_baby or f.unsure:
+                continue
+            lowered.append((value["id"], words, f.red_flags, f.flags))
+    assert not lowered, lowered[:10]
