@@ -104,7 +104,8 @@ def test_resume_item_keeps_what_continue_needs_for_30_minutes() -> None:
 def test_lock_item_expires_12_hours_after_the_flag() -> None:
     lock = {"flag": "RF_DVT", "level": "urgent", "muscle": None, "at": T0}
     attrs = lock_attrs(lock, T0 + 60) or {}
-    assert json.loads(attrs["lock"]) == {**lock, "about": "unknown"} and attrs["expires_at"] == int(T0) + 12 * 3600
+    assert json.loads(attrs["lock"]) == {**lock, "about": "unknown"}
+    assert attrs["expires_at"] == int(T0) + 12 * 3600
     assert lock_attrs(lock, T0 + 12 * 3600) is None  # already over: nothing to write
     for bad in ({}, {**lock, "at": "soon"}, {**lock, "flag": "x" * 500}, {**lock, "muscle": 3}):
         assert lock_attrs(bad, T0) is None

@@ -31,7 +31,7 @@ LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered",
 # "leg", "breath" and "heat" are safety questions asked mid-routine (unclear words, heat).
 Question: TypeAlias = Literal["easing", "end_of_steps", "position", "leg", "breath", "heat"]
 Level: TypeAlias = Literal["emergency", "urgent"]
-About: TypeAlias = Literal["leg", "breath", "heat"]  # what a safety question asks about
+About: TypeAlias = Literal["leg", "breath", "heat", "baby"]  # what a safety question asks about
 # Answers "repeat" gives again (restate.py): each is rebuilt from the content and the phase.
 Answered: TypeAlias = Literal[
     "doctor", "prevention", "disclaimer", "hold_time", "emergency_number", "help"
@@ -65,6 +65,7 @@ class Routine:
     check: LegCheck = "unasked"
     question: Question | None = None
     no_massage: bool = False  # a clot was flagged in the last 12 hours: never rub a leg
+    retried: bool = False  # the open safety question was asked once more after an unclear answer
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ class Locked:
     flag: str
     level: Level
     asking_breath: bool = False  # RF_DVT is followed by the breathing question
+    breath_retried: bool = False  # an unclear answer asked it once more; the next is RF-PE
     kind: Literal["locked"] = "locked"
 
 
