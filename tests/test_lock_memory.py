@@ -486,3 +486,22 @@ def test_the_chat_says_a_warning_is_remembered_and_how_to_forget_it(tmp_path: Pa
     run(skill, ["tell cramp coach my calf is cramping"], last, interactive=False,
         store_factory=lambda: SqliteStore(path))  # fmt: skip
     assert "Remembered" not in last.getvalue() and STEP1_ALONE in last.getvalue()
+
+
+def test_a_genuine_state_with_additions_is_echoed_without_them() -> None:
+    """A client copies a genuine sealed state and adds to it: the seal still holds for what
+    decodes, and only that is echoed (strict JSON), on a request the conversation ignores."""
+    skill = build_skill(store_factory=MemoryStore)
+    session = Session()
+    session.absorb(
+        handle_envelope(skill, session.intent("CrampIntent", T0, {"muscle": ("calf", "CALF")}))
+    )
+    genuine = json.loads(json.dumps(session.attributes["cramp"]))
+    envelope = session.intent("CrampIntent", T0 + 5, {"muscle": ("calf", "CALF")})
+    envelope["request"]["type"] = "CanFulfillIntentRequest"
+    envelope["session"]["attributes"] = {
+        "cramp": {**genuine, "extra": math.nan, "ctx": {**genuine["ctx"], "last_speech": "x" * 9}}
+    }
+    response = handle_envelope(skill, envelope)
+    echoed = _strict(json.dumps(response).encode())["sessionAttributes"]["cramp"]
+    assert echoed == genuine

@@ -7,6 +7,7 @@ around the core, and builds the response.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
@@ -110,8 +111,13 @@ def _now(handler_input: HandlerInput) -> float:
 SEAL_KEY = "seal"
 
 
+@functools.lru_cache(maxsize=4)
+def _seal_key_for(salt: str) -> bytes:
+    return hmac.new(salt.encode(), b"cramp-coach session state v1", "sha256").digest()
+
+
 def _seal_key() -> bytes:
-    return hmac.new(user_salt().encode(), b"cramp-coach session state v1", "sha256").digest()
+    return _seal_key_for(user_salt())
 
 
 def seal(attributes: dict[str, Any], session_id: str) -> str:
@@ -132,20 +138,28 @@ def _session_id(handler_input: HandlerInput) -> str:
 
 def checked_state(conversation: Conversation, raw: Any, session_id: str, new: bool) -> State:
     """The session's state if this skill sealed it for this session; otherwise afresh."""
+    return _checked(conversation, raw, session_id, new)[0]
+
+
+def _checked(
+    conversation: Conversation, raw: Any, session_id: str, new: bool
+) -> tuple[State, dict[str, Any] | None]:
+    """(the state, its attributes as sealed: only what decodes, nothing a client added), or
+    (a fresh State, None)."""
     if raw is None:
-        return State()
+        return State(), None
     state = conversation.decode(raw)
+    attributes = state.to_attributes()
     try:
-        genuine = isinstance(raw, dict) and hmac.compare_digest(
-            str(raw.get(SEAL_KEY, "")), seal(state.to_attributes(), session_id)
-        )
+        mac = seal(attributes, session_id)
+        genuine = isinstance(raw, dict) and hmac.compare_digest(str(raw.get(SEAL_KEY, "")), mac)
     except (TypeError, ValueError):
         genuine = False
     if not genuine or new:
         if state != State():
             log.warning("session state not sealed for this session; starting afresh")
-        return State()
-    return state
+        return State(), None
+    return state, {**attributes, SEAL_KEY: mac}
 
 
 def request_locale(handler_input: HandlerInput) -> str:
@@ -295,9 +309,12 @@ class ConversationHandler(AbstractRequestHandler):
         conversation = self._conversation(request_locale(handler_input))
         session = handler_input.request_envelope.session
         session_id = _session_id(handler_input)
-        state = checked_state(
-            conversation, attributes.get(STATE_KEY), session_id, bool(session and session.new)
-        )
+        raw = attributes.get(STATE_KEY)
+        checked = getattr(handler_input, _CHECKED, None)
+        if checked is not None and checked[0] is raw:
+            state = checked[1]  # AttributesGate checked exactly this
+        else:
+            state = checked_state(conversation, raw, session_id, bool(session and session.new))
         event = event_from(handler_input)
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
@@ -363,6 +380,9 @@ class CalmFallbackExceptionHandler(AbstractExceptionHandler):
         return handler_input.response_builder.speak(speech).ask(reprompt).response
 
 
+_CHECKED = "_cramp_checked_state"  # (raw attributes, the State they were checked as)
+
+
 class AttributesGate(AbstractRequestInterceptor):
     """Before any handler: the session attributes are cut to a state this skill sealed for
     this session, or to nothing. Every response echoes them (CanFulfill, skill events, the
@@ -386,10 +406,10 @@ class AttributesGate(AbstractRequestInterceptor):
             raw = attributes.get(STATE_KEY)
             conversation = self._conversation(request_locale(handler_input))
             session_id = _session_id(handler_input)
-            state = checked_state(conversation, raw, session_id, bool(session.new))
-            clean = (
-                {} if raw is None or state == State() else {STATE_KEY: sealed(state, session_id)}
-            )
+            state, canonical = _checked(conversation, raw, session_id, bool(session.new))
+            clean = {} if canonical is None else {STATE_KEY: canonical}
+            # The conversation handler takes the state checked here (no second decode).
+            setattr(handler_input, _CHECKED, (clean.get(STATE_KEY), state))
         except Exception as exc:  # never in the way of the answer: nothing is kept then
             log.warning("session attributes dropped (%s)", type(exc).__name__)
             clean = {}
