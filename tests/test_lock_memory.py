@@ -505,3 +505,38 @@ def test_a_genuine_state_with_additions_is_echoed_without_them() -> None:
     response = handle_envelope(skill, envelope)
     echoed = _strict(json.dumps(response).encode())["sessionAttributes"]["cramp"]
     assert echoed == genuine
+
+
+ROUTINE = {"muscle": "CALF", "started_at": T0 + 3600, "rid": "0123456789ab", "step": 2}
+FORGED_PHASES: list[dict[str, Any]] = [
+    {"kind": "idle"},
+    {"kind": "asking_muscle"},
+    {"kind": "routine", "routine": ROUTINE},
+    {"kind": "paused", "routine": ROUTINE},
+    {"kind": "resume_offer", "routine": ROUTINE, "variant": "partner"},
+    {"kind": "checking", "about": "leg", "muscle": "CALF"},
+    {"kind": "prior_check", "question": "seen", "muscle": "CALF"},
+    {"kind": "confirming", "about": "delete"},
+    {"kind": "finished"},
+]
+FORGED_CTX: list[dict[str, Any]] = [
+    {"profile_loaded": True},
+    {"profile_loaded": True, "prior_answer": "seen", "prior_lock_heard": True},
+]
+
+
+@pytest.mark.parametrize("ctx", FORGED_CTX)
+@pytest.mark.parametrize("phase", FORGED_PHASES, ids=lambda p: p["kind"])
+@pytest.mark.parametrize("then", ["Yes", "Next", "Resume"])
+def test_no_forged_state_leads_to_steps_or_drops_the_lock(
+    night: Conversation, store: MemoryStore, phase: dict[str, Any], ctx: dict[str, Any], then: str
+) -> None:
+    """A stored emergency; a later session whose attributes claim anything at all: no steps
+    follow, and the stored lock stays."""
+    flagged(night, "RF_PE")
+    night.session.attributes = {"cramp": {"v": 2, "phase": phase, "ctx": ctx}}
+    night.session.new = False
+    spoken = [night.say(then, after=3600).speech, night.say("Yes").speech]
+    steps = [s.text for s in CONTENT.muscles["CALF"].partner]
+    assert not any(step in said for said in spoken for step in steps), spoken
+    assert store.lock is not None and store.lock["flag"] == "RF_PE"
