@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeAlias, cast, get_args
 import dacite
 
 from cramp_coach.content import Content
-from cramp_coach.core.model import LogEntry
+from cramp_coach.core.model import Event, LogEntry
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ _BY_KIND = {cls.kind: cls for cls in PHASES}  # each class's default `kind`
 
 # Who a warning was about (PROTOCOLS 4.1): the partner ("her", "my wife's"), the speaker
 # ("my", "I"), or nobody said.
-About_person: TypeAlias = Literal["partner", "speaker", "unknown"]
+Person: TypeAlias = Literal["partner", "speaker", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class LockRecord:
     level: Level
     muscle: str | None
     at: float
-    about: About_person = "unknown"
+    about: Person = "unknown"
 
 
 @dataclass(frozen=True)
@@ -220,10 +220,10 @@ class Context:
     answered: Answered | None = None  # the last turn answered this question ("repeat")
 
 
-def person(st: State, event_helper: Any) -> About_person:
+def person(st: State, e: Event) -> Person:
     """Who this turn is about: the event's helper slot ("her" / "my"), else who the session
-    knows is speaking, else unknown. `event_helper` is the Event (or its helper id)."""
-    helper = getattr(event_helper, "helper", event_helper)
+    knows is speaking, else unknown."""
+    helper = e.helper
     if helper == "PARTNER":
         return "partner"
     if helper == "ALONE":
