@@ -200,7 +200,7 @@ class StartAnswers(SafetyAnswers):
         )
 
     def finish(self, st: State, routine: Routine) -> Outcome:
-        parts = [self.c.reassurance.text]
+        parts = [self.c.reassurance.text, self.closing_warning()]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
