@@ -90,7 +90,10 @@ class Answers(StartAnswers):
             cleared = replace(routine, check="clear", question=None)
             return self.routines.advance(st.with_phase(InRoutine(cleared)), cleared)
         if q == "leg":
-            cleared = replace(routine, check="clear", question=None)
+            # The shared question does not ask a muscle's own check (the shin's compartment
+            # question): that one is still asked before its rub.
+            own = self.c.muscles[routine.muscle].check is not None
+            cleared = replace(routine, check=routine.check if own else "clear", question=None)
             return self.where_we_are(st.with_phase(InRoutine(cleared)), e, profile)
         if q in ("easing", "end_of_steps"):
             return self.still_cramping(st, e, profile)
