@@ -319,3 +319,17 @@ def test_a_no_to_the_shared_question_still_asks_the_muscles_own_check(
     turn, asked = walk_to_rub(talk, talk.say("No"), "No")
     assert asked and check.text in asked[0], "the compartment question before the rub"
     assert rubs_in(turn)
+
+
+def test_it_hurts_while_the_check_is_open_asks_it_again_after_the_next_hold(
+    talk: Conversation, content: Content
+) -> None:
+    check = content.muscles["CALF"].check
+    assert check is not None
+    talk.cramp("CALF", helper="ALONE")
+    assert talk.say("Next").state["check"] == "asking"
+    gentle = talk.say("HurtsIntent")
+    assert content.muscles["CALF"].gentle_alone[0].text in gentle.speech
+    held = talk.say("Next")
+    assert held.speech.startswith(content.muscles["CALF"].gentle_alone[1].text)
+    assert held.speech.endswith(check.text) and held.state["check"] == "asking"

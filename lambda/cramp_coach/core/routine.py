@@ -241,6 +241,8 @@ class Routines:
     def hurts(self, state: State, routine: Routine) -> Outcome:
         stop = self.c.gentle_stop.text
         m = self.c.muscles[routine.muscle]
+        if routine.check in ("asking", "asking_again"):
+            routine = replace(routine, check="unasked")  # never answered: asked again later
         if routine.track == "main" and m.gentle_for(state.ctx.variant):
             # Option B, with a helper or alone (PROTOCOLS 2.1); its rub is still checked.
             gentle = replace(routine, track="gentle", step=0, repeats=0, question=None, chosen=-1)
