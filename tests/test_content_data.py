@@ -66,26 +66,40 @@ SOURCE_KEYS = [
     "UCLH-NECK",
     "HARVARD-HAND",
     "COMP-NHS",
+    "ISCH",
+    "ACH",
+    "PREECL",
+    "STROKE",
+    "BACK-NHS",
+    "COCH-STRETCH",
 ]
-LEVEL = {
+LEVEL = {  # PROTOCOLS.md section 4, revised 2026-12-06 (one id per level where a row has two)
     "RF_PE": "emergency",
     "RF_DVT": "urgent",
     "RF_LONG": "urgent",
     "RF_HEAT": "emergency",
     "RF_HEAT2": "urgent",
-    "RF_RHABDO": "urgent",
+    "RF_RHABDO": "emergency",
     "RF_FLUID": "urgent",
-    "RF_NEURO": "emergency",
+    "RF_NEURO": "routine",
+    "RF_NEURO_WORSE": "urgent",
+    "RF_STROKE": "emergency",
     "RF_CHEST": "emergency",
     "RF_TRUNK": "urgent",
     "RF_CES": "emergency",
     "RF_BACK": "urgent",
+    "RF_BACK_INJURY": "emergency",
+    "RF_BACK_SLOW": "routine",
     "RF_MENING": "emergency",
     "RF_HAND": "urgent",
-    "RF_SWELL": "urgent",
+    "RF_SWELL": "emergency",
+    "RF_ISCH": "emergency",
+    "RF_TEAR": "urgent",
     "RF_TOXIN": "urgent",
     "RF_PREG": "urgent",
-    "RF_CHILD": "emergency",
+    "RF_PREG_PE": "urgent",
+    "RF_CHILD": "urgent",
+    "RF_CHILD_WEAK": "emergency",
     "RF_INFANT": "emergency",
     "RF_FREQ": "routine",
     "RF_MED": "routine",
@@ -259,12 +273,16 @@ def test_red_flags():
         assert rf["level"] == LEVEL[rid], rid
         if rf["level"] == "emergency":
             assert "call emergency services" in rf["script"].lower(), rid
-    neuro = DATA["red_flags"]["RF_NEURO"]["script"]
-    assert "needs a doctor" in neuro and "speech or the face" in neuro
-    child = DATA["red_flags"]["RF_CHILD"]["script"]
-    assert "too weak to stand" in child and "call the doctor now" in child
-    back = DATA["red_flags"]["RF_BACK"]["script"]
-    assert "today" in back and "Otherwise" in back
+    scripts = {rid: rf["script"] for rid, rf in DATA["red_flags"].items()}
+    assert "checked by a doctor soon" in scripts["RF_NEURO"]
+    assert "stroke" in scripts["RF_STROKE"]
+    assert "call the doctor now" in scripts["RF_CHILD"]
+    assert "too weak to stand" in scripts["RF_CHILD_WEAK"]
+    assert "today" in scripts["RF_BACK"] and "fall or accident" in scripts["RF_BACK_INJURY"]
+    # RF-HEAT calls first; RF-RHABDO says stop exercising and drink before anything else.
+    assert scripts["RF_HEAT"].startswith("Call emergency services now.")
+    assert scripts["RF_RHABDO"].startswith("Stop all exercise and drink water.")
+    assert "midwife" in scripts["RF_PREG_PE"]
     assert DATA["out_of_scope"] == {
         "CHEST": "RF_CHEST",
         "TRUNK": "RF_TRUNK",

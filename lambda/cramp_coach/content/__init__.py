@@ -23,6 +23,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from cramp_coach.content.symptoms import (
+    SymptomModel,
+    SymptomModelError,
+    parse_symptom_model,
+    read_symptom_files,
+)
+
 CONTENT_DIR = Path(__file__).parent
 BASE_LANGUAGE = "en"
 # The phrases the core appends after an emergency-level and an urgent-level red flag.
@@ -158,22 +165,6 @@ class RedFlag:
         return self.level != "routine"
 
 
-@dataclass(frozen=True)
-class SafetyRule:
-    """Words that point at a red flag or flag, optionally only with some muscles or flags."""
-
-    terms: tuple[str, ...]  # lower case; a trailing * matches any ending
-    target: str  # a red-flag id, a context flag, ASK (the safety question) or IGNORE
-    muscles: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SafetyNet:
-    negations: frozenset[str]
-    rules: tuple[SafetyRule, ...]
-
-
 CONTEXT_FLAGS = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
 FLAG_TEXTS = ("PREGNANT", "PREGNANT_ALONE", "CHILD", "EXERCISE_HEAT")
 
@@ -209,7 +200,7 @@ class Content:
     gentle_stop: Sourced
     doctor_advice: Sourced
     hold_advice: Sourced
-    safety_net: SafetyNet
+    symptoms: SymptomModel
     phrases: dict[str, str]
     number_words: dict[int, str]  # for counts and durations ("thirty")
 
@@ -441,7 +432,13 @@ class _Reader:
             i = end + 1
 
 
-def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
+def _parse(
+    protocols: Any,
+    phrases: Any,
+    pfile: Path,
+    sfile: Path,
+    symptoms: tuple[Any, Any, str] | None = None,
+) -> Content:
     r = _Reader(pfile)
     top = r.obj(
         protocols,
@@ -463,7 +460,6 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
             "gentle_stop",
             "doctor_advice",
             "hold_advice",
-            "safety_net",
         },
     )
     red_flags: dict[str, RedFlag] = {}
@@ -559,8 +555,6 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         fid: r.sourced(raw, f"flags.{fid}")
         for fid, raw in r.obj(top["flags"], "flags", set(FLAG_TEXTS)).items()
     }
-    places = {*muscles, *vague, *out_of_scope}
-    safety_net = _safety_net(r, top["safety_net"], set(red_flags), places)
     sources = r.obj(top["sources"], "sources", set(), set(top["sources"]))
     phone_numbers = _phone_numbers(r, top["numbers"], sources)
 
@@ -602,7 +596,7 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         gentle_stop=r.sourced(top["gentle_stop"], "gentle_stop"),
         doctor_advice=r.sourced(top["doctor_advice"], "doctor_advice"),
         hold_advice=r.sourced(top["hold_advice"], "hold_advice"),
-        safety_net=safety_net,
+        symptoms=_symptom_model(symptoms, red_flags, muscles, phrases),
         phrases=dict(phrases),
         number_words=numbers,
     )
@@ -627,33 +621,17 @@ def _check(r: _Reader, value: Any, where: str, red_flags: dict[str, RedFlag]) ->
     )
 
 
-def _safety_net(r: _Reader, value: Any, red_flags: set[str], places: set[str]) -> SafetyNet:
-    data = r.obj(value, "safety_net", {"source", "negations", "rules"})
-    r.text(data["source"], "safety_net.source")
-    targets = red_flags | set(CONTEXT_FLAGS) | {"ASK", "IGNORE"}
-    rules: list[SafetyRule] = []
-    for i, raw in enumerate(data["rules"]):
-        where = f"safety_net.rules[{i}]"
-        rule = r.obj(raw, where, {"terms", "target"}, {"muscles", "flags"})
-        if rule["target"] not in targets:
-            raise r.fail(f"{where}.target", f"unknown target {rule['target']!r}")
-        terms = [r.text(t, f"{where}.terms") for t in rule["terms"]]
-        if not terms or any(t != t.lower() for t in terms):
-            raise r.fail(f"{where}.terms", "expected a non-empty list of lower-case terms")
-        for name, known in (("muscles", places), ("flags", set(CONTEXT_FLAGS))):
-            unknown = set(rule.get(name, [])) - known
-            if unknown:
-                raise r.fail(f"{where}.{name}", f"unknown id(s) {sorted(unknown)}")
-        rules.append(
-            SafetyRule(
-                tuple(terms),
-                rule["target"],
-                tuple(rule.get("muscles", [])),
-                tuple(rule.get("flags", [])),
-            )
-        )
-    negations = frozenset(r.text(n, "safety_net.negations") for n in data["negations"])
-    return SafetyNet(negations, tuple(rules))
+def _symptom_model(
+    documents: tuple[Any, Any, str] | None,
+    red_flags: dict[str, RedFlag],
+    muscles: dict[str, Muscle],
+    phrases: dict[str, str],
+) -> SymptomModel:
+    base, additions, file = documents or read_symptom_files(CONTENT_DIR / BASE_LANGUAGE, None)
+    try:
+        return parse_symptom_model(base, additions, file, red_flags, muscles, phrases)
+    except SymptomModelError as err:
+        raise ContentError(str(err)) from err
 
 
 def _phone_numbers(r: _Reader, value: Any, sources: dict[str, Any]) -> dict[str, PhoneNumber]:
@@ -825,7 +803,10 @@ def merged_documents(folder_name: str) -> tuple[Any, Any, Path, Path]:
 @cache
 def _load(folder_name: str) -> Content:
     protocols, phrases, pfile, sfile = merged_documents(folder_name)
-    content = _parse(protocols, phrases, pfile, sfile)
+    language = _language(folder_name)
+    locale_dir = CONTENT_DIR / folder_name if folder_name != language else None
+    symptoms = read_symptom_files(CONTENT_DIR / language, locale_dir)
+    content = _parse(protocols, phrases, pfile, sfile, symptoms)
     if content.locale != folder_name:
         raise ContentError(f"{folder_name}/{pfile.name}: locale: must be {folder_name!r}")
     return content

@@ -19,6 +19,7 @@ from cramp_coach.core.speak import join
 from cramp_coach.core.start_answers import StartAnswers
 from cramp_coach.core.state import (
     AskingMuscle,
+    Checking,
     Clarifying,
     InRoutine,
     Locked,
@@ -61,6 +62,26 @@ class Answers(StartAnswers):
         st = st.with_phase(InRoutine(replace(routine, check="unanswered")))
         return self.routines.advance(st, self._r(st))
 
+    def unclear_answer(self, st: State, e: Event, profile: _P, question: str) -> Outcome:
+        """An answer that is neither yes nor no: ask once more, then take the safe side."""
+        if isinstance(st.phase, Checking):
+            return self.check_again(st, e, profile)
+        routine = self._r(st)
+        if routine.check in ("asking", "asking_again"):
+            return self._check_unclear(st, e, profile)  # no rub until a clear no
+        if not routine.retried:
+            st = st.with_phase(InRoutine(replace(routine, retried=True)))
+            speech = join(self.s.p("yes_or_no_first"), self._question_text(question))
+            return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
+        if question == "leg":
+            # The step goes on without its rub: "no rub until a clear no" (4.1).
+            unchecked = replace(routine, check="unanswered", question=None, retried=False)
+            return self.routines.speak(st.with_phase(InRoutine(unchecked)), unchecked)
+        flag = "RF_HEAT" if question == "heat" else "RF_PE"
+        if question == "breath" and not self.routines.is_leg(routine):
+            flag = "RF_CHEST"
+        return self.raise_red_flag(st, e, [flag], lead=self.s.p("unsure_is_emergency"))
+
     def yes_in_routine(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
         q = routine.question
@@ -90,15 +111,18 @@ class Answers(StartAnswers):
             cleared = replace(routine, check="clear", question=None)
             return self.routines.advance(st.with_phase(InRoutine(cleared)), cleared)
         if q == "leg":
-            # The shared question does not ask a muscle's own check (the shin's compartment
+            # After the safety question's "no", the step in progress again, whole (4.1). The
+            # shared question does not ask a muscle's own check (the shin's compartment
             # question): that one is still asked before its rub.
             own = self.c.muscles[routine.muscle].check is not None
-            cleared = replace(routine, check=routine.check if own else "clear", question=None)
-            return self.where_we_are(st.with_phase(InRoutine(cleared)), e, profile)
+            check = routine.check if own else "clear"
+            cleared = replace(routine, check=check, question=None, retried=False)
+            return self.routines.speak(st.with_phase(InRoutine(cleared)), cleared)
         if q in ("easing", "end_of_steps"):
             return self.still_cramping(st, e, profile)
         if q in ("breath", "heat"):
-            return self.routines.speak(st, replace(routine, question=None), lead=self.s.p("okay"))
+            calm = replace(routine, question=None, retried=False)
+            return self.routines.speak(st, calm, lead=self.s.p("okay"))
         if q == "position":
             return self.s.say(st, self.s.p("position_wait"), self.s.p("position_wait"))
         if q in ("offer", "choice", "choice_again"):

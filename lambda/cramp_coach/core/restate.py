@@ -101,4 +101,6 @@ class Restater:
     def _question(self, about: str) -> str:
         if about == "heat":
             return self.c.flags["EXERCISE_HEAT"].text
+        if about == "baby":
+            return self.s.p("baby_check")
         return self.c.safety_check.text if about == "leg" else self.s.p("breath_check")

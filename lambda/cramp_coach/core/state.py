@@ -35,7 +35,7 @@ Question: TypeAlias = Literal[
     "choice_again",
 ]  # fmt: skip
 Level: TypeAlias = Literal["emergency", "urgent"]
-About: TypeAlias = Literal["leg", "breath", "heat"]  # what a safety question asks about
+About: TypeAlias = Literal["leg", "breath", "heat", "baby"]  # what a safety question asks about
 # Answers "repeat" gives again (restate.py): each is rebuilt from the content and the phase.
 Answered: TypeAlias = Literal[
     "doctor", "prevention", "disclaimer", "hold_time", "emergency_number", "help"
@@ -69,6 +69,7 @@ class Routine:
     check: LegCheck = "unasked"
     question: Question | None = None
     no_massage: bool = False  # a clot was flagged in the last 12 hours: never rub a leg
+    retried: bool = False  # the open safety question was asked once more after an unclear answer
     chosen: int = -1  # the asked step (offer or choice) the listener picked: it is played
 
 
@@ -126,6 +127,7 @@ class Locked:
     flag: str
     level: Level
     asking_breath: bool = False  # RF_DVT is followed by the breathing question
+    breath_retried: bool = False  # an unclear answer asked it once more; the next is RF-PE
     kind: Literal["locked"] = "locked"
 
 
