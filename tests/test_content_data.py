@@ -237,7 +237,7 @@ def test_holds_match_protocols():
     assert holds("FOOT_ARCH", "alone") == [None, 30, 10, 60, 20]
     # Toe wiggle (step 5) is a movement, not a hold: no countdown.
     assert holds("TOES", "partner") == [None, None, None, 30, None, 30, 20]
-    assert holds("TOES", "alone") == [None, None, 30, None, 30, 20]
+    assert holds("TOES", "alone") == [None, None, None, 30, None, 30, 20]
     assert holds("HAMSTRING", "partner") == [None, 10, None, 30, None, 60]
     assert holds("HAMSTRING", "alone") == [None, 30, 20, 20, 60]
     assert holds("QUADRICEPS", "partner") == [None, None, None, 30, None, 60]

@@ -40,6 +40,8 @@ def walk_to_rub(
             cleared = cleared or check_answer == "No"
         elif turn.state["question"] == "offer":
             turn = talk.say("No")  # standing declined: the rub comes next
+        elif turn.state["question"] == "choice":
+            turn = talk.say("ClarifyIntent", part=("under", "BELOW"))  # the toes
         else:
             turn = talk.say("Next")
         said.append(turn.speech)
@@ -79,8 +81,6 @@ PATHS = {
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_every_path_to_a_rub_passes_the_leg_check(talk: Conversation, path: str) -> None:
     turn = PATHS[path](talk)
-    if turn.state["question"] == "choice":  # the toes: which way first
-        turn = talk.say("ClarifyIntent", part=("under", "BELOW"))
     turn, asked = walk_to_rub(talk, turn, "No")
     assert asked, "the leg check was asked"
     assert rubs_in(turn), f"{path}: the rub follows a clear no"
@@ -89,8 +89,6 @@ def test_every_path_to_a_rub_passes_the_leg_check(talk: Conversation, path: str)
 @pytest.mark.parametrize("path", sorted(PATHS))
 def test_no_rub_without_a_clear_no(talk: Conversation, content: Content, path: str) -> None:
     turn = PATHS[path](talk)
-    if turn.state["question"] == "choice":
-        turn = talk.say("ClarifyIntent", part=("under", "BELOW"))
     said: list[str] = []
     turn, asked = walk_to_rub(talk, turn, "Next", said)  # "next" is no answer: asked again
     assert len(asked) >= 2, "anything but a clear no asks once more"
