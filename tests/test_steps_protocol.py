@@ -287,6 +287,14 @@ def _docs() -> tuple[dict[str, Any], dict[str, Any]]:
             lambda d: d["aftercare"]["steps"][2].update(ask="word " * 31),
             r"aftercare.steps\[2\].ask: at most",
         ),
+        (
+            lambda d: d["aftercare"]["steps"][3].update(legs_only=True),
+            r"aftercare.steps\[2\].legs_only: the same",
+        ),
+        (
+            lambda d: d["muscles"]["CALF"]["check"].update(text="word " * 31),
+            r"CALF.check.text: at most",
+        ),
     ],
 )
 def test_the_loader_names_a_broken_choice_or_check(mutate: Any, message: str) -> None:

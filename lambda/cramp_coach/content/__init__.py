@@ -429,6 +429,9 @@ class _Reader:
             words = [w for s in steps[i : end + 1] for w in s.when]
             if len(set(words)) != len(words):
                 raise self.fail(f"{where}[{i}].when", "one word picks two steps of a choice")
+            if len({s.legs_only for s in steps[i : end + 1]}) > 1:
+                # aftercare_for() drops legs_only steps: a choice must never lose an answer
+                raise self.fail(f"{where}[{i}].legs_only", "the same for every answer")
             i = end + 1
 
 
@@ -610,6 +613,8 @@ def _parse(
 
 def _check(r: _Reader, value: Any, where: str, red_flags: dict[str, RedFlag]) -> Check:
     data = r.obj(value, where, {"text", "source", "flag"})
+    if len(str(data["text"]).split()) > MAX_STEP_WORDS:
+        raise r.fail(f"{where}.text", f"at most {MAX_STEP_WORDS} words fit one breath")
     if data["flag"] not in red_flags:
         raise r.fail(f"{where}.flag", f"unknown red flag {data['flag']!r}")
     if not red_flags[data["flag"]].stops_routine:
