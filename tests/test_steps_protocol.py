@@ -79,11 +79,15 @@ PATHS = {
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
-def test_every_path_to_a_rub_passes_the_leg_check(talk: Conversation, path: str) -> None:
+def test_every_path_to_a_rub_passes_the_leg_check(
+    talk: Conversation, content: Content, path: str
+) -> None:
     turn = PATHS[path](talk)
     turn, asked = walk_to_rub(talk, turn, "No")
     assert asked, "the leg check was asked"
     assert rubs_in(turn), f"{path}: the rub follows a clear no"
+    m = content.muscles[turn.state["muscle"]]
+    assert (m.check.text if m.check else content.safety_check.text) in asked[-1], "its own"
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
