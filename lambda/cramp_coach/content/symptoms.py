@@ -78,7 +78,7 @@ class SymptomModel:
     ages: Ages
     ignore: tuple[str, ...]
     concepts: tuple[tuple[str, tuple[str, ...]], ...]  # concept -> its words, in file order
-    muscle_concepts: tuple[tuple[str, str], ...]  # muscle id -> the concept it implies
+    muscle_concepts: tuple[tuple[str, tuple[str, ...]], ...]  # muscle id -> concepts it implies
     flag_concepts: tuple[tuple[str, str], ...]  # session flag -> the concept it implies
     rules: tuple[Rule, ...]
 
@@ -176,10 +176,13 @@ def parse_symptom_model(
     muscle_ids = set(muscles)
     muscle_concepts = _keys(file, "muscle_concepts", top["muscle_concepts"], set(), muscle_ids)
     flag_concepts = _keys(file, "flag_concepts", top["flag_concepts"], set(), CONTEXT_OUTCOMES)
-    for where, table in (("muscle_concepts", muscle_concepts), ("flag_concepts", flag_concepts)):
-        for key, cid in table.items():
-            if cid not in concepts:
-                raise _fail(file, f"{where}.{key}", f"unknown concept {cid!r}")
+    for muscle_id, cids in muscle_concepts.items():
+        unknown_ids = set(_ids(file, f"muscle_concepts.{muscle_id}", cids)) - set(concepts)
+        if unknown_ids:
+            raise _fail(file, f"muscle_concepts.{muscle_id}", f"unknown {sorted(unknown_ids)}")
+    for flag, cid in flag_concepts.items():
+        if cid not in concepts:
+            raise _fail(file, f"flag_concepts.{flag}", f"unknown concept {cid!r}")
 
     numbers = _keys(file, "number_words", top["number_words"], set(), set(top["number_words"]))
     if not all(isinstance(v, int) and v > 0 for v in numbers.values()):
@@ -212,7 +215,7 @@ def parse_symptom_model(
         ),
         ignore=tuple(ignore),
         concepts=tuple((cid, tuple(words)) for cid, words in concepts.items()),
-        muscle_concepts=tuple(muscle_concepts.items()),
+        muscle_concepts=tuple((m, tuple(cids)) for m, cids in muscle_concepts.items()),
         flag_concepts=tuple(flag_concepts.items()),
         rules=tuple(rules),
     )

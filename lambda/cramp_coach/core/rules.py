@@ -191,7 +191,7 @@ class Conversation:
         if finding.declines:
             return a.decline(st, e, finding.declines, lead)
         if question is None:
-            if finding.ask_baby and st.routine is None:
+            if finding.ask_baby:
                 return a.ask_baby(st, e, lead)
             if finding.still and st.routine is not None and e.kind in _WORDS_EVENTS:
                 e = replace(e, kind="still_cramping")  # "it won't stop" is not RF-LONG (4)

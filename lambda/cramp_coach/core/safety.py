@@ -15,8 +15,9 @@ Every raw slot text is read with the locale's symptom model:
 5. the rules combine the concepts (with the muscle and the session's flags) into red flags,
    context flags, questions and notes. The most serious red flag comes first.
 
-When the words name nothing the model knows, a resolved SYMPTOM id still counts: the words
-decide when there are any, the slot's id when there are none.
+A resolved SYMPTOM id still counts unless the words account for it (`_explains`): they read
+at least as seriously, or carry the reading the spec gives instead ("it won't stop" is still
+cramping, not RF-LONG). A gap in the words never lowers the level.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class _Read:
 def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
     """A slot that heard only a denial ("not" | "red or swollen") denies what the others name."""
     denials = [t for t in texts if t and all(w in model.negations for w in t.split())]
-    if not denials:
+    if not denials or len(denials) == len(texts):
         return texts
     return [f"{denials[0]} {t}" for t in texts if t not in denials]
 
@@ -227,9 +228,9 @@ def read_words(
         present.add("LONG")
     if read.minutes >= d.hour_plus_minutes:
         present.add("HOUR_PLUS")
-    for muscle_id, concept in model.muscle_concepts:
+    for muscle_id, concepts in model.muscle_concepts:
         if muscle == muscle_id:
-            present.add(concept)
+            present.update(concepts)
     for flag, concept in model.flag_concepts:
         if flag in flags:
             present.add(concept)
@@ -258,22 +259,34 @@ def severity(flag_id: str, content: Content) -> int:
     return ("emergency", "urgent", "routine").index(content.red_flags[flag_id].level)
 
 
+def _explains(words: Finding, slot: str, content: Content) -> bool:
+    """Whether the words account for the SYMPTOM id Alexa resolved them to.
+
+    The slot's id is a coarse reading ("won't stop" -> RF_LONG, "my baby" -> RF_INFANT, "stiff
+    neck and headache" -> RF_MENING). The words win when they read at least as seriously, or
+    when they carry a reading the spec gives instead: still cramping, a note, an out-of-scope
+    answer, the baby question, a denial, a plain "no", a warning word that asks. Otherwise the
+    slot's id counts too, so a gap in the words never lowers the level.
+    """
+    if slot not in content.red_flags:
+        return slot in words.flags
+    if words.red_flags and severity(words.red_flags[0], content) <= severity(slot, content):
+        return True
+    softer = words.still or words.notes or words.declines or words.ask_baby or words.denied
+    return bool(softer or words.answer == "no" or (words.unsure and not words.red_flags))
+
+
 def detect(event: Event, content: Content, muscle: str | None, flags: set[str]) -> Finding:
     """Everything in this event that is about safety: the words first, then slot ids."""
     words = read_words(event.heard, content, event.muscle or muscle, flags)
-    # The words decide when they say anything about safety (a muscle named is not that).
-    spoke = bool(
-        words.red_flags or words.flags or words.unsure or words.ask_baby or words.still
-        or words.notes or words.declines or words.denied
-    )  # fmt: skip
     ids: list[str] = []
+    slot = event.symptom
+    if slot == "INFANT":
+        slot = "RF_INFANT"
+    if slot in content.red_flags or slot in CONTEXT_FLAGS:
+        if not _explains(words, str(slot), content):
+            ids.append(str(slot))
     ask_baby = words.ask_baby
-    if not spoke:
-        # Words the model does not know: the slot's resolution is all there is.
-        if event.symptom == "INFANT":
-            ids.append("RF_INFANT")
-        elif event.symptom in content.red_flags or event.symptom in CONTEXT_FLAGS:
-            ids.append(str(event.symptom))
     place = content.out_of_scope.get(event.muscle or "")
     if place is not None and not words.declines:
         ids.append(place)  # chest, belly, face: no steps (PROTOCOLS 2.10)

@@ -167,8 +167,11 @@ class SafetyAnswers(InfoAnswers):
         )
 
     def ask_baby(self, st: State, e: Event, lead: str) -> Outcome:
-        """ "My baby" may be a partner: ask once (RF-INFANT)."""
-        return self._ask(st, e, "baby", join(lead, self.s.p("baby_check")))
+        """ "My baby" may be a partner: ask once (RF-INFANT); "no" starts that muscle's steps."""
+        routine = st.routine
+        muscle = routine.muscle if routine else e.muscle if e.muscle in self.c.muscles else None
+        st = st.with_phase(Checking("baby", muscle))
+        return self.s.say(st, join(lead, self.s.p("baby_check")), self.s.p("yes_no_reprompt"))
 
     def _numbers(self) -> str:
         return join(self.s.p("emergency_number"), self.s.p("urgent_number"))
