@@ -108,12 +108,19 @@ def test_a_swollen_calf_asks_about_breathing_and_yes_is_the_emergency(
 
 
 # ------------------------------------------------------------------ the quick check
+def calf_check(content: Content) -> str:
+    """The calf asks its own check: the shared question plus the compartment one (RF-SWELL)."""
+    check = content.muscles["CALF"].check
+    assert check is not None
+    return check.text
+
+
 def test_yes_to_the_quick_check_stops_at_once_with_the_clot_advice(
     night: Conversation, content: Content
 ) -> None:
     night.cramp("CALF", helper="ALONE")
     held = night.say("Next")
-    assert content.safety_check.text in held.speech
+    assert calf_check(content) in held.speech
     turn = night.say("Yes")
     assert turn.speech.startswith(content.red_flags["RF_DVT"].script)
     assert "don't rub" in turn.speech
@@ -129,15 +136,15 @@ def test_anything_but_a_clear_no_asks_again_and_no_massage_until_then(
     turn = night.say("Next")
     for _ in range(3):
         turn = night.say("Next")
-    assert content.safety_check.text in turn.speech  # after the first hold (step 5)
+    assert calf_check(content) in turn.speech  # after the first hold (step 5)
     again = night.say("Next")
     assert again.speech.startswith(content.phrase("yes_or_no_first"))
-    assert content.safety_check.text in again.speech
+    assert calf_check(content) in again.speech
     on = night.say("StillCrampingIntent")  # still not a no: carry on, without the rub
     assert not any(rub in on.speech for rub in LEG_RUBS)
     assert content.phrase("skip_rub_unchecked") in on.speech
     assert content.muscles["CALF"].partner[6].text in on.speech
-    assert content.safety_check.text in on.speech, "asked again after the next hold"
+    assert calf_check(content) in on.speech, "asked again after the next hold"
 
 
 def test_a_clear_no_lets_the_rub_through(night: Conversation, content: Content) -> None:
@@ -156,7 +163,7 @@ def test_massage_is_checked_first_when_the_check_never_came(
     night.say("StillCrampingIntent")  # back to the stretch, check still unasked
     for _ in range(3):
         turn = night.say("Next")
-    assert content.safety_check.text in turn.speech
+    assert calf_check(content) in turn.speech
 
 
 # ------------------------------------------------------------------ the safety net
@@ -373,8 +380,8 @@ def test_knee_hugs_and_rolls_are_counted_each_side(night: Conversation, content:
 def test_the_gentle_option_counts_each_push(night: Conversation) -> None:
     night.cramp("CALF", helper="PARTNER")
     night.say("HurtsIntent")
-    night.say("Next")
-    turn = night.say("Next")
+    night.say("Next")  # B2, the first hold: the leg check follows it (Option B too)
+    turn = night.say("No")
     # Relax 5, push 10, twice: each push is 5 s of quiet, then "five, four, three, two, one".
     assert _breaks(turn) == [5, 5, 5, 5]
     assert turn.speech.count("Five, four, three, two, one.") == 2
