@@ -140,7 +140,10 @@ def test_anything_but_a_clear_no_asks_again_and_no_massage_until_then(
     again = night.say("Next")
     assert again.speech.startswith(content.phrase("yes_or_no_first"))
     assert calf_check(content) in again.speech
-    on = night.say("StillCrampingIntent")  # still not a no: carry on, without the rub
+    # Still not a no: the breathing half alone (4.1), then on without the rub.
+    breath = night.say("StillCrampingIntent")
+    assert breath.speech == content.phrase("breath_check")
+    on = night.say("No")
     assert not any(rub in on.speech for rub in LEG_RUBS)
     assert content.phrase("skip_rub_unchecked") in on.speech
     assert content.muscles["CALF"].partner[6].text in on.speech
@@ -429,3 +432,86 @@ def test_past_ten_minutes_nothing_speaks_the_steps_again(
     turn = night.say(intent, after=601)
     assert turn.speech.startswith(content.red_flags["RF_LONG"].script)
     assert not speaks_steps(turn)
+
+
+# ------------------------------------------------------------------ answers (PROTOCOLS 4.1)
+def _to_the_leg_check(night: Conversation, content: Content) -> Turn:
+    night.cramp("CALF", helper="PARTNER")
+    turn = night.say("Next")
+    while not turn.speech.rstrip().endswith("short of breath?"):
+        turn = night.say("Next")
+    return turn
+
+
+def test_an_unclear_leg_check_twice_asks_the_breathing_half_alone(
+    night: Conversation, content: Content
+) -> None:
+    _to_the_leg_check(night, content)
+    night.say("FallbackIntent")
+    turn = night.say("FallbackIntent")
+    assert turn.speech == content.phrase("breath_check") and turn.state["mode"] == "routine"
+    on = night.say("No")
+    assert "leave out the rub" in on.speech and not any(t in on.speech for t in LEG_RUBS)
+    assert on.state["mode"] == "routine"
+
+
+def test_an_unclear_breathing_answer_twice_is_treated_as_an_emergency(
+    night: Conversation, content: Content
+) -> None:
+    _to_the_leg_check(night, content)
+    night.say("FallbackIntent")
+    night.say("FallbackIntent")
+    again = night.say("FallbackIntent")
+    assert again.speech.startswith(content.phrase("yes_or_no_first"))
+    last = night.say("FallbackIntent")
+    assert last.speech.startswith(content.phrase("unsure_is_emergency"))
+    assert content.red_flags["RF_PE"].script in last.speech and last.state["mode"] == "locked"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ("SymptomIntent", {"symptom": ("a bit breathless", "RF_PE")}),
+        ("SymptomIntent", {"symptom": ("she's a bit short of breath", None)}),
+        ("DontKnowIntent", {}),
+        ("SymptomIntent", {"symptom": ("i think so", None)}),
+        ("SymptomIntent", {"symptom": ("maybe", None)}),
+    ],
+)
+def test_after_a_clot_warning_any_doubt_about_breathing_is_the_emergency(
+    night: Conversation, content: Content, answer: tuple[str, dict[str, Any]]
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    warned = night.say("SymptomIntent", symptom=("her calf is red and swollen", "RF_DVT"))
+    assert warned.state["red_flag"] == "RF_DVT"
+    intent, slots = answer
+    turn = night.say(intent, **slots)
+    assert turn.state["red_flag"] == "RF_PE", turn.speech
+    assert content.phrase("emergency_number") in turn.speech
+
+
+def test_a_clear_no_to_breathing_leaves_the_clot_advice(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("SymptomIntent", symptom=("her calf is red and swollen", "RF_DVT"))
+    turn = night.say("SymptomIntent", symptom=("no chest pain and she's breathing fine", None))
+    assert turn.state["red_flag"] == "RF_DVT"
+    assert content.phrase("emergency_number") not in turn.speech
+
+
+def test_my_baby_asks_once_and_an_adult_gets_the_steps(
+    night: Conversation, content: Content
+) -> None:
+    asked = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("my baby's", None))
+    assert asked.speech == content.phrase("baby_check")
+    steps = night.say("CrampIntent", helper=("my wife", "PARTNER"))
+    assert steps.speech.startswith(content.muscles["CALF"].partner[0].text)
+
+
+def test_a_one_shot_the_model_missed_gets_the_safety_line(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("FallbackIntent")
+    assert turn.speech.endswith(content.phrase("ask_muscle_again"))
+    assert "trouble breathing" in turn.speech

@@ -59,8 +59,11 @@ class Answers(StartAnswers):
             st = st.with_phase(InRoutine(replace(routine, check="asking_again")))
             speech = join(self.s.p("yes_or_no_first"), self.routines.check_text(routine))
             return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
-        st = st.with_phase(InRoutine(replace(routine, check="unanswered")))
-        return self.routines.advance(st, self._r(st))
+        # Unclear twice: no rub until a clear no (4.1), and the breathing half of the question
+        # is asked on its own, since only a clear no to that leaves the steps going.
+        asked = replace(routine, check="unanswered", question="check_breath", retried=False)
+        speech = self.s.p("breath_check")
+        return self.s.say(st.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt"))
 
     def unclear_answer(self, st: State, e: Event, profile: _P, question: str) -> Outcome:
         """An answer that is neither yes nor no: ask once more, then take the safe side."""
@@ -93,7 +96,7 @@ class Answers(StartAnswers):
             return self.routines.accept(st, routine)
         if q in ("choice", "choice_again"):
             return self.answer_choice(st, e, profile)
-        if q == "breath":
+        if q in ("breath", "check_breath"):
             return self.raise_red_flag(
                 st, e, ["RF_PE" if self.routines.is_leg(routine) else "RF_CHEST"]
             )
@@ -120,6 +123,9 @@ class Answers(StartAnswers):
             return self.routines.speak(st.with_phase(InRoutine(cleared)), cleared)
         if q in ("easing", "end_of_steps"):
             return self.still_cramping(st, e, profile)
+        if q == "check_breath":
+            calm = replace(routine, question=None, retried=False)
+            return self.routines.advance(st.with_phase(InRoutine(calm)), calm)
         if q in ("breath", "heat"):
             calm = replace(routine, question=None, retried=False)
             return self.routines.speak(st, calm, lead=self.s.p("okay"))

@@ -30,9 +30,11 @@ LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered",
 # What the last turn asked inside a routine, so that "yes" and "no" mean something.
 # "leg", "breath" and "heat" are safety questions asked mid-routine (unclear words, heat).
 # "offer" and "choice" ("choice_again" after an unclear answer) ask a step's own question.
+# "check_breath": the leg check (which also asks about breathing) had no clear answer twice, so
+# its breathing half is asked alone; a clear no goes on past the rub.
 Question: TypeAlias = Literal[
     "easing", "end_of_steps", "position", "leg", "breath", "heat", "offer", "choice",
-    "choice_again",
+    "choice_again", "check_breath",
 ]  # fmt: skip
 Level: TypeAlias = Literal["emergency", "urgent"]
 About: TypeAlias = Literal["leg", "breath", "heat", "baby"]  # what a safety question asks about
