@@ -264,6 +264,8 @@ class Ear:
             for key, text in phrases.items()
             if key.endswith("_check") and "{" not in _filled(content, text)
         ]
+        # A muscle's own leg check (the shin's compartment question, the calf's).
+        self.check_texts += [_fold(m.check.text) for m in content.muscles.values() if m.check]
 
     def _marks(self, phrase_key: str, number: Any) -> list[str]:
         marks = []

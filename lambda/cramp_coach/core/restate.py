@@ -92,7 +92,9 @@ class Restater:
     def _routine(self, st: State, routine: Routine) -> Outcome:
         p = self.s.p
         if routine.check in ("asking", "asking_again"):
-            return self.s.say(st, self.c.safety_check.text, p("yes_no_reprompt"))
+            return self.s.say(st, self.r.check_text(routine), p("yes_no_reprompt"))
+        if routine.question == "check_breath":
+            return self.s.say(st, self._question("breath"), p("yes_no_reprompt"))
         if routine.question in ("leg", "breath", "heat"):
             return self.s.say(st, self._question(routine.question), p("yes_no_reprompt"))
         if routine.question == "end_of_steps":

@@ -91,7 +91,7 @@ class Conversation:
             "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": a.cramp_in_routine,
             "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
             "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
-            "fallback": a.safety_question, "clarify": a.safety_question,
+            "fallback": a.safety_question, "clarify": a.clarify_in_routine,
             "symptom": a.routine_advice_done, "dont_know": a.help,
         }  # fmt: skip
         common: dict[str, Handler] = {

@@ -37,6 +37,7 @@ _NEGATION_WINDOW = 3  # words before a concept that can deny it ("isn't really t
 _FILLERS = frozenset({"um", "uh", "er", "erm", "oh", "well", "so", "okay", "ok", "alexa", "hmm"})
 
 Answer = Literal["yes", "no", "unsure"]
+_NOT_SYMPTOMS = frozenset({"YES", "NO", "UNSURE", "ADULT", "STILL", "ALL_CLEAR"})
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ class Finding:
 
     @property
     def heard_symptom(self) -> bool:
-        """Any symptom or warning concept named and not denied (an answer that means yes)."""
-        return bool(self.concepts - {"YES", "NO", "UNSURE", "ADULT", "STILL", "ALL_CLEAR"})
+        """Any symptom or warning concept named and not denied (an answer that means yes).
+
+        Places ("her calf": AT_LEG) and answer words are not symptoms."""
+        return any(not c.startswith("AT_") and c not in _NOT_SYMPTOMS for c in self.concepts)
 
 
 def normalize(text: str) -> str:
@@ -283,9 +286,9 @@ def detect(event: Event, content: Content, muscle: str | None, flags: set[str]) 
     slot = event.symptom
     if slot == "INFANT":
         slot = "RF_INFANT"
-    if slot in content.red_flags or slot in CONTEXT_FLAGS:
-        if not _explains(words, str(slot), content):
-            ids.append(str(slot))
+    known = slot in content.red_flags or slot in CONTEXT_FLAGS
+    if known and not _explains(words, str(slot), content):
+        ids.append(str(slot))
     ask_baby = words.ask_baby
     place = content.out_of_scope.get(event.muscle or "")
     if place is not None and not words.declines:

@@ -79,7 +79,7 @@ class SafetyAnswers(InfoAnswers):
         phase = st.phase
         assert isinstance(phase, Locked)
         if phase.asking_breath and e.kind not in _NOT_ANSWERS:
-            answer = self.as_answer("breath", e, finding or Finding()).kind
+            answer = self.as_answer("breath", e, finding if finding is not None else Finding()).kind
             if answer == "yes":
                 return self.raise_red_flag(st, e, ["RF_PE", phase.flag])
             if answer == "unclear" and e.kind in _WORDS:
@@ -129,6 +129,8 @@ class SafetyAnswers(InfoAnswers):
             return "leg"
         if routine.question in ("leg", "breath", "heat"):
             return routine.question
+        if routine.question == "check_breath":
+            return "breath"
         return None
 
     def as_answer(self, question: About, e: Event, finding: Finding) -> Event:

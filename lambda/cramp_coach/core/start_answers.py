@@ -75,7 +75,8 @@ class StartAnswers(SafetyAnswers):
             return self.ask_muscle(st.with_phase(AskingMuscle()), e, profile)
         out = self.start(st, phase.muscle, e)
         routine = out.state.routine
-        if routine is not None and phase.about == "leg":
+        own_check = routine is not None and self.c.muscles[routine.muscle].check is not None
+        if routine is not None and phase.about == "leg" and not own_check:  # else: asked later
             checked = replace(routine, check="unanswered" if unanswered else "clear")
             out = replace(out, state=out.state.with_phase(InRoutine(checked)))
         return out
@@ -285,7 +286,7 @@ class StartAnswers(SafetyAnswers):
         )
 
     def finish(self, st: State, routine: Routine) -> Outcome:
-        parts = [self.c.reassurance.text]
+        parts = [self.c.reassurance.text, self.closing_warning()]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
