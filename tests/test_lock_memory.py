@@ -99,9 +99,11 @@ def test_about_the_other_person_yes_then_checked_since(night: Conversation) -> N
     spoken = [steps.speech]
     for _ in range(7):
         spoken.append(night.say("Next").speech)
-        if CONTENT.safety_check.text in spoken[-1]:
+        calf_check = CONTENT.muscles["CALF"].check
+        if (calf_check.text if calf_check else CONTENT.safety_check.text) in spoken[-1]:
             spoken.append(night.say("No").speech)
     assert not any(rub in s for s in spoken for rub in LEG_RUBS), "never a rub within 12 h"
+    assert any(CONTENT.phrase("skip_rub_clot") in s for s in spoken), spoken
 
 
 @pytest.mark.parametrize("answer", ["No", "FallbackIntent", "DontKnowIntent"])
@@ -540,3 +542,22 @@ def test_no_forged_state_leads_to_steps_or_drops_the_lock(
     steps = [s.text for s in CONTENT.muscles["CALF"].partner]
     assert not any(step in said for said in spoken for step in steps), spoken
     assert store.lock is not None and store.lock["flag"] == "RF_PE"
+
+
+@pytest.mark.parametrize("flag", ["RF_DVT", "RF_SWELL", "RF_ISCH"])
+def test_checked_since_never_rubs_a_leg_flagged_for_a_clot_swelling_or_blood_supply(
+    night: Conversation, store: MemoryStore, flag: str
+) -> None:
+    flagged(night, flag)
+    assert store.lock is not None and store.lock["flag"] == flag
+    asked = night.cramp("CALF", helper="PARTNER", after=600)
+    assert asked.speech.endswith(CONTENT.phrase("prior_seen"))
+    spoken = [night.say("Yes").speech]
+    assert spoken[0].startswith(STEP1_PARTNER)
+    for _ in range(7):
+        spoken.append(night.say("Next").speech)
+        calf_check = CONTENT.muscles["CALF"].check
+        if (calf_check.text if calf_check else CONTENT.safety_check.text) in spoken[-1]:
+            spoken.append(night.say("No").speech)
+    assert not any(rub in s for s in spoken for rub in LEG_RUBS), spoken
+    assert any(CONTENT.phrase("skip_rub_clot") in s for s in spoken), spoken
