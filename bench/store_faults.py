@@ -44,6 +44,16 @@ class Result:
     duplicates: int
 
 
+def _reseal(state: dict[str, Any], session_id: str) -> None:
+    """The planted backlog is what an outage leaves riding: seal it as the skill would have
+    (issue 21: an unsealed state starts afresh). Older code (--code) has no seal."""
+    try:
+        from cramp_coach.skill import SEAL_KEY, seal
+    except ImportError:
+        return
+    state[SEAL_KEY] = seal({k: v for k, v in state.items() if k != SEAL_KEY}, session_id)
+
+
 def _imports(code: str | None) -> None:
     if code:
         sys.path.insert(0, str(Path(code).resolve()))
@@ -105,6 +115,7 @@ def run(entries: int, code: str | None = None) -> list[Result]:
         ]
         ctx = dev.session.attributes["cramp"]["ctx"]
         ctx["unsaved"] = [*riding, *ctx["unsaved"]]
+        _reseal(dev.session.attributes["cramp"], dev.session.session_id)
         expected = {e["rid"] for e in ctx["unsaved"]} | _rids(items_of, moto.endpoint, table, user)
         sick(proxy)
         t = T0 + 30
