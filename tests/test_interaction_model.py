@@ -61,6 +61,13 @@ CUSTOM_INTENT_SLOTS: dict[str, dict[str, str]] = {
     "DontKnowIntent": {},
     "LogOnIntent": {},
     "LogOffIntent": {},
+    "HoldOnIntent": {},
+    "OtherSideIntent": {},
+    "HowToStopIntent": {},
+    "WhyIntent": {},
+    "AgainIntent": {},
+    "HeatIceIntent": {},
+    "PainkillerIntent": {},
 }
 
 BUILTIN_INTENTS: frozenset[str] = frozenset(

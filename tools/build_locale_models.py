@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import model_grammar  # noqa: E402
+import model_grammar
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = ROOT / "interaction_models"

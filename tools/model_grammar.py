@@ -55,10 +55,13 @@ def expand(template: str, lists: dict[str, list[str]]) -> list[str]:
     missing = [n for n in names if not isinstance(lists.get(n), list)]
     if missing:
         raise KeyError(f"{template!r}: no word list {missing}")
+    pieces = _LIST.split(template)  # literal, name, literal, name, ..., literal
     out = []
     for combo in itertools.product(*(lists[n] for n in names)):
-        parts = iter(combo)
-        out.append(tidy(_LIST.sub(lambda _m: next(parts), template)))
+        text = pieces[0]
+        for word, literal in zip(combo, pieces[2::2], strict=True):
+            text += word + literal
+        out.append(tidy(text))
     return list(dict.fromkeys(out))
 
 

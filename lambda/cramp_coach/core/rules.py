@@ -23,6 +23,7 @@ from typing import Any
 from cramp_coach.content import Content
 from cramp_coach.core import answers, start_answers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.night_answers import NightAnswers
 from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
@@ -77,14 +78,22 @@ class Conversation:
         restater = Restater(content, self.s, self.r)
         self.a.restate = lambda st, e: restater(st, e, self._answer_for)
         a = self.a
+        n = NightAnswers(a)
+        # Issue 22: hold-on, "the other leg", the side of a limb, questions asked mid-cramp.
+        night: dict[str, Handler] = {
+            "hold_on": n.hold_on, "other_side": n.other_side, "how_to_stop": n.how_to_stop,
+            "why": n.question, "again": n.question, "heat_ice": n.question,
+            "painkiller": n.question,
+        }  # fmt: skip
         routine: dict[str, Handler] = {
             "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
             "previous": a.previous, "start_over": a.start_over, "repeat": a.repeat,
             "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": a.cramp_in_routine,
             "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
             "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
-            "fallback": a.safety_question, "clarify": a.safety_question,
+            "fallback": a.safety_question, "clarify": n.correct_part,
             "symptom": a.routine_advice_done, "dont_know": a.help,
+            "prevention": n.prevention,
         }  # fmt: skip
         common: dict[str, Handler] = {
             "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
@@ -93,6 +102,7 @@ class Conversation:
             "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
             "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
             "hold_time": a.hold_time, "symptom": a.ask_muscle, "fallback": a.fallback_idle,
+            **night,
         }  # fmt: skip
         asking: dict[str, Handler] = {
             "fallback": a.miss, "next": a.miss, "dont_know": a.miss, "yes": a.miss,
