@@ -75,12 +75,6 @@ class NightAnswers:
         assert routine is not None
         return self.a.routines.speak(st.with_phase(InRoutine(routine)), routine)
 
-    def prevention(self, st: State, e: Event, profile: _P) -> Outcome:
-        """Prevention asked during the steps: tips after this cramp, the step now."""
-        if not self._in_steps(st):
-            return self.a.prevention(st, e, profile)
-        return self._back_to_step(st, self.s.p("prevention_later"))
-
     def question(self, st: State, e: Event, profile: _P) -> Outcome:
         text = self.s.p(QUESTIONS[e.kind])
         if self._in_steps(st):
@@ -96,3 +90,12 @@ class NightAnswers:
         if muscle is None:
             return self.a.safety_question(st, e, profile)
         return self.a.cramp_in_routine(st, replace(e, kind="cramp", muscle=muscle), profile)
+
+    def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
+        """A bare "back" mid-quadriceps or mid-shin is that limb's back, not the lower back."""
+        routine = st.routine
+        if routine is not None and e.heard_back:
+            muscle = _FLIP.get((routine.muscle, "BACK"))
+            if muscle is not None:
+                return self.a.cramp_in_routine(st, replace(e, muscle=muscle), profile)
+        return self.a.cramp_in_routine(st, e, profile)

@@ -88,12 +88,11 @@ class Conversation:
         routine: dict[str, Handler] = {
             "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
             "previous": a.previous, "start_over": a.start_over, "repeat": a.repeat,
-            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": a.cramp_in_routine,
+            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": n.cramp,
             "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
             "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
             "fallback": a.safety_question, "clarify": n.correct_part,
             "symptom": a.routine_advice_done, "dont_know": a.help,
-            "prevention": n.prevention,
         }  # fmt: skip
         common: dict[str, Handler] = {
             "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
