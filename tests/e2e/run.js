@@ -736,9 +736,12 @@ function effectiveHelper(reading) {
   if (helper) return helper;
   const muscle = reading.slots.muscle;
   if (!muscle) return null;
-  const heard = new Set(words(muscle.value));
-  if (heard.has("my")) return "ALONE";
-  if (heard.has("her") || heard.has("his") || heard.has("their")) return "PARTNER";
+  // The content's speaker words, the partner's first ("my wife's calf" is the partner's).
+  const { phrases } = contentFor(DEFAULT_LOCALE);
+  const heard = words(muscle.value);
+  const said = (key) => phrases[key].split(" ").some((w) => heard.includes(w));
+  if (said("speaker_partner_words")) return "PARTNER";
+  if (said("speaker_alone_words")) return "ALONE";
   return null;
 }
 
