@@ -763,7 +763,7 @@ function disagreement(stock, typed) {
 }
 
 function stockCheck(args, conversations) {
-  // The en-US scripts: the other locales' models are generated from en-US.json.
+  // The en-US scripts: every locale's model is generated from the same base and grammar.
   const model = modelOf(args.model || modelPath(DEFAULT_LOCALE));
   conversations = conversations.filter((c) => (c.locale || DEFAULT_LOCALE) === DEFAULT_LOCALE);
   const gapsFile = JSON.parse(fs.readFileSync(args.gaps, "utf8"));
