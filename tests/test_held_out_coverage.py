@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.local.nlu import InteractionModel
+
 ROOT = Path(__file__).parents[1]
 HELD_OUT = ROOT / "tests" / "phrasings" / "held_out"
 RUNNER = ROOT / "tests" / "e2e" / "run.js"
@@ -109,6 +111,18 @@ def test_held_out_phrasings_under_stock_virtual_core(locale: str) -> None:
     assert not warning_misses, f"warning words lost: {warning_misses}"
     got, total, night_misses = figures(locale)["night"]
     assert got / total >= MUSCLE_TARGET, f"{report(locale)}; missed: {night_misses}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_warning_words_reach_a_slot_under_the_local_resolver_too(locale: str) -> None:
+    """`make chat` (cramp_coach.local.nlu, the typed reading Alexa's NLU is closer to)."""
+    model = InteractionModel.for_locale(locale)
+    for row in rows(locale):
+        if row["kind"] != "warning":
+            continue
+        resolution = model.resolve(row["say"])
+        heard = resolution.slots.get("symptom", ("", None))[0]
+        assert resolution.intent in CARRIERS and heard, f"{row['say']!r}: {resolution}"
 
 
 if __name__ == "__main__":  # `python -m tests.test_held_out_coverage`: the figures alone
