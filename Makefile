@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean models
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean models triage
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,12 @@ unit: setup node_modules/.installed
 
 # Everything CI checks: lint, types, unit + integration + end-to-end tests.
 test: lint typecheck unit
+
+# Triage quality (issue 20): the vignettes in tests/triage/vignettes/ through real envelopes;
+# prints accuracy per level, under- and over-triage, safety violations and every miss.
+# Exit 0 for the report; `make triage ARGS=--strict` exits 1 when a target is missed.
+triage: setup
+	$(BIN)/python -m tests.triage $(ARGS)
 
 # Benchmarks (not part of the tests), measuring the real `sam build` output (deploy-check makes
 # it). Speech timing needs espeak-ng (Debian package).

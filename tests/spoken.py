@@ -5,14 +5,11 @@ from __future__ import annotations
 from cramp_coach.content import load_content
 
 CONTENT = load_content("en-US")
+_TRACKS = tuple(
+    (m, t) for m in CONTENT.muscles.values() for t in (m.partner, m.alone, m.gentle, m.gentle_alone)
+)
+# A step's own question (an offer, a choice) is a step too: never after a stopping red flag.
 STEP_TEXTS = frozenset(
-    s.text for m in CONTENT.muscles.values() for t in (m.partner, m.alone, m.gentle) for s in t
+    text for _, t in _TRACKS for s in t for text in (s.text, s.ask) if text is not None
 )
-LEG_RUBS = frozenset(
-    s.text
-    for m in CONTENT.muscles.values()
-    if m.leg
-    for t in (m.partner, m.alone, m.gentle)
-    for s in t
-    if s.phase == "massage"
-)
+LEG_RUBS = frozenset(s.text for m, t in _TRACKS if m.leg for s in t if s.phase == "massage")

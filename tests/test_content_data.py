@@ -65,26 +65,41 @@ SOURCE_KEYS = [
     "CES-NHS",
     "UCLH-NECK",
     "HARVARD-HAND",
+    "COMP-NHS",
+    "ISCH",
+    "ACH",
+    "PREECL",
+    "STROKE",
+    "BACK-NHS",
+    "COCH-STRETCH",
 ]
-LEVEL = {
+LEVEL = {  # PROTOCOLS.md section 4, revised 2026-12-06 (one id per level where a row has two)
     "RF_PE": "emergency",
     "RF_DVT": "urgent",
     "RF_LONG": "urgent",
     "RF_HEAT": "emergency",
     "RF_HEAT2": "urgent",
-    "RF_RHABDO": "urgent",
+    "RF_RHABDO": "emergency",
     "RF_FLUID": "urgent",
-    "RF_NEURO": "emergency",
+    "RF_NEURO": "routine",
+    "RF_NEURO_WORSE": "urgent",
+    "RF_STROKE": "emergency",
     "RF_CHEST": "emergency",
     "RF_TRUNK": "urgent",
     "RF_CES": "emergency",
     "RF_BACK": "urgent",
+    "RF_BACK_INJURY": "emergency",
+    "RF_BACK_SLOW": "routine",
     "RF_MENING": "emergency",
     "RF_HAND": "urgent",
-    "RF_SWELL": "urgent",
+    "RF_SWELL": "emergency",
+    "RF_ISCH": "emergency",
+    "RF_TEAR": "urgent",
     "RF_TOXIN": "urgent",
     "RF_PREG": "urgent",
-    "RF_CHILD": "emergency",
+    "RF_PREG_PE": "urgent",
+    "RF_CHILD": "urgent",
+    "RF_CHILD_WEAK": "emergency",
     "RF_INFANT": "emergency",
     "RF_FREQ": "routine",
     "RF_MED": "routine",
@@ -95,7 +110,7 @@ LEVEL = {
 
 def all_steps():
     for mid, m in DATA["muscles"].items():
-        for variant in ("partner", "alone", "gentle"):
+        for variant in ("partner", "alone", "gentle", "gentle_alone"):
             for step in m.get(variant, []):
                 yield f"{mid}.{variant}.{step['id']}", step
     for step in DATA["aftercare"]["steps"]:
@@ -105,8 +120,10 @@ def all_steps():
 def spoken_texts():
     for where, step in all_steps():
         yield where, step["text"]
+        if "ask" in step:
+            yield f"{where}.ask", step["ask"]
     for mid, m in DATA["muscles"].items():
-        for key in ("caution", "pregnancy"):
+        for key in ("caution", "pregnancy", "check"):
             if key in m:
                 yield f"{mid}.{key}", m[key]["text"]
     for vid, v in DATA["vague"].items():
@@ -114,6 +131,7 @@ def spoken_texts():
             if key in v:
                 yield f"vague.{vid}.{key}", v[key]
     yield "reassurance", DATA["aftercare"]["reassurance"]["text"]
+    yield "aftercare.warning", DATA["aftercare"]["warning"]["text"]
     for i, p in enumerate(DATA["prevention"]):
         yield f"prevention[{i}]", p["text"]
     for rid, rf in DATA["red_flags"].items():
@@ -128,10 +146,11 @@ def all_source_fields():
     for where, step in all_steps():
         yield where, step["source"]
     for mid, m in DATA["muscles"].items():
-        for key in ("caution", "pregnancy"):
+        for key in ("caution", "pregnancy", "check"):
             if key in m:
                 yield f"{mid}.{key}", m[key]["source"]
     yield "reassurance", DATA["aftercare"]["reassurance"]["source"]
+    yield "aftercare.warning", DATA["aftercare"]["warning"]["source"]
     for i, p in enumerate(DATA["prevention"]):
         yield f"prevention[{i}]", p["source"]
     for rid, rf in DATA["red_flags"].items():
@@ -169,13 +188,18 @@ def test_muscles_shape():
     for mid, m in DATA["muscles"].items():
         assert m["leg"] is (mid in LEG_MUSCLES), mid
         assert m["partner"] and m["alone"], mid
+        # Ids are the spec's step numbers; the shin's step 5 is its check (muscle `check`).
         ids = [s["id"] for s in m["partner"]]
-        assert ids == [str(i) for i in range(1, len(ids) + 1)], mid
+        numbers = [i for i in range(1, 9) if not (mid == "SHIN" and i == 5)]
+        assert ids == [str(i) for i in numbers[: len(ids)]], mid
         alone = [s["id"] for s in m["alone"]]
         assert alone == [f"A{i}" for i in range(1, len(alone) + 1)], mid
         for rf in m["red_flags"]:
             assert rf in DATA["red_flags"], (mid, rf)
     assert [s["id"] for s in DATA["muscles"]["CALF"]["gentle"]] == ["B1", "B2", "B3"]
+    assert [s["id"] for s in DATA["muscles"]["CALF"]["gentle_alone"]] == ["AB1", "AB2", "AB3"]
+    assert DATA["muscles"]["SHIN"]["check"]["flag"] == "RF_SWELL"
+    assert DATA["muscles"]["CALF"]["check"]["flag"] == "RF_DVT"
     assert "caution" in DATA["muscles"]["QUADRICEPS"]
     assert "pregnancy" in DATA["muscles"]["CALF"]
     assert DATA["muscles"]["LOWER_BACK"]["red_flags"] == ["RF_CES", "RF_BACK"]
@@ -187,7 +211,7 @@ def test_muscles_shape():
 
 def test_partner_and_alone_address_the_right_person():
     for mid, m in DATA["muscles"].items():
-        for s in m["alone"]:
+        for s in m["alone"] + m.get("gentle_alone", []):
             assert not re.search(r"\b(their|they|they.re)\b", s["text"], re.I), (mid, s["id"])
         for s in m["partner"] + m.get("gentle", []):
             assert not re.search(
@@ -208,14 +232,18 @@ def test_holds_match_protocols():
     assert holds("CALF", "partner") == [None, None, None, None, 30, 60, 30]
     assert holds("CALF", "gentle") == [None, 10, 30]  # B3: relax 5, push 10, twice, each counted
     assert holds("CALF", "alone") == [None, 30, 30, 30, 60]
+    assert holds("CALF", "gentle_alone") == [None, 10, 30]
     assert holds("FOOT_ARCH", "partner") == [None, None, 30, 10, 60, 20]
     assert holds("FOOT_ARCH", "alone") == [None, 30, 10, 60, 20]
-    assert holds("TOES", "partner") == [None, None, None, 30, 10, 30, 20]
+    # Toe wiggle (step 5) is a movement, not a hold: no countdown.
+    assert holds("TOES", "partner") == [None, None, None, 30, None, 30, 20]
+    assert holds("TOES", "alone") == [None, None, None, 30, None, 30, 20]
     assert holds("HAMSTRING", "partner") == [None, 10, None, 30, None, 60]
     assert holds("HAMSTRING", "alone") == [None, 30, 20, 20, 60]
     assert holds("QUADRICEPS", "partner") == [None, None, None, 30, None, 60]
     assert holds("QUADRICEPS", "alone") == [None, 30, 30, 60]
-    assert holds("SHIN", "partner") == [None, None, None, 30, 60, None]
+    assert holds("SHIN", "partner") == [None, None, None, 30, 60]
+    assert holds("SHIN", "alone") == [None, None, 30, 60]
     # Knee hug 5 s each side; knee rolls 2 s per side, five times: every part counted.
     assert holds("LOWER_BACK", "partner") == [None, None, 1200, 30, 10, 20, None]
     beats = lambda mid, v, i: [b["hold"] for b in m[mid][v][i]["beats"]]  # noqa: E731
@@ -224,16 +252,10 @@ def test_holds_match_protocols():
     assert beats("CALF", "gentle", 2) == [5, 10, 5, 10]
     assert holds("HAND", "partner") == [None, None, 30, 20, 60, 300]
     assert holds("NECK", "partner") == [None, 1200, None, None]
-    assert [s["hold"] for s in DATA["aftercare"]["steps"]] == [30, 180, 300, 600, None, None, None]
-    assert [s["legs_only"] for s in DATA["aftercare"]["steps"]] == [
-        True,
-        True,
-        False,
-        False,
-        False,
-        False,
-        True,
-    ]
+    after = DATA["aftercare"]["steps"]
+    assert [s["id"] for s in after] == ["C1", "C2", "C3-warm", "C3-ice", "C6", "C7"]
+    assert [s["hold"] for s in after] == [30, 180, None, None, None, None]
+    assert [s["legs_only"] for s in after] == [True, True, False, False, False, True]
 
 
 @pytest.mark.parametrize(("where", "text"), list(spoken_texts()))
@@ -251,12 +273,16 @@ def test_red_flags():
         assert rf["level"] == LEVEL[rid], rid
         if rf["level"] == "emergency":
             assert "call emergency services" in rf["script"].lower(), rid
-    neuro = DATA["red_flags"]["RF_NEURO"]["script"]
-    assert "needs a doctor" in neuro and "speech or the face" in neuro
-    child = DATA["red_flags"]["RF_CHILD"]["script"]
-    assert "too weak to stand" in child and "call the doctor now" in child
-    back = DATA["red_flags"]["RF_BACK"]["script"]
-    assert "today" in back and "Otherwise" in back
+    scripts = {rid: rf["script"] for rid, rf in DATA["red_flags"].items()}
+    assert "checked by a doctor soon" in scripts["RF_NEURO"]
+    assert "stroke" in scripts["RF_STROKE"]
+    assert "call the doctor now" in scripts["RF_CHILD"]
+    assert "too weak to stand" in scripts["RF_CHILD_WEAK"]
+    assert "today" in scripts["RF_BACK"] and "fall or accident" in scripts["RF_BACK_INJURY"]
+    # RF-HEAT calls first; RF-RHABDO says stop exercising and drink before anything else.
+    assert scripts["RF_HEAT"].startswith("Call emergency services now.")
+    assert scripts["RF_RHABDO"].startswith("Stop all exercise and drink water.")
+    assert "midwife" in scripts["RF_PREG_PE"]
     assert DATA["out_of_scope"] == {
         "CHEST": "RF_CHEST",
         "TRUNK": "RF_TRUNK",

@@ -27,6 +27,11 @@ from tests.memory_store import MemoryStore
 from tests.spoken import LEG_RUBS, STEP_TEXTS
 
 CONTENT = load_content("en-US")
+# The leg check's words: the shared one, and a muscle's own (the shin's compartment check).
+LEG_CHECKS = (
+    CONTENT.safety_check.text,
+    *(m.check.text for m in CONTENT.muscles.values() if m.check),
+)
 STOPPING = {f.id: f.script for f in CONTENT.red_flags.values() if f.stops_routine}
 EMERGENCY = {f.id for f in CONTENT.red_flags.values() if f.level == "emergency"}
 MUSCLE_IDS = sorted({*CONTENT.muscles, *CONTENT.vague, *CONTENT.out_of_scope})
@@ -80,7 +85,7 @@ class Night(RuleBasedStateMachine):
     def _send(self, intent: str, **slots: tuple[str, str | None]) -> None:
         before = self.last
         turn = self.talk.say(intent, **slots)
-        asked = before is not None and CONTENT.safety_check.text in before.speech
+        asked = before is not None and any(check in before.speech for check in LEG_CHECKS)
         if asked and intent == "No":
             self.check_clear = True
         if turn.state["mode"] not in ("routine", "paused"):

@@ -69,7 +69,8 @@ def test_repeat_at_the_leg_check_asks_it_again(talk: Conversation, content: Cont
     while turn.state["check"] != "asking":
         turn = talk.say("Next")
     again = talk.say("Repeat")
-    assert again.speech == content.safety_check.text
+    check = content.muscles["CALF"].check  # the calf's own check (PROTOCOLS RF-SWELL)
+    assert check is not None and again.speech == check.text
     assert again.state["check"] == "asking"
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.spec import RED_FLAGS, ROUTINE_MUSCLES
+from tests.spec import RED_FLAGS, ROUTINE_MUSCLES, SUB_LEVEL_FLAGS
 
 REPO_ROOT = Path(__file__).parents[1]
 MODEL_PATHS = sorted((REPO_ROOT / "interaction_models").glob("*.json"))
@@ -100,7 +100,7 @@ EXPECTED_TYPE_IDS: dict[str, frozenset[str]] = {
     "BODY_PART": frozenset({"FRONT", "BACK", "TOP", "BELOW", "ABOVE"}),
     # PREGNANT, CHILD and INFANT change the routine (PROTOCOLS.md section 5); EXERCISE_HEAT is the
     # context ("after a run", "it's really hot in here") the heat red flags are read against.
-    "SYMPTOM": RED_FLAGS | {"PREGNANT", "CHILD", "INFANT", "EXERCISE_HEAT"},
+    "SYMPTOM": (RED_FLAGS - SUB_LEVEL_FLAGS) | {"PREGNANT", "CHILD", "INFANT", "EXERCISE_HEAT"},
     "VOLUME": frozenset({"QUIET", "NORMAL"}),
 }
 

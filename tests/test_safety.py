@@ -108,12 +108,19 @@ def test_a_swollen_calf_asks_about_breathing_and_yes_is_the_emergency(
 
 
 # ------------------------------------------------------------------ the quick check
+def calf_check(content: Content) -> str:
+    """The calf asks its own check: the shared question plus the compartment one (RF-SWELL)."""
+    check = content.muscles["CALF"].check
+    assert check is not None
+    return check.text
+
+
 def test_yes_to_the_quick_check_stops_at_once_with_the_clot_advice(
     night: Conversation, content: Content
 ) -> None:
     night.cramp("CALF", helper="ALONE")
     held = night.say("Next")
-    assert content.safety_check.text in held.speech
+    assert calf_check(content) in held.speech
     turn = night.say("Yes")
     assert turn.speech.startswith(content.red_flags["RF_DVT"].script)
     assert "don't rub" in turn.speech
@@ -129,15 +136,18 @@ def test_anything_but_a_clear_no_asks_again_and_no_massage_until_then(
     turn = night.say("Next")
     for _ in range(3):
         turn = night.say("Next")
-    assert content.safety_check.text in turn.speech  # after the first hold (step 5)
+    assert calf_check(content) in turn.speech  # after the first hold (step 5)
     again = night.say("Next")
     assert again.speech.startswith(content.phrase("yes_or_no_first"))
-    assert content.safety_check.text in again.speech
-    on = night.say("StillCrampingIntent")  # still not a no: carry on, without the rub
+    assert calf_check(content) in again.speech
+    # Still not a no: the breathing half alone (4.1), then on without the rub.
+    breath = night.say("StillCrampingIntent")
+    assert breath.speech == content.phrase("breath_check")
+    on = night.say("No")
     assert not any(rub in on.speech for rub in LEG_RUBS)
     assert content.phrase("skip_rub_unchecked") in on.speech
     assert content.muscles["CALF"].partner[6].text in on.speech
-    assert content.safety_check.text in on.speech, "asked again after the next hold"
+    assert calf_check(content) in on.speech, "asked again after the next hold"
 
 
 def test_a_clear_no_lets_the_rub_through(night: Conversation, content: Content) -> None:
@@ -156,7 +166,7 @@ def test_massage_is_checked_first_when_the_check_never_came(
     night.say("StillCrampingIntent")  # back to the stretch, check still unasked
     for _ in range(3):
         turn = night.say("Next")
-    assert content.safety_check.text in turn.speech
+    assert calf_check(content) in turn.speech
 
 
 # ------------------------------------------------------------------ the safety net
@@ -172,7 +182,7 @@ def test_massage_is_checked_first_when_the_check_never_came(
         ("the baby's leg keeps stiffening", "RF_INFANT"),
         ("my toddler has a cramp", "RF_INFANT"),
         ("it's been cramping for twenty minutes", "RF_LONG"),
-        ("his face is drooping", "RF_NEURO"),
+        ("his face is drooping", "RF_STROKE"),
         ("I can't control my bladder", "RF_CES"),
     ],
 )
@@ -204,8 +214,8 @@ def test_a_fallback_mid_routine_asks_one_safety_question_and_keeps_the_place(
     assert not speaks_steps(turn)
     assert "say next" not in turn.speech.lower()
     assert turn.speech.endswith("?") and turn.state["step"] == 1
-    kept = night.say("No")
-    assert kept.speech.startswith("We're on step 2 of the calf steps.")
+    kept = night.say("No")  # after the safety question's "no", the step again, whole (4.1)
+    assert kept.speech.startswith(content.muscles["CALF"].partner[1].text)
     assert night.say("Next").speech.startswith(content.muscles["CALF"].partner[2].text)
 
 
@@ -225,7 +235,7 @@ def test_everyday_helper_words_are_not_symptoms(night: Conversation, content: Co
 
 # ------------------------------------------------------------------ flags
 def test_a_baby_gets_no_steps_even_with_a_muscle(night: Conversation, content: Content) -> None:
-    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("my baby", "INFANT"))
+    turn = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("the newborn", "INFANT"))
     assert turn.speech.startswith(content.red_flags["RF_INFANT"].script)
     assert not speaks_steps(turn)
     assert not speaks_steps(night.cramp("CALF", helper="PARTNER"))
@@ -238,7 +248,7 @@ def test_a_child_hears_the_child_signs_and_then_the_steps(
     assert turn.speech.startswith(content.flags["CHILD"].text)
     assert content.muscles["CALF"].partner[0].text in turn.speech
     weak = night.say("CrampIntent", muscle=("he can't stand up, he's too weak", None))
-    assert weak.speech.startswith(content.red_flags["RF_CHILD"].script)
+    assert weak.speech.startswith(content.red_flags["RF_CHILD_WEAK"].script)  # E (RF-CHILD)
 
 
 def test_heat_or_exercise_asks_the_heat_question_first(
@@ -373,8 +383,8 @@ def test_knee_hugs_and_rolls_are_counted_each_side(night: Conversation, content:
 def test_the_gentle_option_counts_each_push(night: Conversation) -> None:
     night.cramp("CALF", helper="PARTNER")
     night.say("HurtsIntent")
-    night.say("Next")
-    turn = night.say("Next")
+    night.say("Next")  # B2, the first hold: the leg check follows it (Option B too)
+    turn = night.say("No")
     # Relax 5, push 10, twice: each push is 5 s of quiet, then "five, four, three, two, one".
     assert _breaks(turn) == [5, 5, 5, 5]
     assert turn.speech.count("Five, four, three, two, one.") == 2
@@ -422,3 +432,86 @@ def test_past_ten_minutes_nothing_speaks_the_steps_again(
     turn = night.say(intent, after=601)
     assert turn.speech.startswith(content.red_flags["RF_LONG"].script)
     assert not speaks_steps(turn)
+
+
+# ------------------------------------------------------------------ answers (PROTOCOLS 4.1)
+def _to_the_leg_check(night: Conversation, content: Content) -> Turn:
+    night.cramp("CALF", helper="PARTNER")
+    turn = night.say("Next")
+    while not turn.speech.rstrip().endswith("short of breath?"):
+        turn = night.say("Next")
+    return turn
+
+
+def test_an_unclear_leg_check_twice_asks_the_breathing_half_alone(
+    night: Conversation, content: Content
+) -> None:
+    _to_the_leg_check(night, content)
+    night.say("FallbackIntent")
+    turn = night.say("FallbackIntent")
+    assert turn.speech == content.phrase("breath_check") and turn.state["mode"] == "routine"
+    on = night.say("No")
+    assert "leave out the rub" in on.speech and not any(t in on.speech for t in LEG_RUBS)
+    assert on.state["mode"] == "routine"
+
+
+def test_an_unclear_breathing_answer_twice_is_treated_as_an_emergency(
+    night: Conversation, content: Content
+) -> None:
+    _to_the_leg_check(night, content)
+    night.say("FallbackIntent")
+    night.say("FallbackIntent")
+    again = night.say("FallbackIntent")
+    assert again.speech.startswith(content.phrase("yes_or_no_first"))
+    last = night.say("FallbackIntent")
+    assert last.speech.startswith(content.phrase("unsure_is_emergency"))
+    assert content.red_flags["RF_PE"].script in last.speech and last.state["mode"] == "locked"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        ("SymptomIntent", {"symptom": ("a bit breathless", "RF_PE")}),
+        ("SymptomIntent", {"symptom": ("she's a bit short of breath", None)}),
+        ("DontKnowIntent", {}),
+        ("SymptomIntent", {"symptom": ("i think so", None)}),
+        ("SymptomIntent", {"symptom": ("maybe", None)}),
+    ],
+)
+def test_after_a_clot_warning_any_doubt_about_breathing_is_the_emergency(
+    night: Conversation, content: Content, answer: tuple[str, dict[str, Any]]
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    warned = night.say("SymptomIntent", symptom=("her calf is red and swollen", "RF_DVT"))
+    assert warned.state["red_flag"] == "RF_DVT"
+    intent, slots = answer
+    turn = night.say(intent, **slots)
+    assert turn.state["red_flag"] == "RF_PE", turn.speech
+    assert content.phrase("emergency_number") in turn.speech
+
+
+def test_a_clear_no_to_breathing_leaves_the_clot_advice(
+    night: Conversation, content: Content
+) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("SymptomIntent", symptom=("her calf is red and swollen", "RF_DVT"))
+    turn = night.say("SymptomIntent", symptom=("no chest pain and she's breathing fine", None))
+    assert turn.state["red_flag"] == "RF_DVT"
+    assert content.phrase("emergency_number") not in turn.speech
+
+
+def test_my_baby_asks_once_and_an_adult_gets_the_steps(
+    night: Conversation, content: Content
+) -> None:
+    asked = night.say("CrampIntent", muscle=("calf", "CALF"), symptom=("my baby's", None))
+    assert asked.speech == content.phrase("baby_check")
+    steps = night.say("CrampIntent", helper=("my wife", "PARTNER"))
+    assert steps.speech.startswith(content.muscles["CALF"].partner[0].text)
+
+
+def test_a_one_shot_the_model_missed_gets_the_safety_line(
+    night: Conversation, content: Content
+) -> None:
+    turn = night.say("FallbackIntent")
+    assert turn.speech.endswith(content.phrase("ask_muscle_again"))
+    assert "trouble breathing" in turn.speech

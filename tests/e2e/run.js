@@ -150,7 +150,7 @@ function getPath(object, dotted) {
 }
 
 /* A text in a script: literal, or a reference into the content (so scripts don't copy it):
- *   @step:CALF:A2        step A2 of the calf routine (partner, alone or gentle ids)
+ *   @step:CALF:A2        step A2 of the calf routine (partner, alone, gentle or AB ids)
  *   @aftercare:C1        aftercare step C1;  @aftercare:reassurance
  *   @rf:RF_PE            red flag script;    @flag:PREGNANT  flag text
  *   @phrase:key          phrases.json; placeholders filled with |name=calf|step=2
@@ -170,7 +170,7 @@ function resolveText(ref, locale = DEFAULT_LOCALE) {
     const [muscle, id] = arg.split(":");
     const m = protocols.muscles[muscle];
     if (m) {
-      for (const track of ["partner", "alone", "gentle"]) {
+      for (const track of ["partner", "alone", "gentle", "gentle_alone"]) {
         const step = (m[track] || []).find((s) => s.id === id);
         if (step) { text = step.text; break; }
       }

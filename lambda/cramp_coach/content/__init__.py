@@ -23,6 +23,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+from cramp_coach.content.symptoms import (
+    SymptomModel,
+    SymptomModelError,
+    parse_symptom_model,
+    read_symptom_files,
+)
+
 CONTENT_DIR = Path(__file__).parent
 BASE_LANGUAGE = "en"
 # The phrases the core appends after an emergency-level and an urgent-level red flag.
@@ -32,10 +39,15 @@ NUMBER_KINDS = ("emergency", "urgent", "ambulance")
 # Overlay tables that may gain keys a base does not have.
 OPEN_TABLES = {"sources", "numbers"}
 # Keys an overlay must never change: structure, not wording.
-FIXED_KEYS = {"id", "source", "level", "hold", "phase", "legs_only", "position_first", "leg"}
+FIXED_KEYS = {
+    "id", "source", "level", "hold", "phase", "legs_only", "position_first", "leg", "flag",
+}  # fmt: skip
 MAX_STEP_WORDS = 30
 PHASES = ("setup", "stretch", "massage", "care")
 LEVELS = ("emergency", "urgent", "routine")
+# BODY_PART ids an answer to a step's choice question may name ("under" is BELOW).
+CHOICE_PARTS = ("FRONT", "BACK", "TOP", "BELOW", "ABOVE")
+_CHOICE_WORD = re.compile(r"[a-z']+")
 ROUTINE_MUSCLES = (
     "CALF",
     "FOOT_ARCH",
@@ -81,6 +93,24 @@ class Step:
     position_first: bool = False
     # Counted parts; their holds add up to `hold`. Empty: one hold of `hold` seconds.
     beats: tuple[Beat, ...] = ()
+    # Asked, never chained (PROTOCOLS 2.3, 2.4 A4, 2.5 A3, 3 C3). With `when` empty it is an
+    # offer: a clear yes plays the step. Consecutive steps with `when` are one choice: the
+    # first asks, and the answer's words pick the one step played (never both).
+    ask: str | None = None
+    when: tuple[str, ...] = ()
+
+    @property
+    def offer(self) -> bool:
+        return self.ask is not None and not self.when
+
+
+@dataclass(frozen=True)
+class Check:
+    """A muscle's own leg check before a rub (G3): its question and the flag a yes raises."""
+
+    text: str
+    source: str
+    flag: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +124,20 @@ class Muscle:
     caution: Sourced | None
     pregnancy: Sourced | None
     red_flags: tuple[str, ...]
+    gentle_alone: tuple[Step, ...] = ()  # Option B for one person (PROTOCOLS 2.1)
+    check: Check | None = None  # None: the shared `safety_check`, a yes is RF_DVT
+
+    def gentle_for(self, variant: str) -> tuple[Step, ...]:
+        return self.gentle_alone if variant == "alone" else self.gentle
+
+    def track(self, track: str, variant: str) -> tuple[Step, ...]:
+        """A track's steps. Option B eases the cramp another way; once it gives, the
+        protocol's own rub follows (G9: "go to the massage"), behind the leg check."""
+        main = self.alone if variant == "alone" else self.partner
+        gentle = self.gentle_for(variant)
+        if track == "gentle" and gentle:
+            return (*gentle, *(s for s in main if s.phase == "massage"))
+        return main
 
 
 @dataclass(frozen=True)
@@ -121,22 +165,6 @@ class RedFlag:
         return self.level != "routine"
 
 
-@dataclass(frozen=True)
-class SafetyRule:
-    """Words that point at a red flag or flag, optionally only with some muscles or flags."""
-
-    terms: tuple[str, ...]  # lower case; a trailing * matches any ending
-    target: str  # a red-flag id, a context flag, ASK (the safety question) or IGNORE
-    muscles: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SafetyNet:
-    negations: frozenset[str]
-    rules: tuple[SafetyRule, ...]
-
-
 CONTEXT_FLAGS = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
 FLAG_TEXTS = ("PREGNANT", "PREGNANT_ALONE", "CHILD", "EXERCISE_HEAT")
 
@@ -162,6 +190,7 @@ class Content:
     out_of_scope: dict[str, str]
     aftercare: tuple[Step, ...]
     reassurance: Sourced
+    aftercare_warning: Sourced | None  # said after the reassurance (PROTOCOLS 3)
     prevention: tuple[Sourced, ...]
     red_flags: dict[str, RedFlag]
     flags: dict[str, Sourced]
@@ -171,7 +200,7 @@ class Content:
     gentle_stop: Sourced
     doctor_advice: Sourced
     hold_advice: Sourced
-    safety_net: SafetyNet
+    symptoms: SymptomModel
     phrases: dict[str, str]
     number_words: dict[int, str]  # for counts and durations ("thirty")
 
@@ -206,11 +235,15 @@ class Content:
         """(where, text) for every string the skill may speak, phrases unfilled."""
         for mid, m in self.muscles.items():
             yield f"muscles.{mid}.name", m.name
-            for variant in ("partner", "alone", "gentle"):
+            for variant in ("partner", "alone", "gentle", "gentle_alone"):
                 for st in getattr(m, variant):
                     yield f"muscles.{mid}.{variant}.{st.id}", st.text
+                    if st.ask:
+                        yield f"muscles.{mid}.{variant}.{st.id}.ask", st.ask
                     for i, beat in enumerate(st.beats):
                         yield f"muscles.{mid}.{variant}.{st.id}.beats[{i}]", beat.cue
+            if m.check:
+                yield f"muscles.{mid}.check", m.check.text
             for extra in ("caution", "pregnancy"):
                 sourced = getattr(m, extra)
                 if sourced is not None:
@@ -222,7 +255,11 @@ class Content:
                     yield f"vague.{vid}.{name}", text
         for st in self.aftercare:
             yield f"aftercare.{st.id}", st.text
+            if st.ask:
+                yield f"aftercare.{st.id}.ask", st.ask
         yield "aftercare.reassurance", self.reassurance.text
+        if self.aftercare_warning:
+            yield "aftercare.warning", self.aftercare_warning.text
         for i, tip in enumerate(self.prevention):
             yield f"prevention[{i}]", tip.text
         for rf_id, rf in self.red_flags.items():
@@ -292,7 +329,9 @@ class _Reader:
         )
 
     def step(self, value: Any, where: str, allow_legs_only: bool = False) -> Step:
-        optional = {"position_first", "beats"} | ({"legs_only"} if allow_legs_only else set())
+        optional = {"position_first", "beats", "ask", "when"} | (
+            {"legs_only"} if allow_legs_only else set()
+        )
         data = self.obj(value, where, {"id", "text", "hold", "phase", "source"}, optional)
         text = self.text(data["text"], f"{where}.text")
         words = len(text.split())
@@ -317,6 +356,12 @@ class _Reader:
         beats = self.beats(data.get("beats", []), f"{where}.beats")
         if beats and sum(b.hold for b in beats) != hold:
             raise self.fail(f"{where}.beats", f"the beats' holds must add up to hold ({hold})")
+        ask = self.text(data["ask"], f"{where}.ask") if "ask" in data else None
+        if ask is not None and len(ask.split()) > MAX_STEP_WORDS:
+            raise self.fail(f"{where}.ask", f"at most {MAX_STEP_WORDS} words fit one breath")
+        when = self.when(data.get("when", []), f"{where}.when")
+        if (ask or when) and data["phase"] == "massage":
+            raise self.fail(where, "a rub is never offered or chosen: the leg check guards it")
         return Step(
             id=self.text(data["id"], f"{where}.id"),
             text=text,
@@ -326,7 +371,24 @@ class _Reader:
             legs_only=legs_only,
             position_first=position_first,
             beats=beats,
+            ask=ask,
+            when=when,
         )
+
+    def when(self, value: Any, where: str) -> tuple[str, ...]:
+        """The words (or BODY_PART ids) of an answer that picks this step."""
+        if not isinstance(value, list):
+            raise self.fail(where, "expected a list of answer words")
+        for word in value:
+            if not isinstance(word, str) or not (
+                word in CHOICE_PARTS or _CHOICE_WORD.fullmatch(word)
+            ):
+                raise self.fail(
+                    where, f"{word!r}: expected a lower-case word or one of {CHOICE_PARTS}"
+                )
+        if len(set(value)) != len(value):
+            raise self.fail(where, "a word is listed twice")
+        return tuple(value)
 
     def beats(self, value: Any, where: str) -> tuple[Beat, ...]:
         if not isinstance(value, list):
@@ -345,10 +407,41 @@ class _Reader:
     ) -> tuple[Step, ...]:
         if not isinstance(value, list) or (not value and not allow_empty):
             raise self.fail(where, "expected a non-empty list of steps")
-        return tuple(self.step(v, f"{where}[{i}]", legs_only) for i, v in enumerate(value))
+        steps = tuple(self.step(v, f"{where}[{i}]", legs_only) for i, v in enumerate(value))
+        self.choices(steps, where)
+        return steps
+
+    def choices(self, steps: tuple[Step, ...], where: str) -> None:
+        """Each run of `when` steps is one question: the first asks, two or more answers,
+        and no word picks two of them."""
+        i = 0
+        while i < len(steps):
+            if not steps[i].when:
+                i += 1
+                continue
+            end = i
+            while end + 1 < len(steps) and steps[end + 1].when and not steps[end + 1].ask:
+                end += 1
+            if steps[i].ask is None:
+                raise self.fail(f"{where}[{i}].ask", "the first step of a choice asks it")
+            if end == i:
+                raise self.fail(f"{where}[{i}].when", "a choice needs two or more steps")
+            words = [w for s in steps[i : end + 1] for w in s.when]
+            if len(set(words)) != len(words):
+                raise self.fail(f"{where}[{i}].when", "one word picks two steps of a choice")
+            if len({s.legs_only for s in steps[i : end + 1]}) > 1:
+                # aftercare_for() drops legs_only steps: a choice must never lose an answer
+                raise self.fail(f"{where}[{i}].legs_only", "the same for every answer")
+            i = end + 1
 
 
-def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
+def _parse(
+    protocols: Any,
+    phrases: Any,
+    pfile: Path,
+    sfile: Path,
+    symptoms: tuple[Any, Any, str] | None = None,
+) -> Content:
     r = _Reader(pfile)
     top = r.obj(
         protocols,
@@ -370,7 +463,6 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
             "gentle_stop",
             "doctor_advice",
             "hold_advice",
-            "safety_net",
         },
     )
     red_flags: dict[str, RedFlag] = {}
@@ -394,7 +486,7 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
             raw,
             where,
             {"name", "leg", "partner", "alone", "red_flags"},
-            {"gentle", "caution", "pregnancy"},
+            {"gentle", "gentle_alone", "caution", "pregnancy", "check"},
         )
         for rf in data["red_flags"]:
             if rf not in red_flags:
@@ -413,6 +505,12 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
                 r.sourced(data["pregnancy"], f"{where}.pregnancy") if "pregnancy" in data else None
             ),
             red_flags=tuple(data["red_flags"]),
+            gentle_alone=r.steps(
+                data.get("gentle_alone", []), f"{where}.gentle_alone", allow_empty=True
+            ),
+            check=_check(r, data["check"], f"{where}.check", red_flags)
+            if "check" in data
+            else None,
         )
 
     vague: dict[str, Vague] = {}
@@ -455,13 +553,11 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         if rf not in red_flags:
             raise r.fail(f"out_of_scope.{place}", f"unknown red flag {rf!r}")
 
-    after = r.obj(top["aftercare"], "aftercare", {"steps", "reassurance"})
+    after = r.obj(top["aftercare"], "aftercare", {"steps", "reassurance"}, {"warning"})
     flags = {
         fid: r.sourced(raw, f"flags.{fid}")
         for fid, raw in r.obj(top["flags"], "flags", set(FLAG_TEXTS)).items()
     }
-    places = {*muscles, *vague, *out_of_scope}
-    safety_net = _safety_net(r, top["safety_net"], set(red_flags), places)
     sources = r.obj(top["sources"], "sources", set(), set(top["sources"]))
     phone_numbers = _phone_numbers(r, top["numbers"], sources)
 
@@ -489,6 +585,9 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         out_of_scope=dict(out_of_scope),
         aftercare=r.steps(after["steps"], "aftercare.steps", legs_only=True),
         reassurance=r.sourced(after["reassurance"], "aftercare.reassurance"),
+        aftercare_warning=(
+            r.sourced(after["warning"], "aftercare.warning") if "warning" in after else None
+        ),
         prevention=tuple(
             r.prevention(p, f"prevention[{i}]") for i, p in enumerate(top["prevention"])
         ),
@@ -500,7 +599,7 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
         gentle_stop=r.sourced(top["gentle_stop"], "gentle_stop"),
         doctor_advice=r.sourced(top["doctor_advice"], "doctor_advice"),
         hold_advice=r.sourced(top["hold_advice"], "hold_advice"),
-        safety_net=safety_net,
+        symptoms=_symptom_model(symptoms, red_flags, muscles, phrases),
         phrases=dict(phrases),
         number_words=numbers,
     )
@@ -512,33 +611,32 @@ def _parse(protocols: Any, phrases: Any, pfile: Path, sfile: Path) -> Content:
     return content
 
 
-def _safety_net(r: _Reader, value: Any, red_flags: set[str], places: set[str]) -> SafetyNet:
-    data = r.obj(value, "safety_net", {"source", "negations", "rules"})
-    r.text(data["source"], "safety_net.source")
-    targets = red_flags | set(CONTEXT_FLAGS) | {"ASK", "IGNORE"}
-    rules: list[SafetyRule] = []
-    for i, raw in enumerate(data["rules"]):
-        where = f"safety_net.rules[{i}]"
-        rule = r.obj(raw, where, {"terms", "target"}, {"muscles", "flags"})
-        if rule["target"] not in targets:
-            raise r.fail(f"{where}.target", f"unknown target {rule['target']!r}")
-        terms = [r.text(t, f"{where}.terms") for t in rule["terms"]]
-        if not terms or any(t != t.lower() for t in terms):
-            raise r.fail(f"{where}.terms", "expected a non-empty list of lower-case terms")
-        for name, known in (("muscles", places), ("flags", set(CONTEXT_FLAGS))):
-            unknown = set(rule.get(name, [])) - known
-            if unknown:
-                raise r.fail(f"{where}.{name}", f"unknown id(s) {sorted(unknown)}")
-        rules.append(
-            SafetyRule(
-                tuple(terms),
-                rule["target"],
-                tuple(rule.get("muscles", [])),
-                tuple(rule.get("flags", [])),
-            )
-        )
-    negations = frozenset(r.text(n, "safety_net.negations") for n in data["negations"])
-    return SafetyNet(negations, tuple(rules))
+def _check(r: _Reader, value: Any, where: str, red_flags: dict[str, RedFlag]) -> Check:
+    data = r.obj(value, where, {"text", "source", "flag"})
+    if len(str(data["text"]).split()) > MAX_STEP_WORDS:
+        raise r.fail(f"{where}.text", f"at most {MAX_STEP_WORDS} words fit one breath")
+    if data["flag"] not in red_flags:
+        raise r.fail(f"{where}.flag", f"unknown red flag {data['flag']!r}")
+    if not red_flags[data["flag"]].stops_routine:
+        raise r.fail(f"{where}.flag", "a yes to the leg check must stop the steps")
+    return Check(
+        r.text(data["text"], f"{where}.text"),
+        r.text(data["source"], f"{where}.source"),
+        data["flag"],
+    )
+
+
+def _symptom_model(
+    documents: tuple[Any, Any, str] | None,
+    red_flags: dict[str, RedFlag],
+    muscles: dict[str, Muscle],
+    phrases: dict[str, str],
+) -> SymptomModel:
+    base, additions, file = documents or read_symptom_files(CONTENT_DIR / BASE_LANGUAGE, None)
+    try:
+        return parse_symptom_model(base, additions, file, red_flags, muscles, phrases)
+    except SymptomModelError as err:
+        raise ContentError(str(err)) from err
 
 
 def _phone_numbers(r: _Reader, value: Any, sources: dict[str, Any]) -> dict[str, PhoneNumber]:
@@ -710,7 +808,10 @@ def merged_documents(folder_name: str) -> tuple[Any, Any, Path, Path]:
 @cache
 def _load(folder_name: str) -> Content:
     protocols, phrases, pfile, sfile = merged_documents(folder_name)
-    content = _parse(protocols, phrases, pfile, sfile)
+    language = _language(folder_name)
+    locale_dir = CONTENT_DIR / folder_name if folder_name != language else None
+    symptoms = read_symptom_files(CONTENT_DIR / language, locale_dir)
+    content = _parse(protocols, phrases, pfile, sfile, symptoms)
     if content.locale != folder_name:
         raise ContentError(f"{folder_name}/{pfile.name}: locale: must be {folder_name!r}")
     return content

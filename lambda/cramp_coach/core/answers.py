@@ -19,6 +19,7 @@ from cramp_coach.core.speak import join
 from cramp_coach.core.start_answers import StartAnswers
 from cramp_coach.core.state import (
     AskingMuscle,
+    Checking,
     Clarifying,
     InRoutine,
     Locked,
@@ -47,6 +48,8 @@ class Answers(StartAnswers):
         if routine.question == "end_of_steps":
             return self.routines.better(st, routine)  # every step is done: on to aftercare
         lead = self.s.p("skipping") if e.kind == "skip" else ""
+        if routine.question in ("offer", "choice", "choice_again"):
+            return self.routines.skip_asked(st, routine, lead=lead)  # next: none of it
         return self.routines.advance(st, routine, lead=lead)
 
     def _check_unclear(self, st: State, e: Event, profile: _P) -> Outcome:
@@ -54,17 +57,46 @@ class Answers(StartAnswers):
         routine = self._r(st)
         if routine.check == "asking":
             st = st.with_phase(InRoutine(replace(routine, check="asking_again")))
-            speech = join(self.s.p("yes_or_no_first"), self.c.safety_check.text)
+            speech = join(self.s.p("yes_or_no_first"), self.routines.check_text(routine))
             return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
-        st = st.with_phase(InRoutine(replace(routine, check="unanswered")))
-        return self.routines.advance(st, self._r(st))
+        # Unclear twice: no rub until a clear no (4.1), and the breathing half of the question
+        # is asked on its own, since only a clear no to that leaves the steps going.
+        asked = replace(routine, check="unanswered", question="check_breath", retried=False)
+        speech = self.s.p("breath_check")
+        return self.s.say(st.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt"))
+
+    def unclear_answer(self, st: State, e: Event, profile: _P, question: str) -> Outcome:
+        """An answer that is neither yes nor no: ask once more, then take the safe side."""
+        if isinstance(st.phase, Checking):
+            return self.check_again(st, e, profile)
+        routine = self._r(st)
+        if routine.check in ("asking", "asking_again"):
+            return self._check_unclear(st, e, profile)  # no rub until a clear no
+        if not routine.retried:
+            st = st.with_phase(InRoutine(replace(routine, retried=True)))
+            speech = join(self.s.p("yes_or_no_first"), self._question_text(question))
+            return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
+        if question == "leg":
+            # The step goes on without its rub: "no rub until a clear no" (4.1).
+            unchecked = replace(routine, check="unanswered", question=None, retried=False)
+            return self.routines.speak(st.with_phase(InRoutine(unchecked)), unchecked)
+        flag = "RF_HEAT" if question == "heat" else "RF_PE"
+        if question == "breath" and not self.routines.is_leg(routine):
+            flag = "RF_CHEST"
+        return self.raise_red_flag(st, e, [flag], lead=self.s.p("unsure_is_emergency"))
 
     def yes_in_routine(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
         q = routine.question
-        if routine.check in ("asking", "asking_again") or q == "leg":
+        if routine.check in ("asking", "asking_again"):
+            return self.raise_red_flag(st, e, [self.routines.check_flag(routine)])
+        if q == "leg":
             return self.raise_red_flag(st, e, ["RF_DVT"])
-        if q == "breath":
+        if q == "offer":
+            return self.routines.accept(st, routine)
+        if q in ("choice", "choice_again"):
+            return self.answer_choice(st, e, profile)
+        if q in ("breath", "check_breath"):
             return self.raise_red_flag(
                 st, e, ["RF_PE" if self.routines.is_leg(routine) else "RF_CHEST"]
             )
@@ -82,15 +114,43 @@ class Answers(StartAnswers):
             cleared = replace(routine, check="clear", question=None)
             return self.routines.advance(st.with_phase(InRoutine(cleared)), cleared)
         if q == "leg":
-            cleared = replace(routine, check="clear", question=None)
-            return self.where_we_are(st.with_phase(InRoutine(cleared)), e, profile)
+            # After the safety question's "no", the step in progress again, whole (4.1). The
+            # shared question does not ask a muscle's own check (the shin's compartment
+            # question): that one is still asked before its rub.
+            own = self.c.muscles[routine.muscle].check is not None
+            check = routine.check if own else "clear"
+            cleared = replace(routine, check=check, question=None, retried=False)
+            return self.routines.speak(st.with_phase(InRoutine(cleared)), cleared)
         if q in ("easing", "end_of_steps"):
             return self.still_cramping(st, e, profile)
+        if q == "check_breath":
+            calm = replace(routine, question=None, retried=False)
+            return self.routines.advance(st.with_phase(InRoutine(calm)), calm)
         if q in ("breath", "heat"):
-            return self.routines.speak(st, replace(routine, question=None), lead=self.s.p("okay"))
+            calm = replace(routine, question=None, retried=False)
+            return self.routines.speak(st, calm, lead=self.s.p("okay"))
         if q == "position":
             return self.s.say(st, self.s.p("position_wait"), self.s.p("position_wait"))
+        if q in ("offer", "choice", "choice_again"):
+            return self.routines.skip_asked(st, routine, lead=self.s.p("okay"))
         return self.s.say(st, self.s.p("no_question_no"), self.s.p("reprompt_step"))
+
+    def answer_choice(self, st: State, e: Event, profile: _P) -> Outcome:
+        """Words that pick one step of a choice; anything else asks once more, then goes on."""
+        routine = self._r(st)
+        chosen = self.routines.choose(st, routine, e)
+        if chosen is not None:
+            return chosen
+        if routine.question == "choice":
+            again = replace(routine, question="choice_again")
+            return self.routines.speak(st, again, lead=self.s.p("choice_again"))
+        return self.routines.skip_asked(st, routine, lead=self.s.p("choice_left_out"))
+
+    def clarify_in_routine(self, st: State, e: Event, profile: _P) -> Outcome:
+        """ "Under", "up", "ice": the answer to a choice; otherwise words we could not place."""
+        if self._r(st).question in ("choice", "choice_again"):
+            return self.answer_choice(st, e, profile)
+        return self.safety_question(st, e, profile)
 
     def previous(self, st: State, e: Event, profile: _P) -> Outcome:
         return self.routines.previous(st, self._r(st))
@@ -122,6 +182,8 @@ class Answers(StartAnswers):
 
     def cramp_in_routine(self, st: State, e: Event, profile: _P) -> Outcome:
         routine, m = self._r(st), e.muscle
+        if routine.question in ("choice", "choice_again") and m not in self.c.muscles:
+            return self.answer_choice(st, e, profile)  # "pulling up" heard as a muscle
         if m == "LOWER_BACK" and e.heard_back and routine.muscle != "LOWER_BACK":
             return self.routines.previous(st, routine)  # a bare "back" means the step before
         if m in self.c.muscles and m != routine.muscle:

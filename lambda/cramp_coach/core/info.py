@@ -148,8 +148,15 @@ class InfoAnswers:
 
     def better_idle(self, st: State, e: Event, profile: _P) -> Outcome:
         st = st.with_phase(Finished())
-        speech = join(self.s.p("better_no_routine"), self.c.reassurance.text)
+        speech = join(
+            self.s.p("better_no_routine"), self.c.reassurance.text, self.closing_warning()
+        )
         return self.s.say(st, speech, end=True)
+
+    def closing_warning(self) -> str:
+        """What to watch for afterwards, said after the reassurance (PROTOCOLS 3)."""
+        warning = self.c.aftercare_warning
+        return warning.text if warning else ""
 
     def stop(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = st.routine

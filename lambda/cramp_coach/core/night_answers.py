@@ -84,11 +84,13 @@ class NightAnswers:
         return self.s.say(st, join(text, self.s.p("ask_muscle")), self.s.p("ask_muscle_reprompt"))
 
     def correct_part(self, st: State, e: Event, profile: _P) -> Outcome:
-        """ "Actually it's the front" mid-hamstring: the quadriceps; other parts ask, as before."""
+        """ "Actually it's the front" mid-hamstring: the quadriceps; anything else as before."""
         routine = st.routine
-        muscle = _FLIP.get((routine.muscle, e.part or "")) if routine is not None else None
+        if routine is None or routine.question in ("choice", "choice_again"):
+            return self.a.clarify_in_routine(st, e, profile)  # a choice's answer comes first
+        muscle = _FLIP.get((routine.muscle, e.part or ""))
         if muscle is None:
-            return self.a.safety_question(st, e, profile)
+            return self.a.clarify_in_routine(st, e, profile)  # a choice's answer, or the question
         return self.a.cramp_in_routine(st, replace(e, kind="cramp", muscle=muscle), profile)
 
     def cramp(self, st: State, e: Event, profile: _P) -> Outcome:

@@ -89,7 +89,9 @@ class Restater:
     def _routine(self, st: State, routine: Routine) -> Outcome:
         p = self.s.p
         if routine.check in ("asking", "asking_again"):
-            return self.s.say(st, self.c.safety_check.text, p("yes_no_reprompt"))
+            return self.s.say(st, self.r.check_text(routine), p("yes_no_reprompt"))
+        if routine.question == "check_breath":
+            return self.s.say(st, self._question("breath"), p("yes_no_reprompt"))
         if routine.question in ("leg", "breath", "heat"):
             return self.s.say(st, self._question(routine.question), p("yes_no_reprompt"))
         if routine.question == "end_of_steps":
@@ -101,4 +103,6 @@ class Restater:
     def _question(self, about: str) -> str:
         if about == "heat":
             return self.c.flags["EXERCISE_HEAT"].text
+        if about == "baby":
+            return self.s.p("baby_check")
         return self.c.safety_check.text if about == "leg" else self.s.p("breath_check")

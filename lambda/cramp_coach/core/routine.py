@@ -6,13 +6,14 @@ Every function takes the state and the routine and returns an Outcome whose stat
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Routine, State
+from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State
 
 
 def log_outcome(state: State, routine: Routine, outcome: str) -> State:
@@ -36,6 +37,16 @@ class Routines:
 
     def steps(self, state: State, routine: Routine) -> tuple[Step, ...]:
         return self.s.track(routine, state.ctx.variant)
+
+    # ------------------------------------------------------------------ the leg check (G3)
+    def check_text(self, routine: Routine) -> str:
+        """The muscle's own check (the shin's compartment question), else the shared one."""
+        check = self.c.muscles[routine.muscle].check
+        return check.text if check else self.c.safety_check.text
+
+    def check_flag(self, routine: Routine) -> str:
+        check = self.c.muscles[routine.muscle].check
+        return check.flag if check else "RF_DVT"
 
     # ------------------------------------------------------------------ starting
     def start(
@@ -70,8 +81,18 @@ class Routines:
         counting: bool = False,
     ) -> Outcome:
         """The current step, then the question that belongs after it."""
-        step = self.steps(state, routine)[routine.step]
+        steps = self.steps(state, routine)
+        step = steps[routine.step]
         p = self.s.p
+        if (step.ask or step.when) and routine.chosen != routine.step:
+            # Offered or chosen, never chained: ask the step's question (at a choice's start).
+            first = _choice_start(steps, routine.step)
+            again = routine.question == "choice_again"  # asked once already
+            question: Question = "offer" if step.offer else "choice_again" if again else "choice"
+            asked = replace(routine, step=first, question=question)
+            ask = steps[first].ask or ""
+            reprompt = p("yes_no_reprompt") if step.offer else join(ask, p("choice_skip"))
+            return self.s.say(state.with_phase(InRoutine(asked)), join(lead, note, ask), reprompt)
         if step.position_first and not counting:
             # Position first, then the count: the count starts when they say next.
             routine = replace(routine, question="position")
@@ -80,7 +101,7 @@ class Routines:
         if counted and self._check_due(routine):
             # The quick check after the first hold (PROTOCOLS section 1), never before step 1.
             routine = replace(routine, check="asking", question=None)
-            return self._out(state, routine, lead, note, self.c.safety_check.text, counting)
+            return self._out(state, routine, lead, note, self.check_text(routine), counting)
         if counted and step.phase == "stretch":
             routine = replace(routine, question="easing")
             return self._out(state, routine, lead, note, p("prompt_after_hold"), counting)
@@ -89,7 +110,7 @@ class Routines:
 
     def _check_due(self, routine: Routine) -> bool:
         asked_yet = routine.check in ("unasked", "unanswered")
-        return asked_yet and routine.track == "main" and self.is_leg(routine)
+        return asked_yet and routine.track != "aftercare" and self.is_leg(routine)
 
     def _out(
         self,
@@ -120,15 +141,20 @@ class Routines:
         """Next step, never into a rub of a leg that has not been checked (G3)."""
         steps = self.steps(state, routine)
         index, notes = routine.step + 1, [lead]
-        while index < len(steps) and self._rub_of_leg(routine, steps[index]):
+        while index < len(steps):
+            if steps[index].when and not steps[index].ask:
+                index += 1  # the other answers of a choice already asked: never both
+                continue
+            if not self._rub_of_leg(routine, steps[index]):
+                break
             if routine.check == "clear" and not routine.no_massage:
                 break
             if routine.no_massage:
                 notes.append(self.s.p("skip_rub_clot"))
             elif routine.check != "unanswered":
-                # Ask before the rub; a clear "no" comes back here.
+                # Ask before the rub, on every track; a clear "no" comes back here.
                 asked = replace(routine, check="asking", question=None)
-                speech = join(lead, self.s.p("before_rub"), self.c.safety_check.text)
+                speech = join(lead, self.s.p("before_rub"), self.check_text(routine))
                 return self.s.say(
                     state.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt")
                 )
@@ -145,31 +171,59 @@ class Routines:
         return self.s.say(state.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt"))
 
     def _rub_of_leg(self, routine: Routine, step: Step) -> bool:
-        return step.phase == "massage" and routine.track != "aftercare" and self.is_leg(routine)
+        # Every track, aftercare too: whatever path reaches a rub of a leg passes the check.
+        return step.phase == "massage" and self.is_leg(routine)
+
+    # ------------------------------------------------------------------ asked steps
+    def accept(self, state: State, routine: Routine) -> Outcome:
+        """A clear yes to an offer: the offered step, played now."""
+        return self.speak(state, replace(routine, chosen=routine.step, question=None))
+
+    def skip_asked(self, state: State, routine: Routine, lead: str = "") -> Outcome:
+        """An offer declined, or a choice left unanswered: on past it, none of it played."""
+        end = _choice_end(self.steps(state, routine), routine.step)
+        return self.advance(state, replace(routine, step=end, question=None), lead=lead)
+
+    def choose(self, state: State, routine: Routine, event: Event) -> Outcome | None:
+        """The step an answer to a choice picks (None: the words pick no single one)."""
+        steps = self.steps(state, routine)
+        heard = {w for text in event.heard for w in re.findall(r"[a-z']+", text.lower())}
+        said = heard | {event.part or "", event.kind}
+        end = _choice_end(steps, routine.step)
+        picked = [i for i in range(routine.step, end + 1) if said & set(steps[i].when)]
+        if len(picked) != 1:
+            return None
+        return self.speak(state, replace(routine, step=picked[0], chosen=picked[0], question=None))
 
     def previous(self, state: State, routine: Routine) -> Outcome:
         if routine.step == 0:
             return self.speak(state, routine, lead=self.s.p("first_step_already"))
+        steps = self.steps(state, routine)
         back = replace(routine, step=routine.step - 1)
-        while back.step > 0 and self._rub_of_leg(back, self.steps(state, back)[back.step]):
+        while back.step > 0 and self._rub_of_leg(back, steps[back.step]):
             if back.check == "clear" and not back.no_massage:
                 break
             back = replace(back, step=back.step - 1)
+        if steps[back.step].when and back.chosen != back.step:
+            back = replace(back, step=_choice_start(steps, back.step))  # the one question
         return self.speak(state, back)
 
     def start_over(self, state: State, routine: Routine) -> Outcome:
         # The ten-minute clock keeps running: starting over is the same cramp.
-        again = replace(routine, track="main", step=0, repeats=0, question=None)
+        again = replace(routine, track="main", step=0, repeats=0, question=None, chosen=-1)
         return self.speak(state, again, lead=self.s.p("start_over", name=self.s.name(again)))
 
     def still_cramping(self, state: State, routine: Routine) -> Outcome:
         if routine.track == "aftercare":
-            routine = replace(routine, track="main", step=0)  # it came back: to the stretch
+            routine = replace(routine, track="main", step=0, chosen=-1)  # back: to the stretch
         steps = self.steps(state, routine)
         held = [
             i
             for i, st in enumerate(steps[: routine.step + 1])
-            if st.hold and st.phase == "stretch" and st.hold <= 60
+            if st.hold
+            and st.phase == "stretch"
+            and st.hold <= 60
+            and (not (st.ask or st.when) or routine.chosen == i)  # never an offer declined
         ]
         if not held or routine.repeats >= MAX_HOLD_REPEATS:
             key = "go_stretch" if not held else "hold_limit"
@@ -187,11 +241,14 @@ class Routines:
     def hurts(self, state: State, routine: Routine) -> Outcome:
         stop = self.c.gentle_stop.text
         m = self.c.muscles[routine.muscle]
-        if routine.track == "main" and m.gentle and state.ctx.variant == "partner":
-            gentle = replace(routine, track="gentle", step=0, repeats=0, question=None)
+        if routine.check in ("asking", "asking_again"):
+            routine = replace(routine, check="unasked")  # never answered: asked again later
+        if routine.track == "main" and m.gentle_for(state.ctx.variant):
+            # Option B, with a helper or alone (PROTOCOLS 2.1); its rub is still checked.
+            gentle = replace(routine, track="gentle", step=0, repeats=0, question=None, chosen=-1)
             return self.speak(state, gentle, lead=join(stop, self.s.p("gentler_option")))
         state = log_outcome(state, routine, "too_painful")
-        after = replace(routine, track="aftercare", step=0, question=None)
+        after = replace(routine, track="aftercare", step=0, question=None, chosen=-1)
         out = self.speak(state, after, lead=join(stop, self.s.p("to_aftercare_gentle")))
         return replace(out, routine_ended="too_painful")
 
@@ -199,7 +256,7 @@ class Routines:
         if routine.track == "aftercare":
             return self.advance(state, routine)
         state = log_outcome(state, routine, "eased")
-        after = replace(routine, track="aftercare", step=0, repeats=0, question=None)
+        after = replace(routine, track="aftercare", step=0, repeats=0, question=None, chosen=-1)
         return replace(self.speak(state, after, lead=self.s.p("better")), routine_ended="eased")
 
     def switch_variant(self, state: State, routine: Routine, variant: str) -> Outcome:
@@ -212,7 +269,7 @@ class Routines:
         switched = state.with_context(
             replace(state.ctx, variant="alone" if variant == "alone" else "partner")
         )
-        moved = replace(routine, track="main", question=None)
+        moved = replace(routine, track="main", question=None, chosen=-1)
         new = self.steps(switched, moved)
         index = next((i for i, st in enumerate(new) if st.phase == phase), 0)
         return self.speak(switched, replace(moved, step=index), lead=lead)
@@ -224,3 +281,17 @@ class Routines:
         else:
             answer = join(self.s.p("hold_time_none"), self.c.hold_advice.text)
         return self.s.say(state, join(answer, self.s.p("prompt_next")), self.s.p("reprompt_step"))
+
+
+def _choice_start(steps: tuple[Step, ...], index: int) -> int:
+    """The step that asks the choice `index` belongs to (itself for an offer or a plain step)."""
+    while index > 0 and steps[index].when and not steps[index].ask:
+        index -= 1
+    return index
+
+
+def _choice_end(steps: tuple[Step, ...], index: int) -> int:
+    """The last answer of the choice asked at `index` (itself for an offer)."""
+    while index + 1 < len(steps) and steps[index + 1].when and not steps[index + 1].ask:
+        index += 1
+    return index

@@ -6,10 +6,13 @@ How a turn is decided, in this order:
    raw slot text) wins from every phase. A stopping (E/U) flag locks the steps.
 2. Lock guard: in the lock, only repeat, help, the disclaimer, stop, the number to call
    and a more serious red flag do anything; everything else repeats the advice.
-3. Context: routine-level advice, pregnancy/child/heat flags and unsure words (which ask
-   the safety question) are taken before the phase sees the event.
-4. Ten-minute guard (G1): a routine still going after ten minutes stops with RF-LONG.
-5. The phase's own table: `Conversation.tables[phase type][event kind]`.
+3. Answers: while a safety question is open, words that answer it become its yes or no
+   (PROTOCOLS 4.1); an unclear answer asks once more, then counts as yes for safety.
+4. Context: routine-level advice, notes, pregnancy/child/heat flags, out-of-scope answers,
+   the "my baby" question and unsure words (which ask the safety question) are taken
+   before the phase sees the event.
+5. Ten-minute guard (G1): a routine still going after ten minutes stops with RF-LONG.
+6. The phase's own table: `Conversation.tables[phase type][event kind]`.
 
 Pure: no ASK, no I/O, no clock (time comes in the event).
 """
@@ -48,6 +51,8 @@ from cramp_coach.core.state import (
 
 Handler = Callable[[State, Event, Profile | None], Outcome]
 # Events the ten-minute rule lets through: they neither continue nor restart the steps.
+# Events that carry only words (no intent of their own) and may be read as "still cramping".
+_WORDS_EVENTS = frozenset({"symptom", "fallback", "cramp", "clarify"})
 _TEN_MINUTE_EXEMPT = frozenset(
     {"better", "help", "disclaimer", "stop", "emergency_number", "doctor"}
 )
@@ -177,17 +182,31 @@ class Conversation:
             return a.raise_red_flag(st, e, stopping)
         # 2. The lock is closed.
         if isinstance(st.phase, Locked):
-            return a.locked(st, e, profile)
-        # 3. Advice that does not stop the steps, flags that change them, unsure words.
+            return a.locked(st, e, profile, finding)
+        # 3. An open safety question: "yes she's a bit breathless", "maybe", a bare symptom or
+        # "no chest pain" answer it (PROTOCOLS 4.1); an unclear answer asks once more.
+        question = a.open_question(st)
+        if question is not None:
+            e = a.as_answer(question, e, finding)
+            if e.kind == "unclear":
+                return a.unclear_answer(st, e, profile, question)
+        # 4. Advice that does not stop the steps, flags that change them, unsure words.
         advice = [f for f in finding.red_flags if f not in stopping]
-        lead = self.s.advice(advice) if advice else ""
+        lead = join(self.s.advice(advice) if advice else "", *map(self.s.p, finding.notes))
         st, flag_lead, ask = a.take_flags(st, e, finding.flags, lead)
         lead = join(lead, flag_lead)
         if ask is not None:
             return ask
-        if finding.unsure or (e.kind == "symptom" and not finding):
-            return a.safety_question(st, e, profile, lead=lead)
-        # 4. Ten minutes without easing (G1).
+        if finding.declines:
+            return a.decline(st, e, finding.declines, lead)
+        if question is None:
+            if finding.ask_baby:
+                return a.ask_baby(st, e, lead)
+            if finding.still and st.routine is not None and e.kind in _WORDS_EVENTS:
+                e = replace(e, kind="still_cramping")  # "it won't stop" is not RF-LONG (4)
+            elif finding.unsure or (e.kind == "symptom" and not finding and not finding.still):
+                return a.safety_question(st, e, profile, lead=lead)
+        # 5. Ten minutes without easing (G1).
         routine = st.routine
         if (
             routine is not None
@@ -196,7 +215,7 @@ class Conversation:
             and e.kind not in _TEN_MINUTE_EXEMPT
         ):
             return a.raise_red_flag(st, e, ["RF_LONG"])
-        # 5. The phase's table.
+        # 6. The phase's table.
         kind = type(st.phase)
         handler = self.tables[kind].get(e.kind) or self.defaults.get(kind, a.ask_muscle)
         out = handler(st, e, profile)

@@ -1,24 +1,43 @@
-"""Red flags, whatever words they came in: slot ids first, then a scan of the raw text.
+"""Red flags from what people say: words -> symptom concepts -> rules (content: symptoms.json).
 
-Alexa's model resolves most red flags to a SYMPTOM id. What it cannot resolve still
-arrives as raw slot text ("I'm struggling to breathe and my chest hurts" in a muscle
-slot), so every heard text is scanned with the locale's rules (content: safety_net).
-The most serious finding wins; a negated term ("not swollen") is not trusted either
-way: the skill asks the safety question instead.
+Alexa resolves some warning words to a SYMPTOM id, but people describe a clot as "way fatter
+and redder than the other one", a baby as "the bub", heatstroke as "really muddled and hot".
+Every raw slot text is read with the locale's symptom model:
+
+1. phrases that only look like warnings are consumed first ("toe nail", "hot water bottle");
+2. every other phrase becomes a concept, longest phrase first ("lips are blue" is breathing,
+   not a pale leg), whole words only, so "babe" is not "baby";
+3. a concept with a denial just before it in the same clause ("not swollen", "no chest
+   pain", "she isn't breathless") counts as denied, not present; "no, she's breathless" is
+   not a denial;
+4. a stated duration is read as a number ("twenty minutes", "half an hour"), an age too
+   ("my 70 year old husband" is an adult, "our two year old" a toddler);
+5. the rules combine the concepts (with the muscle and the session's flags) into red flags,
+   context flags, questions and notes. The most serious red flag comes first.
+
+A resolved SYMPTOM id still counts unless the words account for it (`_explains`): they read
+at least as seriously, or carry the reading the spec gives instead ("it won't stop" is still
+cramping, not RF-LONG). A gap in the words never lowers the level.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Literal
 
-from cramp_coach.content import CONTEXT_FLAGS, Content, SafetyNet, SafetyRule
+from cramp_coach.content import CONTEXT_FLAGS, Content
+from cramp_coach.content.symptoms import ANSWER_CONCEPTS, SymptomModel
 from cramp_coach.core.model import Event
 
-CLOT_FLAGS = ("RF_DVT", "RF_PREG", "RF_SWELL")  # never rub a leg flagged for a clot
-_NEGATION_WINDOW = 3  # words before a term that can negate it ("isn't really swollen")
-# Only denials count: "can't breathe" is a red flag, "doesn't look swollen" is unsure.
+# Never rub a leg flagged for a clot, swelling or a blocked blood supply (G3, RF-SWELL, RF-ISCH).
+CLOT_FLAGS = ("RF_DVT", "RF_PREG", "RF_SWELL", "RF_ISCH")
+_NEGATION_WINDOW = 3  # words before a concept that can deny it ("isn't really that swollen")
+_FILLERS = frozenset({"um", "uh", "er", "erm", "oh", "well", "so", "okay", "ok", "alexa", "hmm"})
+
+Answer = Literal["yes", "no", "unsure"]
+_NOT_SYMPTOMS = frozenset({"YES", "NO", "UNSURE", "ADULT", "STILL", "ALL_CLEAR"})
 
 
 @dataclass(frozen=True)
@@ -26,13 +45,27 @@ class Finding:
     red_flags: tuple[str, ...] = ()  # most serious first
     flags: tuple[str, ...] = ()  # PREGNANT, CHILD, EXERCISE_HEAT
     unsure: bool = False  # a warning word we cannot place: ask the safety question
+    ask_baby: bool = False  # "my baby": an infant or an adult partner? (RF-INFANT)
+    still: bool = False  # vague persistence ("it won't stop"): still cramping, not RF-LONG
+    notes: tuple[str, ...] = ()  # phrase keys said before going on (a neck cramp with a headache)
+    declines: tuple[str, ...] = ()  # phrase keys: out of scope, no steps, no lock (period cramps)
+    concepts: frozenset[str] = field(default_factory=frozenset)  # present, not denied
+    denied: frozenset[str] = field(default_factory=frozenset)
+    answer: Answer | None = None  # what the words say to a yes/no question
 
     def __bool__(self) -> bool:
-        return bool(self.red_flags or self.flags or self.unsure)
+        return bool(self.red_flags or self.flags or self.unsure or self.ask_baby)
+
+    @property
+    def heard_symptom(self) -> bool:
+        """Any symptom or warning concept named and not denied (an answer that means yes).
+
+        Places ("her calf": AT_LEG) and answer words are not symptoms."""
+        return any(not c.startswith("AT_") and c not in _NOT_SYMPTOMS for c in self.concepts)
 
 
 def normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
+    text = text.lower().replace("\u2019", "'").replace("-", " ")
     return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
 
 
@@ -43,59 +76,185 @@ def _term(term: str) -> str:
     )
 
 
-@cache
-def _pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for a rule's terms (measured: a regex per term made the warm turn 3x slower)."""
-    return re.compile(r"(?<![a-z'])(?:" + "|".join(map(_term, terms)) + r")(?![a-z'])")
+@dataclass(frozen=True)
+class _Matcher:
+    pattern: re.Pattern[str]
+    concepts: tuple[tuple[str, ...], ...]  # per group (1-based index - 1): its concepts
+    durations: re.Pattern[str]
+    ages: re.Pattern[str]
+
+
+_IGNORE = "IGNORE"
 
 
 @cache
-def _ordered(net: SafetyNet) -> tuple[SafetyRule, ...]:
-    # Context first (and the IGNOREs), so "after a run she fainted" is read as heat, and
-    # "so hot in here" is the room, not a hot leg. Once per locale, not once per turn.
-    return tuple(sorted(net.rules, key=lambda r: r.target not in ("IGNORE", *CONTEXT_FLAGS)))
+def _matcher(model: SymptomModel) -> _Matcher:
+    """One regex for every phrase, longest first; built once per locale (measured: a regex per
+    concept made each turn several times slower)."""
+    owners: dict[str, list[str]] = {}
+    for term in model.ignore:
+        owners.setdefault(term, []).append(_IGNORE)
+    for concept, words in model.concepts:
+        for term in words:
+            if concept not in owners.setdefault(term, []):
+                owners[term].append(concept)
+    terms = sorted(owners, key=lambda t: (-len(t.split()), -len(t)))
+    body = "|".join(f"({_term(t)})" for t in terms)
+    # A possessive or plural 's rides along: "bub's", "the baby's leg", "calf's".
+    pattern = re.compile(rf"(?<![a-z0-9'])(?:{body})(?:'s|s'|s)?(?![a-z0-9'])")
+    numbers = sorted((w for w, _ in model.number_words), key=len, reverse=True)
+    units_after_tens = r"(?: (?:and )?(?:one|two|three|four|five|six|seven|eight|nine))?"
+    number = r"(?:\d+|(?:" + "|".join(map(re.escape, numbers)) + ")" + units_after_tens + ")"
+    d = model.durations
+    units = "|".join(map(re.escape, (*d.minute_words, *d.hour_words)))
+    fixed = "|".join(map(re.escape, sorted((p for p, _ in d.fixed), key=len, reverse=True)))
+    durations = re.compile(
+        rf"(?<![a-z0-9'])(?:(?P<fixed>{fixed})"
+        rf"|(?P<every>every )?(?P<n>{number})(?: of)? (?P<unit>{units}))(?![a-z0-9'])"
+    )
+    a = model.ages
+    age_units = "|".join(map(re.escape, (*a.year_words, *a.month_words)))
+    ages = re.compile(rf"(?<![a-z0-9'])(?P<n>{number}) (?P<unit>{age_units})(?:'s)?(?![a-z0-9'])")
+    return _Matcher(pattern, tuple(tuple(owners[t]) for t in terms), durations, ages)
 
 
-def _negated(text: str, start: int, negations: frozenset[str]) -> bool:
-    before = text[:start].split()[-_NEGATION_WINDOW:]
-    return any(word in negations for word in before)
+def _value(words: str, model: SymptomModel) -> int:
+    """'twenty five' -> 25, '20' -> 20, 'a' -> 1."""
+    table = dict(model.number_words)
+    total = 0
+    for word in words.split():
+        if word.isdigit():
+            total += int(word)
+        elif word != "and":
+            total += table.get(word, 0)
+    return total
 
 
-def _applies(rule: SafetyRule, muscle: str | None, flags: set[str]) -> bool:
-    if rule.muscles and muscle not in rule.muscles:
-        return False
-    return not rule.flags or bool(flags & set(rule.flags))
+def _minutes(text: str, model: SymptomModel, matcher: _Matcher) -> int:
+    """The longest duration stated, in minutes (0 when none); "every ten minutes" is not one."""
+    d, longest = model.durations, 0
+    fixed = dict(d.fixed)
+    for m in matcher.durations.finditer(text):
+        if m.group("fixed"):
+            longest = max(longest, fixed[m.group("fixed")])
+        elif not m.group("every"):
+            n = _value(m.group("n"), model)
+            longest = max(longest, n * (60 if m.group("unit") in d.hour_words else 1))
+    return longest
 
 
-def scan(texts: tuple[str, ...], content: Content, muscle: str | None, flags: set[str]) -> Finding:
-    """What the raw words say, by the locale's ordered rules."""
-    net = content.safety_net
-    found: list[str] = []
-    unsure = False
-    for raw in texts:
-        text = normalize(raw)
-        for rule in _ordered(net):
-            if not _applies(rule, muscle, flags | set(found)):
+def _age_concepts(text: str, model: SymptomModel, matcher: _Matcher) -> set[str]:
+    a, found = model.ages, set()
+    for m in matcher.ages.finditer(text):
+        n = _value(m.group("n"), model)
+        years = n if m.group("unit") in a.year_words else 0
+        if years < a.infant_under_years:
+            found.add("INFANT")
+        elif years < a.child_under_years:
+            found.add("CHILD")
+    return found
+
+
+def _denied(words_before: list[str], model: SymptomModel) -> bool:
+    for word in reversed(words_before[-_NEGATION_WINDOW:]):
+        if word in model.negation_blockers:
+            return False
+        if word in model.negations:
+            return True
+    return False
+
+
+def _at_start(text: str, start: int) -> bool:
+    return all(w in _FILLERS for w in text[:start].split())
+
+
+@dataclass
+class _Read:
+    present: set[str] = field(default_factory=set)
+    denied: set[str] = field(default_factory=set)
+    minutes: int = 0
+
+
+def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
+    """A slot that heard only a denial ("not" | "red or swollen") denies what the others name."""
+    denials = [t for t in texts if t and all(w in model.negations for w in t.split())]
+    if not denials or len(denials) == len(texts):
+        return texts
+    return [f"{denials[0]} {t}" for t in texts if t not in denials]
+
+
+def _read(texts: tuple[str, ...], model: SymptomModel) -> _Read:
+    matcher = _matcher(model)
+    out = _Read()
+    for text in _joined_denials([normalize(raw) for raw in texts], model):
+        if not text:
+            continue
+        out.minutes = max(out.minutes, _minutes(text, model, matcher))
+        out.present |= _age_concepts(text, model, matcher)
+        for m in matcher.pattern.finditer(text):
+            index = m.lastindex or 0
+            owners = matcher.concepts[index - 1] if index else ()
+            if _IGNORE in owners:
                 continue
-            for match in list(_pattern(rule.terms).finditer(text)):
-                # Each match is consumed, so the rules' order decides: "baby toe" is a toe
-                # (an IGNORE rule), "heart disease" is not chest pain.
-                text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
-                if rule.target == "IGNORE":
-                    continue
-                if _negated(text, match.start(), net.negations) or rule.target == "ASK":
-                    unsure = True
-                elif rule.target not in found:
-                    found.append(rule.target)
-    if "PREGNANT" in found and "RF_INFANT" in found:
-        found.remove("RF_INFANT")  # "pregnant with our baby" is not about an infant
-    return _finding(found, content, unsure)
+            answer_only = {c for c in owners if c in ANSWER_CONCEPTS}
+            if answer_only and not _at_start(text, m.start()):
+                owners = tuple(c for c in owners if c not in answer_only)
+            if not owners:
+                continue
+            before = text[: m.start()].split()
+            denied = not answer_only and _denied(before, model)
+            (out.denied if denied else out.present).update(owners)
+    return out
 
 
-def _finding(ids: list[str], content: Content, unsure: bool) -> Finding:
-    red = [i for i in ids if i in content.red_flags]
-    flags = tuple(i for i in ids if i in CONTEXT_FLAGS)
-    return Finding(tuple(sorted(red, key=lambda i: severity(i, content))), flags, unsure)
+def _answer(read: _Read) -> Answer | None:
+    present = read.present
+    if "YES" in present:
+        return "yes"
+    if "UNSURE" in present:
+        return "unsure"
+    symptoms = present - {"ADULT", "ALL_CLEAR", "NO"}
+    if "NO" in present or (("ALL_CLEAR" in present or read.denied) and not symptoms):
+        return "no"
+    return None
+
+
+def read_words(
+    texts: tuple[str, ...], content: Content, muscle: str | None, flags: set[str]
+) -> Finding:
+    """What the raw words say, by the locale's symptom model."""
+    model = content.symptoms
+    read = _read(texts, model)
+    present = set(read.present)
+    d = model.durations
+    if read.minutes >= d.long_minutes:
+        present.add("LONG")
+    if read.minutes >= d.hour_plus_minutes:
+        present.add("HOUR_PLUS")
+    for muscle_id, concepts in model.muscle_concepts:
+        if muscle == muscle_id:
+            present.update(concepts)
+    for flag, concept in model.flag_concepts:
+        if flag in flags:
+            present.add(concept)
+    outcomes: list[str] = []
+    frozen = frozenset(present)
+    for rule in model.rules:
+        if rule.then not in outcomes and rule.holds(frozen):
+            outcomes.append(rule.then)
+    red = [o for o in outcomes if o in content.red_flags]
+    return Finding(
+        red_flags=tuple(sorted(red, key=lambda i: severity(i, content))),
+        flags=tuple(o for o in outcomes if o in CONTEXT_FLAGS),
+        unsure="ASK" in outcomes,
+        ask_baby="ASK_BABY" in outcomes,
+        still="STILL" in outcomes,
+        notes=tuple(o.removeprefix("NOTE:") for o in outcomes if o.startswith("NOTE:")),
+        declines=tuple(o.removeprefix("DECLINE:") for o in outcomes if o.startswith("DECLINE:")),
+        concepts=frozenset(read.present),
+        denied=frozenset(read.denied - read.present),
+        answer=_answer(read),
+    )
 
 
 def severity(flag_id: str, content: Content) -> int:
@@ -103,18 +262,53 @@ def severity(flag_id: str, content: Content) -> int:
     return ("emergency", "urgent", "routine").index(content.red_flags[flag_id].level)
 
 
+def _explains(words: Finding, slot: str, content: Content) -> bool:
+    """Whether the words account for the SYMPTOM id Alexa resolved them to.
+
+    The slot's id is a coarse reading ("won't stop" -> RF_LONG, "my baby" -> RF_INFANT, "stiff
+    neck and headache" -> RF_MENING). The words win when they read at least as seriously, or
+    when they carry a reading the spec gives instead: still cramping, a note, an out-of-scope
+    answer, the baby question, a denial, a plain "no", a warning word that asks. Otherwise the
+    slot's id counts too, so a gap in the words never lowers the level.
+    """
+    if slot not in content.red_flags:
+        return slot in words.flags
+    if words.red_flags and severity(words.red_flags[0], content) <= severity(slot, content):
+        return True
+    softer = words.still or words.notes or words.declines or words.ask_baby or words.denied
+    return bool(softer or words.answer == "no" or (words.unsure and not words.red_flags))
+
+
 def detect(event: Event, content: Content, muscle: str | None, flags: set[str]) -> Finding:
-    """Everything in this event that is about safety: slot ids, out-of-scope places, words."""
+    """Everything in this event that is about safety: the words first, then slot ids."""
+    words = read_words(event.heard, content, event.muscle or muscle, flags)
     ids: list[str] = []
-    if event.symptom == "INFANT":
-        ids.append("RF_INFANT")
-    elif event.symptom in content.red_flags or event.symptom in CONTEXT_FLAGS:
-        ids.append(event.symptom)
-    if event.muscle in content.out_of_scope:
-        ids.append(content.out_of_scope[event.muscle])
-    words = scan(event.heard, content, event.muscle or muscle, flags | set(ids))
-    merged = ids + [i for i in (*words.red_flags, *words.flags) if i not in ids]
+    slot = event.symptom
+    if slot == "INFANT":
+        slot = "RF_INFANT"
+    known = slot in content.red_flags or slot in CONTEXT_FLAGS
+    if known and not _explains(words, str(slot), content):
+        ids.append(str(slot))
+    ask_baby = words.ask_baby
+    place = content.out_of_scope.get(event.muscle or "")
+    if place is not None and not words.declines:
+        ids.append(place)  # chest, belly, face: no steps (PROTOCOLS 2.10)
+    merged = [*ids, *(i for i in (*words.red_flags, *words.flags) if i not in ids)]
     if "PREGNANT" in (*merged, *flags) and "RF_DVT" in merged and "RF_PREG" not in merged:
         merged.append("RF_PREG")  # in pregnancy a swollen leg is the pregnancy red flag too
-    # A flag or red flag read from the slots makes a vague warning word moot.
-    return _finding(merged, content, words.unsure and not merged)
+    red = [i for i in merged if i in content.red_flags]
+    if "RF_INFANT" in red:
+        ask_baby = False
+    return Finding(
+        red_flags=tuple(sorted(red, key=lambda i: severity(i, content))),
+        flags=tuple(i for i in merged if i in CONTEXT_FLAGS),
+        # A red flag or flag read makes a vague warning word moot.
+        unsure=words.unsure and not merged,
+        ask_baby=ask_baby,
+        still=words.still,
+        notes=words.notes,
+        declines=words.declines,
+        concepts=words.concepts,
+        denied=words.denied,
+        answer=words.answer,
+    )

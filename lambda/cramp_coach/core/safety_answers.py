@@ -13,10 +13,11 @@ from cramp_coach.core.model import (
     Profile,
 )
 from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.safety import CLOT_FLAGS, severity
+from cramp_coach.core.safety import CLOT_FLAGS, Finding, severity
 from cramp_coach.core.speak import join
 from cramp_coach.core.state import (
     About,
+    AskingMuscle,
     Checking,
     InRoutine,
     Level,
@@ -27,17 +28,25 @@ from cramp_coach.core.state import (
 )
 
 _P = Profile | None
+# Events that carry only words: they may answer an open safety question.
+_WORDS = frozenset({"symptom", "fallback", "clarify", "dont_know", "still_cramping"})
+# Events the lock answers itself, whatever question is open.
+_NOT_ANSWERS = frozenset(
+    {"stop", "repeat", "disclaimer", "emergency_number", "help", "session_ended"}
+)
 
 
 class SafetyAnswers(InfoAnswers):
     # ================================================================== safety
-    def raise_red_flag(self, st: State, e: Event, ids: list[str]) -> Outcome:
+    def raise_red_flag(self, st: State, e: Event, ids: list[str], lead: str = "") -> Outcome:
         ordered = sorted(dict.fromkeys(ids), key=lambda i: (severity(i, self.c), i != "RF_PREG"))
-        flags = ordered[:2]
+        # Only the most serious level is spoken: "call now" is never followed by "check today".
+        top = self.c.red_flags[ordered[0]].level
+        flags = [f for f in ordered if self.c.red_flags[f].level == top][:2]
         primary = flags[0]
         emergency = any(self.c.red_flags[f].level == "emergency" for f in flags)
         routine = st.routine
-        parts = [self.s.advice(flags)]
+        parts = [lead, self.s.advice(flags)]
         if routine is not None:
             st = log_outcome(st, routine, f"red_flag:{primary}")
             parts.append(self.c.closing_after_red_flag.text)
@@ -64,12 +73,26 @@ class SafetyAnswers(InfoAnswers):
             screen=self.s.red_flag_screen(flags),
         )
 
-    def locked(self, st: State, e: Event, profile: _P) -> Outcome:
+    def locked(self, st: State, e: Event, profile: _P, finding: Finding | None = None) -> Outcome:
         """The closed lock: a few events do what they say; everything else repeats the advice."""
         phase = st.phase
         assert isinstance(phase, Locked)
-        if phase.asking_breath and e.kind == "yes":
-            return self.raise_red_flag(st, e, ["RF_PE", phase.flag])
+        if phase.asking_breath and e.kind not in _NOT_ANSWERS:
+            answer = self.as_answer("breath", e, finding if finding is not None else Finding()).kind
+            if answer == "yes":
+                return self.raise_red_flag(st, e, ["RF_PE", phase.flag])
+            if answer == "unclear" and e.kind in _WORDS:
+                if phase.breath_retried:
+                    # Unclear twice: treat it as an emergency (PROTOCOLS 4.1).
+                    lead = self.s.p("unsure_is_emergency")
+                    return self.raise_red_flag(st, e, ["RF_PE", phase.flag], lead=lead)
+                st = st.with_phase(replace(phase, breath_retried=True))
+                speech = join(self.s.p("yes_or_no_first"), self.s.p("breath_check"))
+                return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
+            if answer == "no":
+                st = st.with_phase(replace(phase, asking_breath=False))
+        phase = st.phase
+        assert isinstance(phase, Locked)
         if e.kind == "stop":
             return self.s.say(st, self.s.p("stop_locked"), end=True)
         if e.kind == "repeat":
@@ -84,13 +107,73 @@ class SafetyAnswers(InfoAnswers):
                 st, join(self._numbers(), self.s.p("red_flag_reprompt")),
                 self.s.p("red_flag_reprompt"),
             )  # fmt: skip
-        if phase.asking_breath and e.kind == "no":
-            st = st.with_phase(replace(phase, asking_breath=False))
-        # Short: the most serious advice and its number, then the offer to hear it all again.
+        # Short: the most serious advice and its number, then the question still open, or the
+        # offer to hear it all again.
         flags = [phase.flag]
-        speech = join(self.s.advice(flags), self.s.p("red_flag_reprompt"))
-        out = self.s.say(st, speech, self.s.p("red_flag_reprompt"))
+        tail = self.s.p("breath_check" if phase.asking_breath else "red_flag_reprompt")
+        reprompt = self.s.p("yes_no_reprompt" if phase.asking_breath else "red_flag_reprompt")
+        out = self.s.say(st, join(self.s.advice(flags), tail), reprompt)
         return replace(out, screen=self.s.red_flag_screen(flags))
+
+    # -- answers to the skill's own safety questions (PROTOCOLS 4.1)
+    def open_question(self, st: State) -> About | None:
+        """The yes/no safety question the last turn asked, outside the lock."""
+        phase = st.phase
+        if isinstance(phase, Checking):
+            return phase.about
+        routine = st.routine
+        if not isinstance(phase, InRoutine) or routine is None:
+            return None
+        if routine.check in ("asking", "asking_again"):
+            return "leg"
+        if routine.question in ("leg", "breath", "heat"):
+            return routine.question
+        if routine.question == "check_breath":
+            return "breath"
+        return None
+
+    def as_answer(self, question: About, e: Event, finding: Finding) -> Event:
+        """The event as an answer: kind "yes", "no", "unclear", or itself when it is no answer.
+
+        A symptom named ("yes she's a bit breathless", "her leg's red") is yes; for the
+        breathing question so is any doubt ("maybe", "I think so", "not sure").
+        """
+        doubt = "yes" if question == "breath" else "unclear"
+        if e.kind == "yes" or (e.kind == "no" and finding.heard_symptom):
+            return replace(e, kind="yes")
+        if e.kind == "no":
+            return e
+        if e.kind == "dont_know":
+            return replace(e, kind=doubt)
+        words = e.kind in _WORDS or (e.kind == "cramp" and question == "baby")
+        if not words and not finding.heard_symptom and finding.answer is None:
+            return e  # next, better, a muscle named: the phase's own handlers decide
+        named = e.symptom in self.c.red_flags or e.symptom in ("PREGNANT", "CHILD", "INFANT")
+        if finding.heard_symptom or (e.kind == "symptom" and named):
+            return replace(e, kind="yes")
+        if finding.answer in ("yes", "no"):
+            return replace(e, kind=finding.answer)
+        if finding.answer == "unsure":
+            return replace(e, kind=doubt)
+        if question == "baby" and (e.helper is not None or "ADULT" in finding.concepts):
+            return replace(e, kind="no")  # "it's my wife": an adult
+        return replace(e, kind="unclear")
+
+    def decline(self, st: State, e: Event, declines: tuple[str, ...], lead: str) -> Outcome:
+        """Out of scope and not urgent (period cramps): say so, no steps, no lock."""
+        speech = join(lead, self.s.p(declines[0]))
+        if st.routine is not None:
+            return self.s.say(st, join(speech, self.s.p("prompt_next")), self.s.p("reprompt_step"))
+        return self.s.say(
+            st.with_phase(AskingMuscle()), speech, self.s.p("out_of_scope_period_reprompt")
+        )
+
+    def ask_baby(self, st: State, e: Event, lead: str) -> Outcome:
+        """ "My baby" may be a partner: ask once (RF-INFANT); "no" starts that muscle's steps."""
+        routine = st.routine
+        muscle = routine.muscle if routine else e.muscle if e.muscle in self.c.muscles else None
+        st = st.with_phase(Checking("baby", muscle))
+        return self.s.say(st, join(lead, self.s.p("baby_check")), self.s.p("yes_no_reprompt"))
 
     def _numbers(self) -> str:
         return join(self.s.p("emergency_number"), self.s.p("urgent_number"))
@@ -120,7 +203,7 @@ class SafetyAnswers(InfoAnswers):
             question: Question = (
                 "heat" if about == "heat" else "leg" if about == "leg" else "breath"
             )
-            st = st.with_phase(InRoutine(replace(routine, question=question)))
+            st = st.with_phase(InRoutine(replace(routine, question=question, retried=False)))
         else:
             muscle = e.muscle if e.muscle in self.c.muscles else None
             st = st.with_phase(Checking(about, muscle))

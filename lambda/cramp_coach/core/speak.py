@@ -34,10 +34,7 @@ class Speaker:
     def track(self, routine: Routine, variant: str) -> tuple[Step, ...]:
         if routine.track == "aftercare":
             return self.c.aftercare_for(routine.muscle)
-        muscle = self.c.muscles[routine.muscle]
-        if routine.track == "gentle" and muscle.gentle:
-            return muscle.gentle
-        return muscle.alone if variant == "alone" else muscle.partner
+        return self.c.muscles[routine.muscle].track(routine.track, variant)
 
     def name(self, routine: Routine) -> str:
         if routine.track == "aftercare":

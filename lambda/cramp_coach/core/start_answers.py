@@ -35,6 +35,8 @@ from cramp_coach.core.state import (
 )
 
 _P = Profile | None
+# The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
+_PRECAUTION = {"leg": "RF_DVT", "breath": "RF_PE", "heat": "RF_HEAT", "baby": "RF_INFANT"}
 
 
 def frequent(profile: Profile, now: float) -> bool:
@@ -51,6 +53,8 @@ class StartAnswers(SafetyAnswers):
         assert isinstance(phase, Checking)
         if phase.about == "heat":
             return self.raise_red_flag(st, e, ["RF_HEAT"])
+        if phase.about == "baby":
+            return self.raise_red_flag(st, e, ["RF_INFANT"])
         if phase.about == "leg":
             return self.raise_red_flag(st, e, ["RF_DVT"])
         leg = phase.muscle is None or self.c.muscles[phase.muscle].leg
@@ -63,7 +67,8 @@ class StartAnswers(SafetyAnswers):
             return self.ask_muscle(st.with_phase(AskingMuscle()), e, profile)
         out = self.start(st, phase.muscle, e)
         routine = out.state.routine
-        if routine is not None and phase.about == "leg":
+        own_check = routine is not None and self.c.muscles[routine.muscle].check is not None
+        if routine is not None and phase.about == "leg" and not own_check:  # else: asked later
             checked = replace(routine, check="unanswered" if unanswered else "clear")
             out = replace(out, state=out.state.with_phase(InRoutine(checked)))
         return out
@@ -72,14 +77,25 @@ class StartAnswers(SafetyAnswers):
         phase = st.phase
         assert isinstance(phase, Checking)
         if phase.tries >= 1:
-            return self.check_no(st, e, profile, unanswered=True)  # no dead end: carry on
+            # Unclear twice: never a step and never the calf default; the question's own red
+            # flag, as a precaution (PROTOCOLS 4.1).
+            lead = "" if phase.about == "leg" else self.s.p("unsure_is_emergency")
+            flag = _PRECAUTION[phase.about]
+            if phase.about == "breath" and phase.muscle is not None:
+                flag = "RF_PE" if self.c.muscles[phase.muscle].leg else "RF_CHEST"
+            return self.raise_red_flag(st, e, [flag], lead=lead)
         st = st.with_phase(replace(phase, tries=1))
-        question = self.c.safety_check.text if phase.about == "leg" else self.s.p("breath_check")
-        if phase.about == "heat":
-            question = self.c.flags["EXERCISE_HEAT"].text
+        question = self._question_text(phase.about)
         return self.s.say(
             st, join(self.s.p("yes_or_no_first"), question), self.s.p("yes_no_reprompt")
         )
+
+    def _question_text(self, about: str) -> str:
+        if about == "heat":
+            return self.c.flags["EXERCISE_HEAT"].text
+        if about == "baby":
+            return self.s.p("baby_check")
+        return self.c.safety_check.text if about == "leg" else self.s.p("breath_check")
 
     # ================================================================== starting steps
     def start(self, st: State, muscle: str, e: Event, *, lead: str = "", note: str = "") -> Outcome:
@@ -200,7 +216,7 @@ class StartAnswers(SafetyAnswers):
         )
 
     def finish(self, st: State, routine: Routine) -> Outcome:
-        parts = [self.c.reassurance.text]
+        parts = [self.c.reassurance.text, self.closing_warning()]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)

@@ -29,9 +29,15 @@ Track: TypeAlias = Literal["main", "gentle", "aftercare"]
 LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered", "clear"]
 # What the last turn asked inside a routine, so that "yes" and "no" mean something.
 # "leg", "breath" and "heat" are safety questions asked mid-routine (unclear words, heat).
-Question: TypeAlias = Literal["easing", "end_of_steps", "position", "leg", "breath", "heat"]
+# "offer" and "choice" ("choice_again" after an unclear answer) ask a step's own question.
+# "check_breath": the leg check (which also asks about breathing) had no clear answer twice, so
+# its breathing half is asked alone; a clear no goes on past the rub.
+Question: TypeAlias = Literal[
+    "easing", "end_of_steps", "position", "leg", "breath", "heat", "offer", "choice",
+    "choice_again", "check_breath",
+]  # fmt: skip
 Level: TypeAlias = Literal["emergency", "urgent"]
-About: TypeAlias = Literal["leg", "breath", "heat"]  # what a safety question asks about
+About: TypeAlias = Literal["leg", "breath", "heat", "baby"]  # what a safety question asks about
 # Answers "repeat" gives again (restate.py): each is rebuilt from the content and the phase.
 Answered: TypeAlias = Literal[
     "doctor", "prevention", "disclaimer", "hold_time", "emergency_number", "help"
@@ -65,6 +71,8 @@ class Routine:
     check: LegCheck = "unasked"
     question: Question | None = None
     no_massage: bool = False  # a clot was flagged in the last 12 hours: never rub a leg
+    retried: bool = False  # the open safety question was asked once more after an unclear answer
+    chosen: int = -1  # the asked step (offer or choice) the listener picked: it is played
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class Locked:
     flag: str
     level: Level
     asking_breath: bool = False  # RF_DVT is followed by the breathing question
+    breath_retried: bool = False  # an unclear answer asked it once more; the next is RF-PE
     kind: Literal["locked"] = "locked"
 
 
@@ -256,15 +265,16 @@ def _when(moment: float) -> bool:
 
 def routine_fits(routine: Routine, content: Content) -> bool:
     muscle = content.muscles.get(routine.muscle)
-    if muscle is None or routine.repeats < 0 or routine.step < 0:
+    if muscle is None or routine.repeats < 0 or routine.step < 0 or routine.chosen < -1:
         return False
     if not _when(routine.started_at) or not _RID.fullmatch(routine.rid):
         return False
     if routine.track == "aftercare":
-        return routine.step < len(content.aftercare_for(routine.muscle))
+        count = len(content.aftercare_for(routine.muscle))
+        return routine.step < count and routine.chosen < count
     # The alone and gentle tracks are shorter: the step must exist in the longest one.
-    longest = max(len(muscle.partner), len(muscle.alone), len(muscle.gentle))
-    return routine.step < longest
+    longest = max(len(muscle.track(routine.track, v)) for v in ("partner", "alone"))
+    return routine.step < longest and routine.chosen < longest
 
 
 def decode_state(data: Any, content: Content) -> State:
