@@ -29,7 +29,7 @@ from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, 
 from cramp_coach.core.night_answers import NightAnswers
 from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
-from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
+from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.speech import wrap_voice
 from cramp_coach.core.state import (
@@ -190,6 +190,14 @@ class Conversation:
             e = a.as_answer(question, e, finding)
             if e.kind == "unclear":
                 return a.unclear_answer(st, e, profile, question)
+        # A muscle Alexa heard but could not resolve ("my babe's calf"), or named in words that
+        # warn of nothing: the words still say which muscle.
+        unplaced = e.kind == "cramp" and e.muscle == "UNKNOWN"
+        idle_words = e.kind == "symptom" and st.routine is None and e.muscle is None
+        if (unplaced or idle_words) and not finding.red_flags and not finding.ask_baby:
+            named = muscle_in_words(e.heard, self.c)
+            if named is not None:
+                e = replace(e, kind="cramp", muscle=named)
         # 4. Advice that does not stop the steps, flags that change them, unsure words.
         advice = [f for f in finding.red_flags if f not in stopping]
         lead = join(self.s.advice(advice) if advice else "", *map(self.s.p, finding.notes))
