@@ -51,8 +51,9 @@ bench: setup node_modules/.installed
 serve: setup
 	$(BIN)/cramp-coach serve
 
-# Rebuild every locale's interaction model from en-US.json + interaction_models/overlays/
-# (run after changing en-US.json or an overlay; a test fails while a generated model is stale).
+# Rebuild every locale's interaction model from interaction_models/source/ (base.json, the
+# sentence grammar grammar.json) + interaction_models/overlays/ (run after changing any of them;
+# a test fails while a generated model is stale).
 models: setup
 	$(BIN)/python tools/build_locale_models.py
 

@@ -1,4 +1,5 @@
-"""The locale models are generated from en-US.json + overlays, and understand their locale."""
+"""The locale models are generated from source/ (base + grammar) + overlays, and understand
+their locale."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_every_overlay_has_its_model_and_every_model_but_en_us_an_overlay() -> N
 def test_committed_models_are_what_the_generator_writes(path: Path) -> None:
     expected = generator.generated()[path]
     assert path.read_text(encoding="utf-8") == expected, (
-        f"interaction_models/{path.name} is stale: run `make models` (en-US.json or "
+        f"interaction_models/{path.name} is stale: run `make models` (source/ or "
         "overlays/ changed since it was generated)"
     )
 
@@ -55,7 +56,7 @@ def test_the_check_mode_reports_fresh_models() -> None:
 
 
 def _source() -> dict[str, Any]:
-    return json.loads((MODELS_DIR / "en-US.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads((MODELS_DIR / "source" / "base.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def _lm(document: dict[str, Any]) -> dict[str, Any]:

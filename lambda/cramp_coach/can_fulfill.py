@@ -17,9 +17,10 @@ What the skill answers (docs/ARCHITECTURE.md, "Name-free requests"):
 - NO: a muscle, symptom or other value that matches nothing (never a YES for a muscle without
   a routine); intents that only make sense inside a routine or about the skill's own
   settings (better, still cramping, it hurts, alone, helper, skip, clarify, voice, delete my
-  history); every AMAZON built-in (stop, help, next, yes...: generic words that belong to the
-  skill the listener is already talking to, not a reason to route a cold request here); any
-  intent the adapter does not turn into a core event; any intent this module does not know.
+  history, hold on, the other leg, and the questions asked mid-cramp); every AMAZON built-in
+  (stop, help, next, yes...: generic words that belong to the skill the listener is already
+  talking to, not a reason to route a cold request here); any intent the adapter does not
+  turn into a core event; any intent this module does not know.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ IN_SESSION_ONLY = frozenset(
         "SkipIntent",
         "VoiceIntent",
         "DeleteHistoryIntent",
+        # Night words (issue 22): a pause, "the other leg", questions asked mid-cramp.
+        "HoldOnIntent",
+        "OtherSideIntent",
+        "HowToStopIntent",
+        "WhyIntent",
+        "AgainIntent",
+        "HeatIceIntent",
+        "PainkillerIntent",
     }
 )
 KNOWN_INTENTS = frozenset(

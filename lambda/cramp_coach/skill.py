@@ -71,6 +71,13 @@ INTENT_EVENTS: dict[str, str] = {
     "DontKnowIntent": "dont_know",
     "LogOnIntent": "log_on",
     "LogOffIntent": "log_off",
+    "HoldOnIntent": "hold_on",
+    "OtherSideIntent": "other_side",
+    "HowToStopIntent": "how_to_stop",
+    "WhyIntent": "why",
+    "AgainIntent": "again",
+    "HeatIceIntent": "heat_ice",
+    "PainkillerIntent": "painkiller",
     "AMAZON.NextIntent": "next",
     "AMAZON.PreviousIntent": "previous",
     "AMAZON.RepeatIntent": "repeat",
@@ -233,7 +240,8 @@ def event_from(handler_input: HandlerInput) -> Event:
         content = load_content(request_locale(handler_input))
         alone = set(content.phrase("speaker_alone_words").split())
         partner = set(content.phrase("speaker_partner_words").split())
-        helper = "ALONE" if words & alone else "PARTNER" if words & partner else None
+        # "my wife's calf": the partner's word wins over the "my" in front of it.
+        helper = "PARTNER" if words & partner else "ALONE" if words & alone else None
     return Event(
         event_kind,
         now,

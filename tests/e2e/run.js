@@ -736,9 +736,12 @@ function effectiveHelper(reading) {
   if (helper) return helper;
   const muscle = reading.slots.muscle;
   if (!muscle) return null;
-  const heard = new Set(words(muscle.value));
-  if (heard.has("my")) return "ALONE";
-  if (heard.has("her") || heard.has("his") || heard.has("their")) return "PARTNER";
+  // The content's speaker words, the partner's first ("my wife's calf" is the partner's).
+  const { phrases } = contentFor(DEFAULT_LOCALE);
+  const heard = words(muscle.value);
+  const said = (key) => phrases[key].split(" ").some((w) => heard.includes(w));
+  if (said("speaker_partner_words")) return "PARTNER";
+  if (said("speaker_alone_words")) return "ALONE";
   return null;
 }
 
@@ -760,7 +763,7 @@ function disagreement(stock, typed) {
 }
 
 function stockCheck(args, conversations) {
-  // The en-US scripts: the other locales' models are generated from en-US.json.
+  // The en-US scripts: every locale's model is generated from the same base and grammar.
   const model = modelOf(args.model || modelPath(DEFAULT_LOCALE));
   conversations = conversations.filter((c) => (c.locale || DEFAULT_LOCALE) === DEFAULT_LOCALE);
   const gapsFile = JSON.parse(fs.readFileSync(args.gaps, "utf8"));

@@ -599,7 +599,7 @@ def _parse(
         gentle_stop=r.sourced(top["gentle_stop"], "gentle_stop"),
         doctor_advice=r.sourced(top["doctor_advice"], "doctor_advice"),
         hold_advice=r.sourced(top["hold_advice"], "hold_advice"),
-        symptoms=_symptom_model(symptoms, red_flags, muscles, phrases),
+        symptoms=_symptom_model(symptoms, red_flags, muscles, phrases, set(vague)),
         phrases=dict(phrases),
         number_words=numbers,
     )
@@ -631,10 +631,11 @@ def _symptom_model(
     red_flags: dict[str, RedFlag],
     muscles: dict[str, Muscle],
     phrases: dict[str, str],
+    places: set[str],
 ) -> SymptomModel:
     base, additions, file = documents or read_symptom_files(CONTENT_DIR / BASE_LANGUAGE, None)
     try:
-        return parse_symptom_model(base, additions, file, red_flags, muscles, phrases)
+        return parse_symptom_model(base, additions, file, red_flags, muscles, phrases, places)
     except SymptomModelError as err:
         raise ContentError(str(err)) from err
 

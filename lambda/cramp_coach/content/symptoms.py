@@ -79,6 +79,9 @@ class SymptomModel:
     ignore: tuple[str, ...]
     concepts: tuple[tuple[str, tuple[str, ...]], ...]  # concept -> its words, in file order
     muscle_concepts: tuple[tuple[str, tuple[str, ...]], ...]  # muscle id -> concepts it implies
+    # Muscle id (or vague place) -> the words that name it, for a muscle slot Alexa heard but
+    # could not resolve ("my babe's calf"): the words still say which muscle.
+    muscle_words: tuple[tuple[str, tuple[str, ...]], ...]
     flag_concepts: tuple[tuple[str, str], ...]  # session flag -> the concept it implies
     rules: tuple[Rule, ...]
 
@@ -123,6 +126,7 @@ def parse_symptom_model(
     red_flags: Iterable[str],
     muscles: Iterable[str],
     phrases: Iterable[str],
+    places: Iterable[str] = (),
 ) -> SymptomModel:
     """Validate symptoms.json (plus a locale's additions) against the content's ids."""
     top = _keys(
@@ -131,7 +135,7 @@ def parse_symptom_model(
         base,
         {
             "source", "negations", "negation_blockers", "number_words", "durations", "ages",
-            "ignore", "concepts", "muscle_concepts", "flag_concepts", "rules",
+            "ignore", "concepts", "muscle_words", "muscle_concepts", "flag_concepts", "rules",
         },
     )  # fmt: skip
     if not isinstance(top["source"], str) or not top["source"]:
@@ -174,6 +178,8 @@ def parse_symptom_model(
         rules.append(Rule(then, parts["all"], parts["any"], parts["also"], parts["none"]))
 
     muscle_ids = set(muscles)
+    named = _keys(file, "muscle_words", top["muscle_words"], set(), muscle_ids | set(places))
+    muscle_words = {m: _words(file, f"muscle_words.{m}", w) for m, w in named.items()}
     muscle_concepts = _keys(file, "muscle_concepts", top["muscle_concepts"], set(), muscle_ids)
     flag_concepts = _keys(file, "flag_concepts", top["flag_concepts"], set(), CONTEXT_OUTCOMES)
     for muscle_id, cids in muscle_concepts.items():
@@ -216,6 +222,7 @@ def parse_symptom_model(
         ignore=tuple(ignore),
         concepts=tuple((cid, tuple(words)) for cid, words in concepts.items()),
         muscle_concepts=tuple((m, tuple(cids)) for m, cids in muscle_concepts.items()),
+        muscle_words=tuple(muscle_words.items()),
         flag_concepts=tuple(flag_concepts.items()),
         rules=tuple(rules),
     )

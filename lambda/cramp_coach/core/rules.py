@@ -26,9 +26,10 @@ from typing import Any
 from cramp_coach.content import Content
 from cramp_coach.core import answers, start_answers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.night_answers import NightAnswers
 from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
-from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
+from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.speech import wrap_voice
 from cramp_coach.core.state import (
@@ -85,13 +86,20 @@ class Conversation:
         restater = Restater(content, self.s, self.r)
         self.a.restate = lambda st, e: restater(st, e, self._answer_for)
         a = self.a
+        n = NightAnswers(a)
+        # Issue 22: hold-on, "the other leg", the side of a limb, questions asked mid-cramp.
+        night: dict[str, Handler] = {
+            "hold_on": n.hold_on, "other_side": n.other_side, "how_to_stop": n.how_to_stop,
+            "why": n.question, "again": n.question, "heat_ice": n.question,
+            "painkiller": n.question,
+        }  # fmt: skip
         routine: dict[str, Handler] = {
             "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
             "previous": a.previous, "start_over": a.start_over, "repeat": a.repeat,
-            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": a.cramp_in_routine,
+            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": n.cramp,
             "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
             "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
-            "fallback": a.safety_question, "clarify": a.clarify_in_routine,
+            "fallback": a.safety_question, "clarify": n.correct_part,
             "symptom": a.routine_advice_done, "dont_know": a.help,
         }  # fmt: skip
         common: dict[str, Handler] = {
@@ -101,6 +109,7 @@ class Conversation:
             "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
             "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
             "hold_time": a.hold_time, "symptom": a.ask_muscle, "fallback": a.fallback_idle,
+            **night,
         }  # fmt: skip
         asking: dict[str, Handler] = {
             "fallback": a.miss, "next": a.miss, "dont_know": a.miss, "yes": a.miss,
@@ -189,6 +198,14 @@ class Conversation:
             e = a.as_answer(question, e, finding)
             if e.kind == "unclear":
                 return a.unclear_answer(st, e, profile, question)
+        # A muscle Alexa heard but could not resolve ("my babe's calf"), or named in words that
+        # warn of nothing: the words still say which muscle.
+        unplaced = e.kind == "cramp" and e.muscle == "UNKNOWN"
+        idle_words = e.kind == "symptom" and st.routine is None and e.muscle is None
+        if (unplaced or idle_words) and not finding.red_flags and not finding.ask_baby:
+            named = muscle_in_words(e.heard, self.c)
+            if named is not None:
+                e = replace(e, kind="cramp", muscle=named)
         # 4. Advice that does not stop the steps, flags that change them, unsure words.
         advice = [f for f in finding.red_flags if f not in stopping]
         lead = join(self.s.advice(advice) if advice else "", *map(self.s.p, finding.notes))

@@ -257,6 +257,27 @@ def read_words(
     )
 
 
+@cache
+def _muscle_pattern(model: SymptomModel) -> tuple[re.Pattern[str], tuple[str | None, ...]]:
+    # The ignored phrases first, so "toe nails" names no toe.
+    owners: dict[str, str | None] = {w: None for w in model.ignore}
+    owners.update({w: m for m, words in model.muscle_words for w in words})
+    terms = sorted(owners, key=lambda t: (-len(t.split()), -len(t)))
+    body = "|".join(f"({_term(t)})" for t in terms)
+    return re.compile(rf"(?<![a-z0-9'])(?:{body})(?:'s|s)?(?![a-z0-9'])"), tuple(
+        owners[t] for t in terms
+    )
+
+
+def muscle_in_words(texts: tuple[str, ...], content: Content) -> str | None:
+    """The one muscle (or vague place) the words name, or None (none, or more than one)."""
+    pattern, owners = _muscle_pattern(content.symptoms)
+    found = {
+        owners[(m.lastindex or 1) - 1] for t in texts for m in pattern.finditer(normalize(t))
+    } - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 def severity(flag_id: str, content: Content) -> int:
     """0 emergency, 1 urgent, 2 routine: lower is more serious."""
     return ("emergency", "urgent", "routine").index(content.red_flags[flag_id].level)

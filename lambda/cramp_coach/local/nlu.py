@@ -70,7 +70,11 @@ class InteractionModel:
 
     @classmethod
     def for_locale(cls, locale: str = "en-US") -> InteractionModel:
-        return cls(MODELS_DIR / f"{locale}.json")
+        model = cls(MODELS_DIR / f"{locale}.json")
+        model.locale = locale
+        return model
+
+    locale = "en-US"  # whose symptom words the last resort reads (for_locale sets it)
 
     @cached_property
     def _samples(self) -> list[_Sample]:
@@ -149,7 +153,26 @@ class InteractionModel:
             if best is not None:
                 _, sample, heard = best
                 return Resolution(sample.intent, self._slots(sample.intent, heard))
+        if self._sounds_like_a_symptom(" ".join(words)):
+            # Alexa's model is statistical: a sentence that no sample spells out but that is
+            # full of symptom words ("pins and needles in my foot") lands on the intent whose
+            # values it resembles, with the words in its custom slot (ER_SUCCESS_NO_MATCH).
+            # The stand-in: SymptomIntent's bare {symptom}, when the locale's symptom model
+            # finds a symptom or a place in the words; anything else ("what's the weather")
+            # stays FallbackIntent, as Alexa would send it.
+            return Resolution("SymptomIntent", {"symptom": (" ".join(words), None)})
         return Resolution("AMAZON.FallbackIntent")
+
+    def _sounds_like_a_symptom(self, text: str) -> bool:
+        from cramp_coach.content import load_content
+        from cramp_coach.core.safety import read_words
+
+        bare = any(
+            i["name"] == "SymptomIntent" and "{symptom}" in i.get("samples", [])
+            for i in self.intents
+        )
+        finding = read_words((text,), load_content(self.locale), None, set())
+        return bare and bool(finding.concepts - {"YES", "NO", "UNSURE", "ADULT", "ALL_CLEAR"})
 
     def _slots(self, intent: str, heard: dict[str, str]) -> dict[str, tuple[str, str | None]]:
         declared = next(i for i in self.intents if i["name"] == intent)
