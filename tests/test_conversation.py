@@ -543,9 +543,18 @@ def test_corrupt_session_attributes_start_fresh(talk: Conversation) -> None:
         assert turn.state["mode"] == "asking_muscle" and not turn.ended
 
 
-def test_slot_without_entity_resolution_is_asked_again(talk: Conversation) -> None:
+def test_slot_without_entity_resolution_is_read_for_a_muscle_word(talk: Conversation) -> None:
     envelope = talk.session.intent("CrampIntent", T0, {})
     envelope["request"]["intent"]["slots"] = {"muscle": {"name": "muscle", "value": "calf"}}
+    response = handle_envelope(talk.skill, envelope)
+    assert "straighten the cramping leg" in _ssml(response)  # the words said which muscle
+
+
+def test_slot_without_entity_resolution_and_no_muscle_word_is_asked_again(
+    talk: Conversation,
+) -> None:
+    envelope = talk.session.intent("CrampIntent", T0, {})
+    envelope["request"]["intent"]["slots"] = {"muscle": {"name": "muscle", "value": "elbow"}}
     response = handle_envelope(talk.skill, envelope)
     assert "muscle" in _ssml(response).lower()
 

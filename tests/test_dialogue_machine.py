@@ -78,9 +78,9 @@ class Night(RuleBasedStateMachine):
             assert not _speaks_steps(turn), turn.speech
         repeated = turn.speech.startswith(CONTENT.phrase("prior_lock"))
         for flag, script in STOPPING.items():
-            # An urgent flag from an earlier session is repeated, not raised again: other
-            # muscles may follow it. An emergency one keeps every step away (below).
-            if script in turn.speech and not (repeated and flag not in EMERGENCY):
+            # A warning repeated from an earlier session is held by the 12-hour rule below
+            # (steps only after the 4.1 question is answered), not by this session's lock.
+            if script in turn.speech and not repeated:
                 self.locked = True
                 if flag in EMERGENCY:
                     self.emergency_at = self.talk.now

@@ -209,7 +209,10 @@ class Answers(StartAnswers):
 
     def resume_here(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
-        return self.routines.speak(st.with_phase(InRoutine(routine)), routine)
+        st = st.with_phase(InRoutine(routine))
+        if routine.question is not None or routine.check in ("asking", "asking_again"):
+            return self.restate(st, e)  # a question is open: ask it again, don't skip past it
+        return self.routines.speak(st, routine)
 
     def routine_advice_done(self, st: State, e: Event, profile: _P) -> Outcome:
         return self.s.say(st, self.s.p("routine_advice_continue"), self.s.p("reprompt_step"))

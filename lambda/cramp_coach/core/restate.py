@@ -16,6 +16,7 @@ from cramp_coach.core.model import Event, Outcome
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.state import (
+    PRIOR_QUESTIONS,
     AskingMuscle,
     Checking,
     Clarifying,
@@ -71,7 +72,7 @@ class Restater:
             speech = p("resume_offer", step=phase.routine.step + 1, name=name)
             return self.s.say(st, speech, p("resume_offer_reprompt"))
         if isinstance(phase, PriorCheck):
-            return self.s.say(st, p(f"prior_{phase.question}"), p("yes_no_reprompt"))
+            return self.s.say(st, p(PRIOR_QUESTIONS[phase.question]), p("yes_no_reprompt"))
         if isinstance(phase, Confirming):
             key = "delete_confirm" if phase.about == "delete" else "log_consent_ask"
             return self.s.say(st, p(key), p("yes_no_reprompt"))

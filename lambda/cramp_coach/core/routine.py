@@ -84,6 +84,20 @@ class Routines:
         steps = self.steps(state, routine)
         step = steps[routine.step]
         p = self.s.p
+        if self._rub_of_leg(routine, step) and not (
+            routine.check == "clear" and not routine.no_massage
+        ):
+            # Whatever path lands on a rub of a leg (continue, a switch of muscle, the end of
+            # the steps), the rub waits for a clear no to its check (G3, 4.1).
+            if routine.no_massage or routine.step == 0:
+                kept = replace(routine, question=None)
+                skip = p("skip_rub_clot" if routine.no_massage else "skip_rub_unchecked")
+                speech = join(lead, skip, p("prompt_next"))
+                return self.s.say(state.with_phase(InRoutine(kept)), speech, p("reprompt_step"))
+            # Asked from the step before, so a clear no comes back to this rub (advance).
+            asked = replace(routine, step=routine.step - 1, check="asking", question=None)
+            speech = join(lead, p("before_rub"), self.check_text(routine))
+            return self.s.say(state.with_phase(InRoutine(asked)), speech, p("yes_no_reprompt"))
         if (step.ask or step.when) and routine.chosen != routine.step:
             # Offered or chosen, never chained: ask the step's question (at a choice's start).
             first = _choice_start(steps, routine.step)

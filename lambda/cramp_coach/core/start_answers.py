@@ -22,6 +22,7 @@ from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.core.safety_answers import SafetyAnswers
 from cramp_coach.core.speak import join
 from cramp_coach.core.state import (
+    PRIOR_QUESTIONS,
     AskingMuscle,
     Checking,
     Clarifying,
@@ -150,7 +151,7 @@ class StartAnswers(SafetyAnswers):
         st = st.with_phase(PriorCheck(question, muscle)).with_context(
             replace(st.ctx, prior_lock_heard=True)
         )
-        speech = join(lead, advice, self.s.p(f"prior_{question}"))
+        speech = join(lead, advice, self.s.p(PRIOR_QUESTIONS[question]))
         return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
 
     def _prior_advice(self, lock: LockRecord) -> str:

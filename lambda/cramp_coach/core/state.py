@@ -133,6 +133,10 @@ class PriorCheck:
     kind: Literal["prior_check"] = "prior_check"
 
 
+# The phrase each PriorCheck question is asked with.
+PRIOR_QUESTIONS = {"same_person": "prior_same_person", "seen": "prior_seen"}
+
+
 @dataclass(frozen=True)
 class Locked:
     """A stopping red flag was spoken: nothing in this session leads back to the steps."""
