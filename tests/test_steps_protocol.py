@@ -38,6 +38,10 @@ def walk_to_rub(
             asked.append(turn.speech)
             turn = talk.say(check_answer)
             cleared = cleared or check_answer == "No"
+        elif turn.state["question"] == "check_breath":
+            # The leg check went unanswered twice: its breathing half alone. A no there says
+            # nothing about the leg, so the rub is still left out.
+            turn = talk.say("No")
         elif turn.state["question"] == "offer":
             turn = talk.say("No")  # standing declined: the rub comes next
         elif turn.state["question"] == "choice":

@@ -31,6 +31,8 @@ from cramp_coach.core.state import (
 _P = Profile | None
 # Events that carry only words: they may answer an open safety question.
 _WORDS = frozenset({"symptom", "fallback", "clarify", "dont_know", "still_cramping"})
+# Moving on is no answer to a safety question (PROTOCOLS 4.1: a miss is never a step).
+_NOT_AN_ANSWER = frozenset({"next", "skip", "resume", "better", "still_cramping"})
 # Events the lock answers itself, whatever question is open.
 _NOT_ANSWERS = frozenset(
     {"stop", "repeat", "disclaimer", "emergency_number", "help", "session_ended"}
@@ -147,8 +149,10 @@ class SafetyAnswers(InfoAnswers):
         if e.kind == "dont_know":
             return replace(e, kind=doubt)
         words = e.kind in _WORDS or (e.kind == "cramp" and question == "baby")
+        if e.kind in _NOT_AN_ANSWER and not finding.heard_symptom:
+            return replace(e, kind="unclear")  # "next" to a yes/no safety question: ask again
         if not words and not finding.heard_symptom and finding.answer is None:
-            return e  # next, better, a muscle named: the phase's own handlers decide
+            return e  # stop, repeat, help, a muscle named: the phase's own handlers decide
         named = e.symptom in self.c.red_flags or e.symptom in ("PREGNANT", "CHILD", "INFANT")
         if finding.heard_symptom or (e.kind == "symptom" and named):
             return replace(e, kind="yes")
