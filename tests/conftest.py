@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from cramp_coach.content import Content, load_content
 from cramp_coach.local.envelopes import Session
 from cramp_coach.persistence import NullStore
 from cramp_coach.skill import build_skill, handle_envelope
+from tests.memory_store import MemoryStore
 
 T0 = 1_795_230_000.0  # 2026-11-21 03:00 UTC: the middle of the night
 MAX_SSML_CHARS = 8000
@@ -122,3 +124,23 @@ def skill() -> Any:
 @pytest.fixture
 def talk(skill: Any) -> Iterator[Conversation]:
     yield Conversation(skill)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """A store in memory that outlives sessions (the 12-hour lock, the cramp log)."""
+    return MemoryStore()
+
+
+@pytest.fixture
+def night(store: MemoryStore) -> Conversation:
+    """A listener whose sessions share `store`."""
+    return Conversation(build_skill(store_factory=lambda: store))
+
+
+@pytest.fixture
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Deferred writes (and the lock's write-ahead) go to a file of the test's own."""
+    path = tmp_path / "spool" / "deferred.sqlite3"
+    monkeypatch.setenv("CRAMP_SPOOL_PATH", str(path))
+    return path

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bench import lock_faults
 from cramp_coach.content import Content, load_content
 from cramp_coach.local.envelopes import Session
 from cramp_coach.persistence import user_key
@@ -43,26 +44,11 @@ DVT = CONTENT.red_flags["RF_DVT"].script
 STEP1_PARTNER = CONTENT.muscles["CALF"].partner[0].text
 STEP1_ALONE = CONTENT.muscles["CALF"].alone[0].text
 
+pytestmark = pytest.mark.usefixtures("spool")
+
 
 def text(ssml: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", ssml).split())
-
-
-@pytest.fixture(autouse=True)
-def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "spool" / "deferred.sqlite3"
-    monkeypatch.setenv("CRAMP_SPOOL_PATH", str(path))
-    return path
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def night(store: MemoryStore) -> Conversation:
-    return Conversation(build_skill(store_factory=lambda: store))
 
 
 def flagged(night: Conversation, flag: str, helper: str = "PARTNER") -> None:
@@ -297,21 +283,12 @@ ENDS = ("goodbye", "session_ended", "nothing")
 
 
 def lock_matrix_case(store_factory: Any, fault: Any, heal: Any, end: str, recovered: bool) -> bool:
-    """One case of the fault matrix: True when steps were spoken after the stopping flag."""
-    skill = build_skill(store_factory=store_factory)
-    dev = Device(skill, USER)
-    dev.cramp(T0)
-    fault()
-    dev.intent("SymptomIntent", T0 + 20, symptom=("she can't breathe", "RF_PE"))
-    if end == "goodbye":
-        dev.intent("AMAZON.StopIntent", T0 + 40)
-    elif end == "session_ended":
-        dev.end_session(T0 + 40)
-    if recovered:
-        heal()
-    later = Device(build_skill(store_factory=store_factory), USER)
-    speech = text(later.cramp(T0 + 3600).speech)
-    return STEP1_PARTNER in speech or PE not in speech
+    """One case of the fault matrix (the same one `python -m bench.lock_faults` times): True
+    when steps were spoken after the stopping flag."""
+    steps_spoken, _ = lock_faults.case(
+        store_factory, fault, heal, end, recovered, USER, next_env=lambda: None
+    )
+    return steps_spoken
 
 
 @pytest.mark.parametrize("recovered", [False, True])

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from cramp_coach.content import Content
-from cramp_coach.skill import build_skill
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
 from tests.spoken import LEG_RUBS, STEP_TEXTS
@@ -23,16 +22,6 @@ COUNT_WORDS = ("starting now", "left.", "five, four, three, two, one")
 def speaks_steps(turn: Turn) -> bool:
     text = turn.speech.lower()
     return any(t.lower() in text for t in STEP_TEXTS) or any(w in text for w in COUNT_WORDS)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def night(store: MemoryStore) -> Conversation:
-    return Conversation(build_skill(store_factory=lambda: store))
 
 
 def new_session(talk: Conversation) -> None:

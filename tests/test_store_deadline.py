@@ -40,13 +40,7 @@ KEY = user_key(USER)
 ASK = "Which muscle is cramping?"
 STEP1 = "Help them sit back or lie down"
 
-
-@pytest.fixture(autouse=True)
-def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Deferred writes of these tests go to a file of their own."""
-    path = tmp_path / "spool" / "deferred.sqlite3"
-    monkeypatch.setenv("CRAMP_SPOOL_PATH", str(path))
-    return path
+pytestmark = pytest.mark.usefixtures("spool")
 
 
 @pytest.fixture
