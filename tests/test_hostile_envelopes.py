@@ -66,8 +66,11 @@ def test_repeat_after_an_answer_gives_that_answer(talk: Conversation, content: C
 
 def test_repeat_at_the_leg_check_asks_it_again(talk: Conversation, content: Content) -> None:
     turn = talk.cramp("CALF", helper="PARTNER")
-    while turn.state["check"] != "asking":
+    for _ in range(20):  # bounded: fail, never hang
+        if turn.state["check"] == "asking":
+            break
         turn = talk.say("Next")
+    assert turn.state["check"] == "asking"
     again = talk.say("Repeat")
     check = content.muscles["CALF"].check  # the calf's own check (PROTOCOLS RF-SWELL)
     assert check is not None and again.speech == check.text

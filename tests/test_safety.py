@@ -433,9 +433,11 @@ def test_past_ten_minutes_nothing_speaks_the_steps_again(
 def _to_the_leg_check(night: Conversation, content: Content) -> Turn:
     night.cramp("CALF", helper="PARTNER")
     turn = night.say("Next")
-    while not turn.speech.rstrip().endswith("short of breath?"):
+    for _ in range(10):  # bounded: fail, never hang
+        if turn.speech.rstrip().endswith("short of breath?"):
+            return turn
         turn = night.say("Next")
-    return turn
+    raise AssertionError("the leg check never came")
 
 
 def test_an_unclear_leg_check_twice_asks_the_breathing_half_alone(
