@@ -512,3 +512,23 @@ def test_a_one_shot_the_model_missed_gets_the_safety_line(
     turn = night.say("FallbackIntent")
     assert turn.speech.endswith(content.phrase("ask_muscle_again"))
     assert "trouble breathing" in turn.speech
+
+
+def test_a_doubt_to_the_leg_check_that_asks_about_breathing_is_the_emergency(
+    night: Conversation, content: Content
+) -> None:
+    _to_the_leg_check(night, content)
+    turn = night.say("DontKnowIntent")  # "not sure": the check asks about breathing too
+    assert turn.speech.startswith(content.phrase("unsure_is_emergency"))
+    assert turn.state["red_flag"] == "RF_PE"
+
+
+def test_warning_words_while_asking_never_lead_to_the_calf_default(
+    night: Conversation, content: Content
+) -> None:
+    first = night.say("CrampIntent", muscle=("cramping all over, everywhere", None))
+    assert content.red_flags["RF_NEURO"].script in first.speech
+    for _ in range(3):
+        turn = night.say("FallbackIntent")
+        assert not any(t in turn.speech for t in STEP_TEXTS), turn.speech
+        assert turn.state["mode"] == "asking_muscle"

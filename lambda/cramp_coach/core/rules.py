@@ -195,7 +195,9 @@ class Conversation:
         # "no chest pain" answer it (PROTOCOLS 4.1); an unclear answer asks once more.
         question = a.open_question(st)
         if question is not None:
-            e = a.as_answer(question, e, finding)
+            e = a.as_answer(question, e, finding, a.asks_breath(st, question))
+            if e.kind == "doubt":
+                return a.doubt_is_emergency(st, e)
             if e.kind == "unclear":
                 return a.unclear_answer(st, e, profile, question)
         # A muscle Alexa heard but could not resolve ("my babe's calf"), or named in words that
@@ -235,6 +237,11 @@ class Conversation:
         kind = type(st.phase)
         handler = self.tables[kind].get(e.kind) or self.defaults.get(kind, a.ask_muscle)
         out = handler(st, e, profile)
+        phase = out.state.phase
+        if finding.red_flags and isinstance(phase, AskingMuscle) and not phase.warned:
+            # Warning words were heard ("cramping all over"): a later miss asks again rather
+            # than starting the calf default (PROTOCOLS 4.1, section 5).
+            out = replace(out, state=out.state.with_phase(replace(phase, warned=True)))
         return replace(out, speech=join(lead, out.speech)) if lead else out
 
     def _apply_profile(self, st: State, profile: Profile, now: float) -> State:

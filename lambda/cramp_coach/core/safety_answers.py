@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from cramp_coach.content import Content
 from cramp_coach.core.info import InfoAnswers
 from cramp_coach.core.model import (
     Event,
@@ -13,7 +14,7 @@ from cramp_coach.core.model import (
     Profile,
 )
 from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.safety import CLOT_FLAGS, Finding, severity
+from cramp_coach.core.safety import CLOT_FLAGS, Finding, read_words, severity
 from cramp_coach.core.speak import join
 from cramp_coach.core.state import (
     About,
@@ -29,6 +30,10 @@ from cramp_coach.core.state import (
 )
 
 _P = Profile | None
+
+
+def _names_breathing(text: str, content: Content) -> bool:
+    return "BREATH" in read_words((text,), content, None, set()).concepts
 # Events that carry only words: they may answer an open safety question.
 _WORDS = frozenset({"symptom", "fallback", "clarify", "dont_know", "still_cramping"})
 # Moving on is no answer to a safety question (PROTOCOLS 4.1: a miss is never a step).
@@ -84,6 +89,9 @@ class SafetyAnswers(InfoAnswers):
             answer = self.as_answer("breath", e, finding if finding is not None else Finding()).kind
             if answer == "yes":
                 return self.raise_red_flag(st, e, ["RF_PE", phase.flag])
+            if answer == "doubt":
+                lead = self.s.p("unsure_is_emergency")
+                return self.raise_red_flag(st, e, ["RF_PE", phase.flag], lead=lead)
             if answer == "unclear" and e.kind in _WORDS:
                 if phase.breath_retried:
                     # Unclear twice: treat it as an emergency (PROTOCOLS 4.1).
@@ -135,13 +143,17 @@ class SafetyAnswers(InfoAnswers):
             return "breath"
         return None
 
-    def as_answer(self, question: About, e: Event, finding: Finding) -> Event:
-        """The event as an answer: kind "yes", "no", "unclear", or itself when it is no answer.
+    def as_answer(
+        self, question: About, e: Event, finding: Finding, about_breath: bool = False
+    ) -> Event:
+        """The event as an answer: kind "yes", "no", "doubt", "unclear", or itself when it is no
+        answer.
 
-        A symptom named ("yes she's a bit breathless", "her leg's red") is yes; for the
-        breathing question so is any doubt ("maybe", "I think so", "not sure").
+        A symptom named ("yes she's a bit breathless", "her leg's red") is yes. A doubt
+        ("maybe", "I think so", "a bit", "not sure") is "doubt" when the question asks about
+        breathing (4.1: treated as the emergency), otherwise unclear (asked once more).
         """
-        doubt = "yes" if question == "breath" else "unclear"
+        doubt = "doubt" if about_breath or question == "breath" else "unclear"
         if e.kind == "yes" or (e.kind == "no" and finding.heard_symptom):
             return replace(e, kind="yes")
         if e.kind == "no":
@@ -163,6 +175,26 @@ class SafetyAnswers(InfoAnswers):
         if question == "baby" and (e.helper is not None or "ADULT" in finding.concepts):
             return replace(e, kind="no")  # "it's my wife": an adult
         return replace(e, kind="unclear")
+
+    def asks_breath(self, st: State, question: About) -> bool:
+        """Whether the open question asks about breathing too (the calf's and the shared leg
+        check do: "... or is anyone short of breath?"). Read from the question's own words."""
+        if question == "breath":
+            return True
+        if question != "leg":
+            return False
+        routine = st.routine
+        checking = routine is not None and routine.check in ("asking", "asking_again")
+        text = self.routines.check_text(routine) if checking and routine else None
+        return _names_breathing(text or self.c.safety_check.text, self.c)
+
+    def doubt_is_emergency(self, st: State, e: Event) -> Outcome:
+        """A doubt about breathing is treated as an emergency (PROTOCOLS 4.1)."""
+        routine = st.routine
+        muscle = routine.muscle if routine else e.muscle
+        leg = muscle not in self.c.muscles or self.c.muscles[str(muscle)].leg
+        lead = self.s.p("unsure_is_emergency")
+        return self.raise_red_flag(st, e, ["RF_PE" if leg else "RF_CHEST"], lead=lead)
 
     def decline(self, st: State, e: Event, declines: tuple[str, ...], lead: str) -> Outcome:
         """Out of scope and not urgent (period cramps): say so, no steps, no lock."""

@@ -218,9 +218,10 @@ class StartAnswers(SafetyAnswers):
                 return self.s.say(st.with_phase(replace(phase, tries=1)), vague.hint, vague.hint)
             return self.start(st, "CALF", e, note=self.s.p("default_calf"))
         tries = phase.tries if isinstance(phase, AskingMuscle) else 0
-        if tries >= 1:
+        warned = isinstance(phase, AskingMuscle) and phase.warned
+        if tries >= 1 and not warned:
             return self.start(st, "CALF", e, note=self.s.p("default_calf"))
-        st = st.with_phase(AskingMuscle(tries + 1))
+        st = st.with_phase(AskingMuscle(tries + 1, warned))
         unclear = e.muscle is not None or e.kind != "cramp"
         key = "ask_muscle_again" if unclear else "ask_muscle"
         return self.s.say(st, self.s.p(key), self.s.p("ask_muscle_reprompt"))

@@ -83,6 +83,7 @@ class Idle:
 @dataclass(frozen=True)
 class AskingMuscle:
     tries: int = 0  # misses so far; two lead to the calf default (PROTOCOLS section 5)
+    warned: bool = False  # warning words were heard while asking: never the calf default (4.1)
     kind: Literal["asking_muscle"] = "asking_muscle"
 
 

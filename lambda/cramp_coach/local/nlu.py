@@ -158,7 +158,7 @@ class InteractionModel:
             # full of symptom words ("pins and needles in my foot") lands on the intent whose
             # values it resembles, with the words in its custom slot (ER_SUCCESS_NO_MATCH).
             # The stand-in: SymptomIntent's bare {symptom}, when the locale's symptom model
-            # finds a symptom or a place in the words; anything else ("what's the weather")
+            # finds anything it knows in the words; anything else ("what's the weather")
             # stays FallbackIntent, as Alexa would send it.
             return Resolution("SymptomIntent", {"symptom": (" ".join(words), None)})
         return Resolution("AMAZON.FallbackIntent")
@@ -172,7 +172,9 @@ class InteractionModel:
             for i in self.intents
         )
         finding = read_words((text,), load_content(self.locale), None, set())
-        return bare and bool(finding.concepts - {"YES", "NO", "UNSURE", "ADULT", "ALL_CLEAR"})
+        # Any concept counts: a symptom, a place, or an answer in words ("no, he's my
+        # boyfriend, he's a grown man" to the baby question).
+        return bare and bool(finding.concepts or finding.denied)
 
     def _slots(self, intent: str, heard: dict[str, str]) -> dict[str, tuple[str, str | None]]:
         declared = next(i for i in self.intents if i["name"] == intent)
