@@ -40,7 +40,7 @@ RAISES = [
     ("a fever", "NECK", "RF_MENING"),
     ("she's been cramping for twenty minutes", None, "RF_LONG"),
     ("for half an hour now", None, "RF_LONG"),
-    ("it's the bub, his little leg's twitching", None, None),  # en-US: "bub" is not a word
+    ("it's the bub, his little leg's twitching", None, "RF_INFANT"),  # en-NZ hears the base
     ("the toddler's leg keeps jerking", None, "RF_INFANT"),
     ("our two year old's calf", None, "RF_INFANT"),
     ("my baby is floppy", None, "RF_INFANT"),
