@@ -532,3 +532,19 @@ def test_warning_words_while_asking_never_lead_to_the_calf_default(
         turn = night.say("FallbackIntent")
         assert not any(t in turn.speech for t in STEP_TEXTS), turn.speech
         assert turn.state["mode"] == "asking_muscle"
+
+
+def test_a_cold_leg_asks_about_its_blood_supply(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    asked = night.say("SymptomIntent", symptom=("her foot is freezing", None))
+    assert asked.speech == content.phrase("blood_check") and asked.state["mode"] == "routine"
+    yes = night.say("Yes")
+    assert yes.speech.startswith(content.red_flags["RF_ISCH"].script)
+    assert content.phrase("emergency_number") in yes.speech
+
+
+def test_a_cold_leg_that_is_not_pale_goes_on(night: Conversation, content: Content) -> None:
+    night.cramp("CALF", helper="PARTNER")
+    night.say("SymptomIntent", symptom=("her foot is freezing", None))
+    on = night.say("No")
+    assert on.speech.startswith(content.phrase("okay")) and on.state["mode"] == "routine"

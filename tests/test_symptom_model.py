@@ -219,7 +219,7 @@ def test_no_symptom_synonym_is_silently_lowered(locale: str) -> None:
     """Every SYMPTOM synonym of the interaction model, said as Alexa delivers it (its words and
     its resolved id), reaches its red flag or a more serious one, or one of the readings the
     revised spec gives instead: still cramping, a note, an out-of-scope answer, the baby
-    question, or the safety question. Never silently nothing."""
+    question, the blood-supply question, or the safety question. Never silently nothing."""
     from cramp_coach.core.model import Event
     from cramp_coach.core.safety import detect, severity
 
@@ -240,7 +240,7 @@ def test_no_symptom_synonym_is_silently_lowered(locale: str) -> None:
                 severity(r, content) <= severity(wanted, content) for r in f.red_flags
             ):
                 continue
-            if f.still or f.notes or f.declines or f.ask_baby or f.unsure:
+            if f.still or f.notes or f.declines or f.ask_baby or f.ask_blood or f.unsure:
                 continue
             lowered.append((value["id"], words, f.red_flags, f.flags))
     assert not lowered, lowered[:10]

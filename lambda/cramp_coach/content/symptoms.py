@@ -23,7 +23,7 @@ from typing import Any
 
 # What a rule may lead to besides a red-flag id (core/safety.py reads these).
 CONTEXT_OUTCOMES = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
-SPECIAL_OUTCOMES = ("ASK", "ASK_BABY", "STILL")
+SPECIAL_OUTCOMES = ("ASK", "ASK_BABY", "ASK_BLOOD", "STILL")
 PREFIXED_OUTCOMES = ("NOTE:", "DECLINE:")  # + a phrase key
 # Concepts the reader computes rather than matches: a stated duration and its size.
 DERIVED_CONCEPTS = ("LONG", "HOUR_PLUS")

@@ -80,7 +80,7 @@ class Answers(StartAnswers):
             # The step goes on without its rub: "no rub until a clear no" (4.1).
             unchecked = replace(routine, check="unanswered", question=None, retried=False)
             return self.routines.speak(st.with_phase(InRoutine(unchecked)), unchecked)
-        flag = "RF_HEAT" if question == "heat" else "RF_PE"
+        flag = {"heat": "RF_HEAT", "blood": "RF_ISCH"}.get(question, "RF_PE")
         if question == "breath" and not self.routines.is_leg(routine):
             flag = "RF_CHEST"
         return self.raise_red_flag(st, e, [flag], lead=self.s.p("unsure_is_emergency"))
@@ -100,6 +100,8 @@ class Answers(StartAnswers):
             return self.raise_red_flag(
                 st, e, ["RF_PE" if self.routines.is_leg(routine) else "RF_CHEST"]
             )
+        if q == "blood":
+            return self.raise_red_flag(st, e, ["RF_ISCH"])
         if q == "heat":
             return self.raise_red_flag(st, e, ["RF_HEAT"])
         last = routine.step + 1 >= len(self.routines.steps(st, routine))
@@ -126,7 +128,7 @@ class Answers(StartAnswers):
         if q == "check_breath":
             calm = replace(routine, question=None, retried=False)
             return self.routines.advance(st.with_phase(InRoutine(calm)), calm)
-        if q in ("breath", "heat"):
+        if q in ("breath", "heat", "blood"):
             calm = replace(routine, question=None, retried=False)
             return self.routines.speak(st, calm, lead=self.s.p("okay"))
         if q == "position":

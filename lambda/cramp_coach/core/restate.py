@@ -96,7 +96,7 @@ class Restater:
             return self.s.say(st, self.r.check_text(routine), p("yes_no_reprompt"))
         if routine.question == "check_breath":
             return self.s.say(st, self._question("breath"), p("yes_no_reprompt"))
-        if routine.question in ("leg", "breath", "heat"):
+        if routine.question in ("leg", "breath", "heat", "blood"):
             return self.s.say(st, self._question(routine.question), p("yes_no_reprompt"))
         if routine.question == "end_of_steps":
             speech = p("end_of_steps_question", name=self.s.name(routine))
@@ -105,6 +105,8 @@ class Restater:
         return self.r.speak(st, routine)
 
     def _question(self, about: str) -> str:
+        if about == "blood":
+            return self.s.p("blood_check")
         if about == "heat":
             return self.c.flags["EXERCISE_HEAT"].text
         if about == "baby":

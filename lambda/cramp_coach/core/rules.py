@@ -220,6 +220,8 @@ class Conversation:
         if question is None:
             if finding.ask_baby:
                 return a.ask_baby(st, e, lead)
+            if finding.ask_blood:
+                return a.ask_blood(st, e, lead)
             if finding.still and st.routine is not None and e.kind in _WORDS_EVENTS:
                 e = replace(e, kind="still_cramping")  # "it won't stop" is not RF-LONG (4)
             elif finding.unsure or (e.kind == "symptom" and not finding and not finding.still):

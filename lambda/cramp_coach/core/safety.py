@@ -46,6 +46,7 @@ class Finding:
     flags: tuple[str, ...] = ()  # PREGNANT, CHILD, EXERCISE_HEAT
     unsure: bool = False  # a warning word we cannot place: ask the safety question
     ask_baby: bool = False  # "my baby": an infant or an adult partner? (RF-INFANT)
+    ask_blood: bool = False  # a cold leg: has it gone pale or numb? (RF-ISCH)
     still: bool = False  # vague persistence ("it won't stop"): still cramping, not RF-LONG
     notes: tuple[str, ...] = ()  # phrase keys said before going on (a neck cramp with a headache)
     declines: tuple[str, ...] = ()  # phrase keys: out of scope, no steps, no lock (period cramps)
@@ -54,7 +55,7 @@ class Finding:
     answer: Answer | None = None  # what the words say to a yes/no question
 
     def __bool__(self) -> bool:
-        return bool(self.red_flags or self.flags or self.unsure or self.ask_baby)
+        return bool(self.red_flags or self.flags or self.unsure or self.ask_baby or self.ask_blood)
 
     @property
     def heard_symptom(self) -> bool:
@@ -293,6 +294,7 @@ def read_words(
         flags=tuple(o for o in outcomes if o in CONTEXT_FLAGS),
         unsure="ASK" in outcomes,
         ask_baby="ASK_BABY" in outcomes,
+        ask_blood="ASK_BLOOD" in outcomes,
         still="STILL" in outcomes,
         notes=tuple(o.removeprefix("NOTE:") for o in outcomes if o.startswith("NOTE:")),
         declines=tuple(o.removeprefix("DECLINE:") for o in outcomes if o.startswith("DECLINE:")),
@@ -335,7 +337,10 @@ def _explains(words: Finding, slot: str, content: Content) -> bool:
         return slot in words.flags
     if words.red_flags and severity(words.red_flags[0], content) <= severity(slot, content):
         return True
-    softer = words.still or words.notes or words.declines or words.ask_baby or words.denied
+    softer = bool(
+        words.still or words.notes or words.declines or words.ask_baby or words.ask_blood
+        or words.denied
+    )  # fmt: skip
     return bool(softer or words.answer == "no" or (words.unsure and not words.red_flags))
 
 
@@ -365,6 +370,7 @@ def detect(event: Event, content: Content, muscle: str | None, flags: set[str]) 
         # A red flag or flag read makes a vague warning word moot.
         unsure=words.unsure and not merged,
         ask_baby=ask_baby,
+        ask_blood=words.ask_blood and not red,
         still=words.still,
         notes=words.notes,
         declines=words.declines,

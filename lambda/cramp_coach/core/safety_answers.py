@@ -137,7 +137,7 @@ class SafetyAnswers(InfoAnswers):
             return None
         if routine.check in ("asking", "asking_again"):
             return "leg"
-        if routine.question in ("leg", "breath", "heat"):
+        if routine.question in ("leg", "breath", "heat", "blood"):
             return routine.question
         if routine.question == "check_breath":
             return "breath"
@@ -205,6 +205,10 @@ class SafetyAnswers(InfoAnswers):
             st.with_phase(AskingMuscle()), speech, self.s.p("out_of_scope_period_reprompt")
         )
 
+    def ask_blood(self, st: State, e: Event, lead: str) -> Outcome:
+        """A cold leg is enough to ask about its blood supply (RF-ISCH)."""
+        return self._ask(st, e, "blood", join(lead, self.s.p("blood_check")))
+
     def ask_baby(self, st: State, e: Event, lead: str) -> Outcome:
         """ "My baby" may be a partner: ask once (RF-INFANT); "no" starts that muscle's steps."""
         routine = st.routine
@@ -237,9 +241,8 @@ class SafetyAnswers(InfoAnswers):
     def _ask(self, st: State, e: Event, about: About, speech: str) -> Outcome:
         routine = st.routine
         if routine is not None:
-            question: Question = (
-                "heat" if about == "heat" else "leg" if about == "leg" else "breath"
-            )
+            asked: dict[str, Question] = {"heat": "heat", "leg": "leg", "blood": "blood"}
+            question = asked.get(about, "breath")
             st = st.with_phase(InRoutine(replace(routine, question=question, retried=False)))
         else:
             muscle = e.muscle if e.muscle in self.c.muscles else None

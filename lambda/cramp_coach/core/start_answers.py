@@ -45,7 +45,9 @@ _P = Profile | None
 # compartment swelling, or the blood supply (RF-ISCH, whether or not safety.CLOT_FLAGS has it).
 NO_RUB_FLAGS = frozenset((*CLOT_FLAGS, "RF_ISCH"))
 # The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
-_PRECAUTION = {"leg": "RF_DVT", "breath": "RF_PE", "heat": "RF_HEAT", "baby": "RF_INFANT"}
+_PRECAUTION = {
+    "leg": "RF_DVT", "breath": "RF_PE", "heat": "RF_HEAT", "baby": "RF_INFANT", "blood": "RF_ISCH"
+}
 
 
 def frequent(profile: Profile, now: float) -> bool:
@@ -62,6 +64,8 @@ class StartAnswers(SafetyAnswers):
         assert isinstance(phase, Checking)
         if phase.about == "heat":
             return self.raise_red_flag(st, e, ["RF_HEAT"])
+        if phase.about == "blood":
+            return self.raise_red_flag(st, e, ["RF_ISCH"])
         if phase.about == "baby":
             return self.raise_red_flag(st, e, ["RF_INFANT"])
         if phase.about == "leg":
@@ -100,6 +104,8 @@ class StartAnswers(SafetyAnswers):
         )
 
     def _question_text(self, about: str) -> str:
+        if about == "blood":
+            return self.s.p("blood_check")
         if about == "heat":
             return self.c.flags["EXERCISE_HEAT"].text
         if about == "baby":

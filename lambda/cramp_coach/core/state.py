@@ -33,11 +33,12 @@ LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered",
 # "check_breath": the leg check (which also asks about breathing) had no clear answer twice, so
 # its breathing half is asked alone; a clear no goes on past the rub.
 Question: TypeAlias = Literal[
-    "easing", "end_of_steps", "position", "leg", "breath", "heat", "offer", "choice",
+    "easing", "end_of_steps", "position", "leg", "breath", "heat", "blood", "offer", "choice",
     "choice_again", "check_breath",
 ]  # fmt: skip
 Level: TypeAlias = Literal["emergency", "urgent"]
-About: TypeAlias = Literal["leg", "breath", "heat", "baby"]  # what a safety question asks about
+# What a safety question asks about; "blood": a cold leg, has it gone pale or numb (RF-ISCH).
+About: TypeAlias = Literal["leg", "breath", "heat", "baby", "blood"]
 # Answers "repeat" gives again (restate.py): each is rebuilt from the content and the phase.
 Answered: TypeAlias = Literal[
     "doctor", "prevention", "disclaimer", "hold_time", "emergency_number", "help"
