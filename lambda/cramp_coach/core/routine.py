@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from cramp_coach.content import Content, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
+from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State
 
@@ -59,7 +60,7 @@ class Routines:
             muscle=muscle,
             started_at=event.now,
             rid=hashlib.sha256(seed).hexdigest()[:12],
-            no_massage=bool(prior and prior.flag in ("RF_DVT", "RF_PREG", "RF_SWELL")),
+            no_massage=bool(prior and prior.flag in CLOT_FLAGS),
         )
         m = self.c.muscles[muscle]
         notes = [note]

@@ -41,9 +41,6 @@ from cramp_coach.core.state import (
 )
 
 _P = Profile | None
-# Never a rub of a leg flagged for these within the 12 hours, even once checked since: a clot,
-# compartment swelling, or the blood supply (RF-ISCH, whether or not safety.CLOT_FLAGS has it).
-NO_RUB_FLAGS = frozenset((*CLOT_FLAGS, "RF_ISCH"))
 # The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
 _PRECAUTION = {
     "leg": "RF_DVT", "breath": "RF_PE", "heat": "RF_HEAT", "baby": "RF_INFANT", "blood": "RF_ISCH"
@@ -123,7 +120,7 @@ class StartAnswers(SafetyAnswers):
         routine = out.state.routine
         if routine is None:
             return out
-        if lock is not None and st.ctx.prior_answer == "seen" and lock.flag in NO_RUB_FLAGS:
+        if lock is not None and st.ctx.prior_answer == "seen" and lock.flag in CLOT_FLAGS:
             # Checked since, but never a rub of a leg flagged for a clot, swelling or blood
             # supply within the window.
             routine = replace(routine, no_massage=True)
