@@ -74,7 +74,7 @@ class Answers(StartAnswers):
             return self._check_unclear(st, e, profile)  # no rub until a clear no
         if not routine.retried:
             st = st.with_phase(InRoutine(replace(routine, retried=True)))
-            speech = join(self.s.p("yes_or_no_first"), self._question_text(question))
+            speech = join(self.s.p("yes_or_no_first"), self.s.safety_question(question))
             return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
         if question == "leg":
             # The step goes on without its rub: "no rub until a clear no" (4.1).

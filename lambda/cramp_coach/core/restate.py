@@ -63,7 +63,7 @@ class Restater:
         if isinstance(phase, InRoutine | Paused):
             return self._routine(st, phase.routine)
         if isinstance(phase, Checking):
-            return self.s.say(st, self._question(phase.about), p("yes_no_reprompt"))
+            return self.s.say(st, self.s.safety_question(phase.about), p("yes_no_reprompt"))
         if isinstance(phase, Clarifying):
             question = self.c.vague[phase.vague].question or p("ask_muscle")
             return self.s.say(st, question, question)
@@ -95,20 +95,11 @@ class Restater:
         if routine.check in ("asking", "asking_again"):
             return self.s.say(st, self.r.check_text(routine), p("yes_no_reprompt"))
         if routine.question == "check_breath":
-            return self.s.say(st, self._question("breath"), p("yes_no_reprompt"))
+            return self.s.say(st, self.s.safety_question("breath"), p("yes_no_reprompt"))
         if routine.question in ("leg", "breath", "heat", "blood"):
-            return self.s.say(st, self._question(routine.question), p("yes_no_reprompt"))
+            return self.s.say(st, self.s.safety_question(routine.question), p("yes_no_reprompt"))
         if routine.question == "end_of_steps":
             speech = p("end_of_steps_question", name=self.s.name(routine))
             return self.s.say(st, speech, p("yes_no_reprompt"))
         # The step itself, counted as before (a position-first step waits for "next" again).
         return self.r.speak(st, routine)
-
-    def _question(self, about: str) -> str:
-        if about == "blood":
-            return self.s.p("blood_check")
-        if about == "heat":
-            return self.c.flags["EXERCISE_HEAT"].text
-        if about == "baby":
-            return self.s.p("baby_check")
-        return self.c.safety_check.text if about == "leg" else self.s.p("breath_check")

@@ -346,7 +346,8 @@ def _explains(words: Finding, slot: str, content: Content) -> bool:
 
 def detect(event: Event, content: Content, muscle: str | None, flags: set[str]) -> Finding:
     """Everything in this event that is about safety: the words first, then slot ids."""
-    words = read_words(event.heard, content, event.muscle or muscle, flags)
+    named = event.muscle if event.muscle in content.muscles else muscle
+    words = read_words(event.heard, content, named, flags)
     ids: list[str] = []
     slot = event.symptom
     if slot == "INFANT":

@@ -256,7 +256,7 @@ class SafetyAnswers(InfoAnswers):
         leg = muscle is None or muscle not in self.c.muscles or self.c.muscles[muscle].leg
         check_open = routine is None or routine.check != "clear"
         about: About = "leg" if leg and check_open else "breath"
-        question = self.c.safety_check.text if about == "leg" else self.s.p("breath_check")
+        question = self.s.safety_question(about)
         opener = self.s.p(
             "fallback_routine" if e.kind in ("fallback", "clarify") else "safety_unsure"
         )

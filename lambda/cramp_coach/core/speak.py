@@ -91,6 +91,16 @@ class Speaker:
             ),
         )
 
+    def safety_question(self, about: str) -> str:
+        """The words of a safety question: the shared leg check, breathing, heat, baby, blood."""
+        if about == "blood":
+            return self.p("blood_check")
+        if about == "heat":
+            return self.c.flags["EXERCISE_HEAT"].text
+        if about == "baby":
+            return self.p("baby_check")
+        return self.c.safety_check.text if about == "leg" else self.p("breath_check")
+
     # ------------------------------------------------------------------ red flags
     def number_for(self, flags: list[RedFlag]) -> str:
         """The number to call follows the most serious level (one source: the locale's content)."""

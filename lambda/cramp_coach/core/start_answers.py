@@ -95,19 +95,10 @@ class StartAnswers(SafetyAnswers):
                 flag = "RF_PE" if self.c.muscles[phase.muscle].leg else "RF_CHEST"
             return self.raise_red_flag(st, e, [flag], lead=lead)
         st = st.with_phase(replace(phase, tries=1))
-        question = self._question_text(phase.about)
+        question = self.s.safety_question(phase.about)
         return self.s.say(
             st, join(self.s.p("yes_or_no_first"), question), self.s.p("yes_no_reprompt")
         )
-
-    def _question_text(self, about: str) -> str:
-        if about == "blood":
-            return self.s.p("blood_check")
-        if about == "heat":
-            return self.c.flags["EXERCISE_HEAT"].text
-        if about == "baby":
-            return self.s.p("baby_check")
-        return self.c.safety_check.text if about == "leg" else self.s.p("breath_check")
 
     # ================================================================== starting steps
     def start(self, st: State, muscle: str, e: Event, *, lead: str = "", note: str = "") -> Outcome:
