@@ -9,10 +9,12 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every dev and CI tool comes from requirements/dev.txt (pinned, with hashes; `make lock`), then
+# the package itself, editable, with nothing else fetched.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -56,22 +58,33 @@ serve: setup
 # a test fails while a generated model is stale).
 models: setup
 	$(BIN)/python tools/build_locale_models.py
+	$(BIN)/python tools/build_listing.py
 
-# Assemble the ASK CLI skill package (see README "Deploy to AWS"):
-#   make package ENDPOINT=<SkillEndpointArn from the SAM outputs>
+# Assemble the ASK CLI v2 project in build/skill (docs/deploy.md), then `cd build/skill && ask deploy`:
+#   make package ENDPOINT=<SkillEndpointArn> PRIVACY_URL=https://... TERMS_URL=https://... \
+#     [SKILL_ID=amzn1.ask.skill...] [ENDPOINT_NA=<arn>] [ENDPOINT_EU=<arn>] [ENDPOINT_FE=<arn>]
 package: setup
-	$(BIN)/python tools/build_skill_package.py --endpoint "$(ENDPOINT)"
+	$(BIN)/python tools/build_skill_package.py --endpoint "$(ENDPOINT)" \
+	  --privacy-url "$(PRIVACY_URL)" --terms-url "$(TERMS_URL)" \
+	  $(if $(SKILL_ID),--skill-id "$(SKILL_ID)") \
+	  $(foreach r,NA EU FE,$(if $(ENDPOINT_$(r)),--region-endpoint $(r)="$(ENDPOINT_$(r))"))
 
 deploy-check:
 	bash tools/sam_build_check.sh
 
-# Re-resolve the Lambda artifact's dependencies (lambda/requirements.in) into
-# lambda/requirements.txt: every package pinned, with hashes, for python3.13 on arm64.
+# Re-resolve every lock after changing a requirement: the Lambda artifact's
+# (lambda/requirements.in -> lambda/requirements.txt, for python3.13 on arm64), the dev and CI
+# tools' (pyproject.toml's dev extra -> requirements/dev.txt) and the SAM CLI's
+# (requirements/sam.in -> requirements/sam.txt). Every package pinned, with hashes.
 lock: setup
 	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes \
 	  --python-platform aarch64-manylinux2014 --python-version 3.13 \
 	  --custom-compile-command "make lock" \
 	  lambda/requirements.in -o lambda/requirements.txt
+	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" pyproject.toml --extra dev -o requirements/dev.txt
+	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" requirements/sam.in -o requirements/sam.txt
 
 clean:
 	rm -rf $(VENV) node_modules .aws-sam build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,10 @@
 """The local chat works from an installed package, not only from the repository.
 
-The interaction models ship inside the package: `lambda/cramp_coach/interaction_models` is a
-link to the repository's `interaction_models/` (the one source), and the package data in
-pyproject.toml makes the build copy the models into the wheel. This test builds the package the
-way a wheel is built (setuptools' build_py, from a copy of the project), then runs the chat from
-an unrelated folder with only the built package on the path. (`pip install .` into a fresh venv
-was checked by hand the same way.)
+The interaction models ship inside the package: pyproject.toml maps the repository's
+`interaction_models/` (the one source) to the package `cramp_coach.interaction_models`, so
+the build copies the models into the wheel, with no link or copy in the source tree. This test
+builds the package the way a wheel is built (setuptools' build_py, from a copy of the project),
+then runs the chat from an unrelated folder with only the built package on the path.
 """
 
 from __future__ import annotations
@@ -14,21 +13,34 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
 
 
-def test_the_package_link_points_at_the_one_source() -> None:
-    link = ROOT / "lambda" / "cramp_coach" / "interaction_models"
-    assert link.is_symlink(), "the models must not be copied into the source tree"
-    assert link.resolve() == (ROOT / "interaction_models").resolve()
+def test_the_tree_has_no_links_and_the_package_list_is_complete() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    links = [line.split("\t")[1] for line in tracked if line.startswith("120000")]
+    assert links == [], f"symbolic links break checkouts on Windows: {links}"
+    assert not (ROOT / "lambda" / "cramp_coach" / "interaction_models").exists()
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT / "lambda").parts)
+        for init in (ROOT / "lambda").rglob("__init__.py")
+    }
+    assert found | {"cramp_coach.interaction_models"} == listed
 
 
 def test_chat_runs_from_a_built_package_outside_the_repository(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy2(ROOT / "pyproject.toml", project)
+    shutil.copy2(ROOT / "LICENSE", project)
     shutil.copytree(ROOT / "interaction_models", project / "interaction_models")
     shutil.copytree(
         ROOT / "lambda",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from functools import cache
@@ -128,6 +129,49 @@ def test_phrases_quoted_in_the_listing_work(locale: str) -> None:
     quoted = [q for q in re.findall(r"\"([^\"]+)\"", text) if q.lower().startswith("alexa")]
     assert quoted
     assert [q for q in quoted if match_phrase(locale, q) is None] == []
+
+
+def test_the_listing_is_built_from_its_one_source() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "build_listing.py"), "--check"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_the_listing_says_what_the_skill_does(locale: str) -> None:
+    """The log is opt-in everywhere, and every number shown is one the locale's content speaks."""
+    from cramp_coach.content import load_content
+
+    description = published_locales()[locale]["description"]
+    assert "90-day log" not in description
+    assert "kept only if you say yes" in description
+    content = load_content(locale)
+    spoken = {number.digits for number in content.phone_numbers.values()}
+    # A number standing alone (1800MEDICARE is a name); 12 hours and 30 minutes are not numbers.
+    shown = set(re.findall(r"(?<!\w)\d(?:[\d ]*\d)?(?!\w)", description)) - {"12", "30"}
+    assert shown <= spoken, f"{locale} shows {shown - spoken}, which the skill never says"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
+@pytest.mark.parametrize("locale", sorted(published_locales()))
+def test_example_phrases_resolve_through_virtual_alexa(locale: str) -> None:
+    """Stock virtual-core (virtual-alexa's matcher) reads each one-shot example as CrampIntent."""
+    phrases = published_locales()[locale]["examplePhrases"]
+    utterances = [PREFIX.match(_normalise(p))["rest"] for p in phrases[1:]]  # type: ignore[index]
+    done = subprocess.run(
+        ["node", str(REPO / "tests" / "e2e" / "run.js"), "--resolve", "--model",
+         str(MODELS / f"{locale}.json")],
+        input=json.dumps(utterances), capture_output=True, text=True, timeout=120, cwd=REPO,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    readings = {item["say"]: item["stock"] for item in json.loads(done.stdout)}
+    for utterance in utterances:
+        reading = readings[utterance]
+        assert reading["intent"] == "CrampIntent", (utterance, reading)
+        assert reading["slots"]["muscle"]["id"], (utterance, reading)
 
 
 # --- locales, invocation, disclaimer ----------------------------------------------------------

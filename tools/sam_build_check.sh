@@ -7,8 +7,8 @@
 #
 # Usage: tools/sam_build_check.sh [extra `sam build` arguments, e.g. --no-cached]
 #
-# Needs: the SAM CLI in .venv-sam (created here if missing: python3.11 -m venv .venv-sam &&
-# .venv-sam/bin/pip install aws-sam-cli) and a python3.13 interpreter on PATH, the function's
+# Needs: the SAM CLI in .venv-sam (created here if missing, from requirements/sam.txt: pinned,
+# with hashes) and a python3.13 interpreter on PATH, the function's
 # runtime (with pyenv: PYENV_VERSION=3.13.0:3.11.7, the default below). Takes a minute or two;
 # not part of the unit tests.
 set -euo pipefail
@@ -25,12 +25,13 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 step() { printf '\n== %s\n' "$*"; }
 
-if [[ ! -x "$SAM_VENV/bin/sam" ]]; then
+want="$(sed -n 's/^aws-sam-cli==//p' requirements/sam.in)"
+if [[ "$("$SAM_VENV/bin/sam" --version 2>/dev/null | awk '{print $NF}')" != "$want" ]]; then
+  rm -rf "$SAM_VENV"
   step "creating $SAM_VENV with the SAM CLI"
   t=$(now)
   python3.11 -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/pip" install --quiet --upgrade pip
-  "$SAM_VENV/bin/pip" install --quiet aws-sam-cli
+  "$SAM_VENV/bin/pip" install --quiet --require-hashes -r requirements/sam.txt
   echo "done in $(elapsed "$t")"
 fi
 SAM="$SAM_VENV/bin/sam"

@@ -9,9 +9,9 @@ sample with the most literal text wins, then the one that fills more slots. An u
 that only fits with an unknown slot value resolves with ER_SUCCESS_NO_MATCH, as Alexa does:
 the words heard still arrive in the slot.
 
-The interaction models ship inside the package (`cramp_coach/interaction_models`, a link to
-the repository's `interaction_models/` that the build copies into the wheel), so the chat works
-from an installed package as well as from the repository.
+The interaction models are the repository's `interaction_models/`; a built package carries a
+copy as `cramp_coach/interaction_models` (pyproject.toml maps it), so the chat works from an
+installed package as well as from a checkout.
 """
 
 from __future__ import annotations
@@ -23,7 +23,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "interaction_models"
+
+def _models_dir() -> Path:
+    """The models inside a built package, else the checkout's own (source or editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    for folder in (package, *package.parents):
+        if (folder / "interaction_models" / "en-US.json").is_file():
+            return folder / "interaction_models"
+    return package / "interaction_models"
+
+
+MODELS_DIR = _models_dir()
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
