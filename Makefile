@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean models triage
+.PHONY: setup chat test lint typecheck unit bench serve package deploy-check lock clean models triage docs
 
 setup: $(VENV)/.installed
 
@@ -63,11 +63,19 @@ models: setup
 # Assemble the ASK CLI v2 project in build/skill (docs/deploy.md), then `cd build/skill && ask deploy`:
 #   make package ENDPOINT=<SkillEndpointArn> PRIVACY_URL=https://... TERMS_URL=https://... \
 #     [SKILL_ID=amzn1.ask.skill...] [ENDPOINT_NA=<arn>] [ENDPOINT_EU=<arn>] [ENDPOINT_FE=<arn>]
+#     [OUT=<folder>, default build/skill]
 package: setup
-	$(BIN)/python tools/build_skill_package.py --endpoint "$(ENDPOINT)" \
-	  --privacy-url "$(PRIVACY_URL)" --terms-url "$(TERMS_URL)" \
+	$(BIN)/python tools/build_skill_package.py \
+	  $(if $(ENDPOINT),--endpoint "$(ENDPOINT)") \
+	  $(if $(PRIVACY_URL),--privacy-url "$(PRIVACY_URL)") \
+	  $(if $(TERMS_URL),--terms-url "$(TERMS_URL)") \
 	  $(if $(SKILL_ID),--skill-id "$(SKILL_ID)") \
+	  $(if $(OUT),--out "$(OUT)") \
 	  $(foreach r,NA EU FE,$(if $(ENDPOINT_$(r)),--region-endpoint $(r)="$(ENDPOINT_$(r))"))
+
+# Regenerate docs/content.md from the content files (a test fails while it is stale).
+docs: setup
+	$(BIN)/python tools/build_content_doc.py
 
 deploy-check:
 	bash tools/sam_build_check.sh
