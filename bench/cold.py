@@ -8,9 +8,9 @@ behind the artifact on sys.path:
 - ``hello_deployed``: bench/baselines/hello_world.py, a LaunchRequest (no persistence).
 - ``official_deployed``: bench/baselines/official_persistence.py, a LaunchRequest that reads
   the user's attributes through ask-sdk's DynamoDbAdapter (boto3 resource).
-- ``oneshot_deployed``: cramp_coach.lambda_entry, "her calf is cramping" (CrampIntent, helper
-  slot), CRAMP_STORE=dynamodb (step 1 needs no stored state, so no AWS SDK is imported).
-- ``launch_deployed``: cramp_coach.lambda_entry, a LaunchRequest for a user with an
+- ``oneshot_deployed``: cramp_coach.hosting.lambda_entry, "her calf is cramping" (CrampIntent,
+  helper slot), CRAMP_STORE=dynamodb (step 1 needs no stored state, so no AWS SDK is imported).
+- ``launch_deployed``: cramp_coach.hosting.lambda_entry, a LaunchRequest for a user with an
   interrupted routine: it reads the profile through boto3 and offers to continue.
 
 The same four from the source tree on this interpreter (``hello``, ``official``, ``oneshot``,
@@ -138,7 +138,7 @@ def local_dynamodb() -> Iterator[str]:
 
     from moto.server import ThreadedMotoServer
 
-    from cramp_coach.local.loopback import free_port
+    from cramp_coach.hosting.local.loopback import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on stderr
     port = free_port()
@@ -154,9 +154,9 @@ def prepare_tables(endpoint: str, now: float) -> None:
     """Create both tables and give the bench user something to read in each."""
     import boto3
 
-    from cramp_coach.local.envelopes import Session
-    from cramp_coach.persistence.dynamodb import DynamoStore, table_definition
-    from cramp_coach.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.hosting.local.envelopes import Session
+    from cramp_coach.memory.dynamodb import DynamoStore, table_definition
 
     client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     client.create_table(**table_definition(CRAMP_TABLE))
@@ -191,7 +191,7 @@ def prepare_tables(endpoint: str, now: float) -> None:
 
 
 def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenario]:
-    from cramp_coach.local.envelopes import Session
+    from cramp_coach.hosting.local.envelopes import Session
 
     ours = {"CRAMP_STORE": "dynamodb", "CRAMP_TABLE": CRAMP_TABLE, "LOG_LEVEL": "INFO"}
     launch = Session(user_id=BENCH_USER).launch(now)
@@ -223,7 +223,7 @@ def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenar
         Scenario(
             "oneshot_deployed",
             "as deployed: cramp coach cold one-shot, her calf",
-            "cramp_coach.lambda_entry",
+            "cramp_coach.hosting.lambda_entry",
             oneshot,
             {**ours, **lambda_env},
             code_dir=built["SkillFunction"],
@@ -232,7 +232,7 @@ def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenar
         Scenario(
             "launch_deployed",
             "as deployed: cramp coach cold launch, reads profile (resume)",
-            "cramp_coach.lambda_entry",
+            "cramp_coach.hosting.lambda_entry",
             launch,
             {**ours, **lambda_env},
             code_dir=built["SkillFunction"],
@@ -261,7 +261,7 @@ def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenar
         Scenario(
             "oneshot",
             "source tree: cramp coach cold one-shot, her calf",
-            "cramp_coach.lambda_entry",
+            "cramp_coach.hosting.lambda_entry",
             oneshot,
             ours,
             extra=True,
@@ -269,7 +269,7 @@ def scenarios(now: float, variants: bool, built: dict[str, Path]) -> list[Scenar
         Scenario(
             "launch",
             "source tree: cramp coach cold launch, reads profile (resume)",
-            "cramp_coach.lambda_entry",
+            "cramp_coach.hosting.lambda_entry",
             launch,
             ours,
             extra=True,

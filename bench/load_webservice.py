@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cramp_coach.local.loopback import free_port, wait_until_healthy
+from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy
 
 SKILL_ID = "amzn1.ask.skill.bench-0000"
 CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
@@ -48,10 +48,10 @@ def make_app() -> Any:
     ``gunicorn 'load_webservice:make_app()'``."""
     from cryptography import x509
 
-    from cramp_coach.persistence import NullStore
-    from cramp_coach.skill import build_skill
-    from cramp_coach.verification import CertificateFetchError
-    from cramp_coach.webservice import create_app
+    from cramp_coach.alexa.skill import build_skill
+    from cramp_coach.hosting.verification import CertificateFetchError
+    from cramp_coach.hosting.webservice import create_app
+    from cramp_coach.memory import NullStore
 
     pki = Path(os.environ[PKI_ENV])
     chain = (pki / "chain.pem").read_bytes()
@@ -103,7 +103,7 @@ def _python(code: str) -> list[str]:
 SERVERS: dict[str, Callable[[int, int], list[str]]] = {
     # `cramp-coach serve` exactly (its defaults), only the app factory swapped for the PKI.
     "serve": lambda port, _workers: _python(
-        "from load_webservice import make_app; from cramp_coach.webservice import serve; "
+        "from load_webservice import make_app; from cramp_coach.hosting.serve import serve; "
         f"serve('127.0.0.1', {port}, app_factory=make_app)"
     ),
     # What `cramp-coach serve` ran before issue 16 (with 2 workers), and gunicorn's others.
@@ -205,7 +205,7 @@ def _signed_pool(leaf_key: Any, size: int) -> list[tuple[bytes, dict[str, str]]]
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    from cramp_coach.local.envelopes import Session
+    from cramp_coach.hosting.local.envelopes import Session
 
     now = time.time()
     pool = []

@@ -28,11 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
-from cramp_coach.local.loopback import free_port
-from cramp_coach.persistence.dynamodb import DynamoStore
-from cramp_coach.persistence.sqlite import SqliteStore
-from cramp_coach.skill import build_skill
+from cramp_coach.hosting.local.loopback import free_port
+from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.sqlite import SqliteStore
 from tests.dynamo_server import FAKE_AWS_ENV, UNSET_FOR_TESTS, LoopbackMoto, create_table
 from tests.persistence_envelopes import T0, Device
 from tests.trickle_server import TrickleProxy

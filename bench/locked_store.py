@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.local.loopback import free_port
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.local.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ALEXA_WAIT_S = 8.0

@@ -18,7 +18,7 @@ The slow clients, in equal shares, reconnecting whenever the server closes them:
 
 Servers (``--servers``, comma separated):
 
-* ``serve``: ``cramp_coach.webservice.serve()`` exactly as ``cramp-coach serve`` runs it
+* ``serve``: ``cramp_coach.hosting.serve.serve()`` exactly as ``cramp-coach serve`` runs it
   (waitress, its defaults), only the app factory swapped for the bench PKI;
 * ``gunicorn-sync``: gunicorn, 2 sync workers (what ``cramp-coach serve`` ran before issue 16);
 * ``gunicorn-gthread``: gunicorn, 2 workers x 8 threads;
@@ -49,7 +49,7 @@ if str(HERE) not in sys.path:  # `python bench/slow_clients.py` and `python -m b
 
 from load_webservice import PKI_ENV, SERVERS, SKILL_ID, _make_pki, _signed_pool  # noqa: E402
 
-from cramp_coach.local.loopback import free_port, wait_until_healthy  # noqa: E402
+from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy  # noqa: E402
 
 TRICKLE_S = 1.0
 KINDS = ("headers", "body", "idle", "silent")

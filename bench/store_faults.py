@@ -48,7 +48,7 @@ def _reseal(state: dict[str, Any], session_id: str) -> None:
     """The planted backlog is what an outage leaves riding: seal it as the skill would have
     (issue 21: an unsealed state starts afresh). Older code (--code) has no seal."""
     try:
-        from cramp_coach.skill import SEAL_KEY, seal
+        from cramp_coach.alexa.skill import SEAL_KEY, seal
     except ImportError:
         return
     state[SEAL_KEY] = seal({k: v for k, v in state.items() if k != SEAL_KEY}, session_id)
@@ -65,9 +65,9 @@ def _imports(code: str | None) -> None:
 def run(entries: int, code: str | None = None) -> list[Result]:
     _imports(code)
     logging.disable(logging.CRITICAL)  # the store logs every failure; the table is the output
-    from cramp_coach.persistence import user_key
-    from cramp_coach.persistence.dynamodb import DynamoStore
-    from cramp_coach.skill import build_skill
+    from cramp_coach.alexa.skill import build_skill
+    from cramp_coach.memory import user_key
+    from cramp_coach.memory.dynamodb import DynamoStore
     from tests.dynamo_server import FAKE_AWS_ENV, LoopbackMoto, create_table, items_of
     from tests.persistence_envelopes import T0, Device, log_on
     from tests.trickle_server import TrickleProxy
@@ -175,7 +175,7 @@ def run(entries: int, code: str | None = None) -> list[Result]:
 
 
 def _rids(items_of: Any, endpoint: str, table: str, user: str) -> set[str]:
-    from cramp_coach.persistence import user_key
+    from cramp_coach.memory import user_key
 
     found = items_of(endpoint, table, user_key(user))
     return {i["sk"]["S"].rsplit("#", 1)[1] for i in found if i["sk"]["S"].startswith("log#")}

@@ -2,7 +2,7 @@
 
 The skill is built as the Lambda entry point builds it, but with NullStore (the store is
 not what is measured here). Every request is a real envelope (bench.envelopes via
-cramp_coach.local.envelopes); the copies are made before timing, and each call is timed
+cramp_coach.hosting.local.envelopes); the copies are made before timing, and each call is timed
 alone with perf_counter_ns around ``handle_envelope`` (deserialize, dispatch, core,
 serialize).
 """
@@ -33,9 +33,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def request_types() -> dict[str, tuple[str, dict[str, Any]]]:
     """One envelope per request type, each in the session state it is normally sent in."""
-    from cramp_coach.local.envelopes import Session
-    from cramp_coach.persistence import NullStore
-    from cramp_coach.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.hosting.local.envelopes import Session
+    from cramp_coach.memory import NullStore
 
     skill = build_skill(store_factory=NullStore)
     launch = Session().launch(T0)
@@ -94,8 +94,8 @@ def measure(requests: int, rounds: int = 5, warmup: int = 200) -> dict[str, Any]
     process was not running (other processes on a shared machine), so when the two p99 differ
     a lot the tail is the machine's, not the code's.
     """
-    from cramp_coach.persistence import NullStore
-    from cramp_coach.skill import build_skill, configure_logging, handle_envelope
+    from cramp_coach.alexa.skill import build_skill, configure_logging, handle_envelope
+    from cramp_coach.memory import NullStore
 
     configure_logging()  # as lambda_entry does (LOG_LEVEL, default INFO)
     skill = build_skill(store_factory=NullStore)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import Content, load_content
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.memory import NullStore
 from tests.memory_store import MemoryStore
 
 T0 = 1_795_230_000.0  # 2026-11-21 03:00 UTC: the middle of the night

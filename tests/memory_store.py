@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cramp_coach.core.model import LOCK_WINDOW_S, RESUME_WINDOW_S, Profile
-from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved
+from cramp_coach.memory import MAX_ENTRIES_PER_SAVE, Saved
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Echo devices for the persistence tests, with explicit timestamps.
 
-`Device` plays one Echo on top of cramp_coach.local.envelopes.Session (the envelopes the chat
-and the benchmarks send too): it keeps the session between turns the way Alexa does, starts a
-new one on a launch, after shouldEndSession or a SessionEndedRequest, and times every turn
-around the handler.
+`Device` plays one Echo on top of cramp_coach.hosting.local.envelopes.Session (the
+envelopes the chat and the benchmarks send too): it keeps the session between turns the way
+Alexa does, starts a new one on a launch, after shouldEndSession or a SessionEndedRequest,
+and times every turn around the handler.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.skill import handle_envelope
+from cramp_coach.alexa.skill import handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC).timestamp()  # a Monday, 2 a.m. UTC
 MINUTE = 60.0
@@ -85,7 +85,7 @@ class Device:
 
 def log_on(store: Any, user_id: str, ts: float) -> None:
     """The user said yes to keeping a cramp log (the conversation side asks; here, the store)."""
-    from cramp_coach.persistence import user_key
+    from cramp_coach.memory import user_key
 
     store.save(
         user_key(user_id),

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.can_fulfill import IN_SESSION_ONLY, can_fulfill
+from cramp_coach.alexa.can_fulfill import IN_SESSION_ONLY, can_fulfill
+from cramp_coach.alexa.skill import INTENT_EVENTS, build_skill, handle_envelope
 from cramp_coach.content import load_content
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import Store
-from cramp_coach.skill import INTENT_EVENTS, build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.memory import Store
 from tests.conftest import T0
 
 MODEL = Path(__file__).resolve().parents[1] / "interaction_models" / "en-US.json"

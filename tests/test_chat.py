@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from cramp_coach.content import Content
-from cramp_coach.local.chat import Chat, render_ssml
-from cramp_coach.local.nlu import InteractionModel
+from cramp_coach.hosting.local.chat import Chat, render_ssml
+from cramp_coach.hosting.local.nlu import InteractionModel
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.alexa.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
 from cramp_coach.content import ROUTINE_MUSCLES, Content, Step, load_content
 from cramp_coach.core.safety import CLOT_FLAGS
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
+from cramp_coach.memory import NullStore
 from tests.conftest import T0, Conversation, Turn
 
 VARIANTS = [("PARTNER", "partner"), ("ALONE", "alone")]
@@ -584,7 +584,7 @@ def test_a_screen_shows_the_step_and_a_speaker_gets_no_directive(talk: Conversat
     response = handle_envelope(talk.skill, envelope)
     directive = response["response"]["directives"][0]
     assert directive["type"] == "Alexa.Presentation.APL.RenderDocument"
-    night = directive["datasources"]["night"]  # cramp_coach.display (tests/test_display.py)
+    night = directive["datasources"]["night"]  # cramp_coach.alexa.display (tests/test_display.py)
     assert night["progress"] == "Step 2 of 7" and night["text"].startswith("Cup")
 
 

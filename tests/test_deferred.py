@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.persistence import StoreError, deferred, user_key
-from cramp_coach.persistence.deferred import InvalidDeferred, Pending, Spool, signed_event
-from cramp_coach.persistence.dynamodb import DynamoStore
-from cramp_coach.skill import build_skill
+from cramp_coach.alexa.skill import build_skill
+from cramp_coach.memory import StoreError, deferred, user_key
+from cramp_coach.memory.deferred import InvalidDeferred, Pending, Spool, signed_event
+from cramp_coach.memory.dynamodb import DynamoStore
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.persistence_envelopes import T0, Device, log_on
 from tests.trickle_server import TrickleProxy, proxy
@@ -137,7 +137,7 @@ def handler(
     monkeypatch.setenv("CRAMP_STORE", "dynamodb")
     monkeypatch.setenv("CRAMP_TABLE", table)
     monkeypatch.setenv("CRAMP_DYNAMODB_ENDPOINT", proxy.endpoint)
-    import cramp_coach.lambda_entry as entry
+    import cramp_coach.hosting.lambda_entry as entry
 
     entry._deferred_store.clear()  # a store for this table, built on the first event
     yield entry.handler

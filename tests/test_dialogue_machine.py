@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
-from cramp_coach.skill import build_skill
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
 from tests.spoken import LEG_RUBS, STEP_TEXTS

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from cramp_coach import display
+from cramp_coach.alexa import display
+from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import Content, load_content
 from cramp_coach.core.model import Screen
 from cramp_coach.core.speech import Voice, hold_plan
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.memory import NullStore
 from tests.conftest import T0, Conversation
 
 REPO = Path(__file__).resolve().parents[1]
@@ -377,7 +377,7 @@ def test_a_show_gets_the_night_step_and_a_speaker_gets_no_directive() -> None:
 
 
 def test_the_core_screen_is_drawn_when_the_core_gives_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cramp_coach import skill as adapter
+    from cramp_coach.alexa import skill as adapter
     from cramp_coach.core import Conversation as Core
 
     handle = Core.handle

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cramp_coach.local.chat import Chat
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill
+from cramp_coach.alexa.skill import build_skill
+from cramp_coach.hosting.local.chat import Chat
+from cramp_coach.memory import NullStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

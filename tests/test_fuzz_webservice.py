@@ -29,10 +29,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill
-from cramp_coach.webservice import MAX_JSON_DEPTH, create_app
+from cramp_coach.alexa.skill import build_skill
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.webservice import MAX_JSON_DEPTH, create_app
+from cramp_coach.memory import NullStore
 
 SKILL_ID = "amzn1.ask.skill.fuzz"
 T = 1_795_230_000.0
@@ -299,7 +299,9 @@ class Quiet:
     def __enter__(self) -> None:
         self.loggers = [
             logging.getLogger(n)
-            for n in ("cramp_coach", "cramp_coach.access", "cramp_coach.webservice", "flask.app")
+            for n in (
+                "cramp_coach", "cramp_coach.access", "cramp_coach.hosting.webservice", "flask.app"
+            )
         ]
         self.saved = [(logger, logger.disabled) for logger in self.loggers]
         for logger in self.loggers:
@@ -384,7 +386,9 @@ def test_fuzzed_envelopes_never_5xx(client: FlaskClient, record_property: Any) -
     # The skill logs every calm fallback with its traceback: keep the run quiet and fast.
     quiet = [
         logging.getLogger(n)
-        for n in ("cramp_coach", "cramp_coach.access", "cramp_coach.webservice", "flask.app")
+        for n in (
+            "cramp_coach", "cramp_coach.access", "cramp_coach.hosting.webservice", "flask.app"
+        )
     ]
     levels = [(logger, logger.level, logger.disabled) for logger in quiet]
     for logger in quiet:

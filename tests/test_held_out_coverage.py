@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.local.nlu import InteractionModel
+from cramp_coach.hosting.local.nlu import InteractionModel
 
 ROOT = Path(__file__).parents[1]
 HELD_OUT = ROOT / "tests" / "phrasings" / "held_out"
@@ -115,7 +115,7 @@ def test_held_out_phrasings_under_stock_virtual_core(locale: str) -> None:
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_warning_words_reach_a_slot_under_the_local_resolver_too(locale: str) -> None:
-    """`make chat` (cramp_coach.local.nlu, the typed reading Alexa's NLU is closer to)."""
+    """`make chat` (cramp_coach.hosting.local.nlu, the typed reading Alexa's NLU is closer to)."""
     model = InteractionModel.for_locale(locale)
     for row in rows(locale):
         if row["kind"] != "warning":

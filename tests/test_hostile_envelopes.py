@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cramp_coach.alexa.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
 from cramp_coach.content import Content
-from cramp_coach.local.envelopes import SKILL_ID, USER_ID, Session
-from cramp_coach.persistence import NullStore, user_key
-from cramp_coach.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import SKILL_ID, USER_ID, Session
+from cramp_coach.memory import NullStore, user_key
 from tests.conftest import T0, Conversation, Turn, check_ssml
 from tests.memory_store import MemoryStore
 
@@ -368,6 +368,6 @@ def test_the_user_key_is_what_the_store_sees(night: Conversation, store: MemoryS
 
 def test_the_session_carries_no_more_entries_than_one_save_writes() -> None:
     from cramp_coach.core.state import MAX_UNSAVED
-    from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE
+    from cramp_coach.memory import MAX_ENTRIES_PER_SAVE
 
     assert MAX_UNSAVED == MAX_ENTRIES_PER_SAVE

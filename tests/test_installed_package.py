@@ -63,7 +63,7 @@ def test_chat_runs_from_a_built_package_outside_the_repository(tmp_path: Path) -
     env = {**os.environ, "PYTHONPATH": str(built), "CRAMP_STORE": "none"}
     where = subprocess.run(
         [sys.executable, "-c",
-         "import cramp_coach.local.nlu as n; print(n.__file__); print(n.MODELS_DIR)"],
+         "import cramp_coach.hosting.local.nlu as n; print(n.__file__); print(n.MODELS_DIR)"],
         cwd=elsewhere, env=env, check=True, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     module, models = where.stdout.split()

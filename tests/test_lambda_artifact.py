@@ -76,7 +76,7 @@ def problems(root: Path) -> list[str]:
 
 def test_the_built_artifact_passes_every_check(artifact: Path) -> None:
     assert problems(artifact) == []
-    assert (artifact / "cramp_coach" / "display" / "step.json").is_file()
+    assert (artifact / "cramp_coach" / "alexa" / "display" / "step.json").is_file()
 
 
 def planted(artifact: Path, tmp_path: Path) -> Path:
@@ -108,11 +108,11 @@ def test_bundled_botocore_is_caught(artifact: Path, tmp_path: Path) -> None:
 @pytest.mark.skipif(PY313 is None, reason="needs python3.13, the function's runtime")
 def test_missing_or_checked_bytecode_is_caught(artifact: Path, tmp_path: Path) -> None:
     root = planted(artifact, tmp_path)
-    for pyc in (root / "cramp_coach" / "__pycache__").glob("skill.*.pyc"):
+    for pyc in (root / "cramp_coach" / "alexa" / "__pycache__").glob("skill.*.pyc"):
         pyc.unlink()
     subprocess.run([str(PY313), "-m", "py_compile", str(root / "six.py")], check=True)
     found = problems(root)
-    assert "no cpython-313 bytecode for cramp_coach/skill.py" in found
+    assert "no cpython-313 bytecode for cramp_coach/alexa/skill.py" in found
     assert any("six.cpython-313.pyc is not unchecked-hash" in p for p in found)
 
 
@@ -133,8 +133,8 @@ def test_the_artifact_answers_a_one_shot_on_313_beside_boto3(
 ) -> None:
     code = (
         "import json, sys\n"
-        "from cramp_coach.lambda_entry import handler\n"
-        "from cramp_coach.local.envelopes import Session\n"
+        "from cramp_coach.hosting.lambda_entry import handler\n"
+        "from cramp_coach.hosting.local.envelopes import Session\n"
         "request = Session().intent('CrampIntent', 1795230000.0,\n"
         "    {'muscle': ('calf', 'CALF'), 'helper': ('her', 'PARTNER')})\n"
         "out = handler(request, None)\n"

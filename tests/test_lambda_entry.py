@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 PROBE = (
-    "import sys, cramp_coach.lambda_entry as e;"
+    "import sys, cramp_coach.hosting.lambda_entry as e;"
     "print(json.dumps({'sdk': 'botocore' in sys.modules, 'handler': callable(e.handler)}))"
 )
 
@@ -96,8 +96,8 @@ def test_a_snapstart_init_prepares_the_dynamodb_client_for_the_snapshot(
 
 def test_the_handler_answers_a_real_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRAMP_STORE", "none")  # read when the store is first needed
-    from cramp_coach.lambda_entry import handler
-    from cramp_coach.local.envelopes import Session
+    from cramp_coach.hosting.lambda_entry import handler
+    from cramp_coach.hosting.local.envelopes import Session
 
     response = handler(Session().launch(1_795_230_000.0), None)
     assert "Which muscle is cramping?" in response["response"]["outputSpeech"]["ssml"]
@@ -108,7 +108,7 @@ def test_an_empty_salt_in_lambda_is_a_startup_error() -> None:
     environment = {**os.environ, "CRAMP_STORE": "none", "AWS_LAMBDA_FUNCTION_NAME": "cramp-skill"}
     environment.pop("CRAMP_USER_SALT", None)
     out = subprocess.run(
-        [sys.executable, "-c", "import cramp_coach.lambda_entry"],
+        [sys.executable, "-c", "import cramp_coach.hosting.lambda_entry"],
         env=environment,
         capture_output=True,
         text=True,
@@ -118,7 +118,7 @@ def test_an_empty_salt_in_lambda_is_a_startup_error() -> None:
     assert "ConfigurationError: CRAMP_USER_SALT is empty in AWS Lambda" in out.stderr
     environment["CRAMP_USER_SALT"] = ""
     out = subprocess.run(
-        [sys.executable, "-c", "import cramp_coach.lambda_entry"],
+        [sys.executable, "-c", "import cramp_coach.hosting.lambda_entry"],
         env=environment,
         capture_output=True,
         text=True,
@@ -128,7 +128,7 @@ def test_an_empty_salt_in_lambda_is_a_startup_error() -> None:
 
 
 def test_the_salt_keys_users_in_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cramp_coach.persistence import DEFAULT_SALT, ConfigurationError, user_key
+    from cramp_coach.memory import DEFAULT_SALT, ConfigurationError, user_key
 
     monkeypatch.delenv("CRAMP_USER_SALT", raising=False)
     local = user_key("amzn1.ask.account.X")  # outside Lambda: the local default

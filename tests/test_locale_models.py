@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.local.nlu import MODELS_DIR, InteractionModel
+from cramp_coach.hosting.local.nlu import MODELS_DIR, InteractionModel
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

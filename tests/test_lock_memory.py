@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from bench import lock_faults
+from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import Content, load_content
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import user_key
-from cramp_coach.persistence.dynamodb import DynamoStore
-from cramp_coach.persistence.items import LOCK_SK
-from cramp_coach.persistence.sqlite import SqliteStore
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.memory import user_key
+from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.items import LOCK_SK
+from cramp_coach.memory.sqlite import SqliteStore
 from tests.conftest import T0, Conversation
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.memory_store import MemoryStore
@@ -328,7 +328,7 @@ def test_fault_matrix_slow_faults_with_nothing_after(
 @pytest.fixture
 def lambda_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """The deployed function's environment; its self-invocation fails (nothing listens)."""
-    from cramp_coach.local.loopback import free_port
+    from cramp_coach.hosting.local.loopback import free_port
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "cramp-skill")
     monkeypatch.setenv("CRAMP_USER_SALT", "lock-memory-test-salt")
@@ -366,10 +366,10 @@ def test_fault_matrix_sqlite_file_locked(tmp_path: Path, end: str) -> None:
 
 
 def test_a_request_that_waited_gets_the_calm_fallback_at_once() -> None:
-    from cramp_coach.webservice import ARRIVED_KEY, _TurnClock
+    from cramp_coach.hosting.arrival import ARRIVED_KEY, TurnClock
 
     called: list[bool] = []
-    clock = _TurnClock(lambda environ, start: called.append(True) or [b""])
+    clock = TurnClock(lambda environ, start: called.append(True) or [b""])
     body = json.dumps(Session().launch(T0)).encode()
     started: list[str] = []
     import io
@@ -394,7 +394,7 @@ def _strict(raw: bytes) -> Any:
 
 @pytest.mark.parametrize("request_", EVENTS)
 def test_the_web_service_answers_strict_json_too(request_: dict[str, Any]) -> None:
-    from cramp_coach.webservice import create_app
+    from cramp_coach.hosting.webservice import create_app
 
     app = create_app(build_skill(store_factory=MemoryStore), verify=False)
     envelope = Session().intent("CrampIntent", T0, {"muscle": ("calf", "CALF")})
@@ -448,7 +448,7 @@ def test_the_stores_write_the_lock_monotonically(
 def test_the_chat_says_a_warning_is_remembered_and_how_to_forget_it(tmp_path: Path) -> None:
     import io
 
-    from cramp_coach.local.chat import run
+    from cramp_coach.hosting.local.chat import run
 
     path = tmp_path / "data" / "cramp-coach.sqlite3"
     skill = build_skill(store_factory=lambda: SqliteStore(path))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cramp_coach.local.loopback import free_port, wait_until_healthy
+from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy
 
 
 def test_a_server_that_exits_is_reported_not_waited_for() -> None:

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from cramp_coach import metrics
+from cramp_coach.alexa import metrics
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.core import Conversation, Outcome
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill
+from cramp_coach.memory import NullStore
 from tests.persistence_envelopes import T0, Device
 
 USER = "amzn1.ask.account.METRICSUSER"
@@ -98,7 +98,7 @@ def test_the_skill_emits_what_the_core_reports(
 def test_the_emitter_needs_the_standard_library_only() -> None:
     """No dependency: importing metrics.py loads standard-library modules and nothing else."""
     code = (
-        "import sys; base = set(sys.modules); import cramp_coach.metrics;"
+        "import sys; base = set(sys.modules); import cramp_coach.alexa.metrics;"
         "new = {m.split('.')[0] for m in set(sys.modules) - base} - {'cramp_coach'};"
         "print(sorted(new - set(sys.stdlib_module_names)))"
     )

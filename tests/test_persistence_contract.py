@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.persistence import RETENTION_S, Store, user_key
-from cramp_coach.persistence.dynamodb import DynamoStore, _plain
-from cramp_coach.persistence.sqlite import SqliteStore
-from cramp_coach.skill import build_skill
+from cramp_coach.alexa.skill import build_skill
+from cramp_coach.memory import RETENTION_S, Store, user_key
+from cramp_coach.memory.dynamodb import DynamoStore, _plain
+from cramp_coach.memory.sqlite import SqliteStore
 from tests.dynamo_server import LoopbackMoto, admin_client, create_table, items_of, moto_server
 from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn, log_on
 

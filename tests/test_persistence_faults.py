@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from cramp_coach import turn
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
-from cramp_coach.persistence import StoreError, user_key
-from cramp_coach.persistence.dynamodb import CALL_ATTEMPTS, DynamoStore
-from cramp_coach.skill import build_skill
+from cramp_coach.memory import StoreError, turn, user_key
+from cramp_coach.memory.dynamodb import CALL_ATTEMPTS, DynamoStore
 from tests.dynamo_server import (
     LoopbackMoto,
     create_table,
@@ -268,7 +267,7 @@ def test_a_cold_one_shot_hears_the_red_flag_of_an_earlier_session(
     dev.end_session(T0 + 40)
     code = (
         "import json\n"
-        "import cramp_coach.lambda_entry as entry\n"
+        "import cramp_coach.hosting.lambda_entry as entry\n"
         "from tests.persistence_envelopes import Device, T0\n"
         f"turn = Device(entry._skill, {USER!r}).cramp(T0 + 3600)\n"
         "print(json.dumps({'speech': turn.speech}))\n"
@@ -289,7 +288,7 @@ def test_cold_launch_reads_the_table_through_boto3(moto_server: LoopbackMoto) ->
     dev.intent("AMAZON.StopIntent", T0 + 40)
     code = (
         "import sys, json\n"
-        "import cramp_coach.lambda_entry as entry\n"
+        "import cramp_coach.hosting.lambda_entry as entry\n"
         "from tests.persistence_envelopes import Device, T0\n"
         f"turn = Device(entry._skill, {USER!r}).launch(T0 + 300)\n"
         "print(json.dumps({'speech': turn.speech, 'sdk': sorted(m for m in sys.modules\n"

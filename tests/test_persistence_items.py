@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cramp_coach.core.model import FREQ_WINDOW_S
-from cramp_coach.persistence import RETENTION_S
-from cramp_coach.persistence.dynamodb import _from_av, _to_av
-from cramp_coach.persistence.items import (
+from cramp_coach.memory import RETENTION_S
+from cramp_coach.memory.dynamodb import _from_av, _to_av
+from cramp_coach.memory.items import (
     LEGACY_PROFILE_ATTRS,
     LOG_END,
     consent_after,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cramp_coach.persistence import StoreError, store_from_env, user_key
-from cramp_coach.persistence.sqlite import SqliteStore, default_path
+from cramp_coach.memory import StoreError, store_from_env, user_key
+from cramp_coach.memory.sqlite import SqliteStore, default_path
 from tests.persistence_envelopes import T0
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_embedded_default_runs_with_nothing_else(tmp_path: Path) -> None:
     """The local run path: default store, no AWS SDK imported, memory across processes."""
     code = (
         "import sys\n"
-        "from cramp_coach.skill import build_skill, handle_envelope\n"
+        "from cramp_coach.alexa.skill import build_skill, handle_envelope\n"
         "from tests.persistence_envelopes import Device, T0\n"
         "dev = Device(build_skill())\n"
         "if sys.argv[1] == 'first':\n"

@@ -1,7 +1,7 @@
 """Held-out phrasings reach the right intent and slot ids, read two independent ways.
 
 The fixture (tests/phrasings/en-US.json) is data: what a half-asleep partner says, and the
-intent and ids it must reach. It is read by the local resolver (cramp_coach.local.nlu, what
+intent and ids it must reach. It is read by the local resolver (cramp_coach.hosting.local.nlu, what
 `cramp-coach chat` uses) and by stock, unmodified virtual-core, virtual-alexa's own matcher
 (`node tests/e2e/run.js --resolve`), which cannot split adjacent slots. Targets (issue 12):
 at least 95% of muscle phrasings reach their muscle under both readers; every red-flag, flag
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.local.nlu import InteractionModel
+from cramp_coach.hosting.local.nlu import InteractionModel
 from tests.spec import RED_FLAGS, SUB_LEVEL_FLAGS
 
 ROOT = Path(__file__).parents[1]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench.load_webservice import _make_pki
-from cramp_coach.local.loopback import free_port
+from cramp_coach.hosting.local.loopback import free_port
 from tests.test_webservice_serve import HANG_GUARD_S, Signed, _signed_server
 
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx-cramp-coach.conf"

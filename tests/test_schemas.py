@@ -2,7 +2,7 @@
 
 - skill.json (as tools/build_skill_package.py deploys it) and every interaction_models/*.json
   against the ASK SMAPI JSON schema that npm `ask-smapi-model` ships (spec.json);
-- every APL document under lambda/cramp_coach/display/ with npm `apl-suggester`;
+- every APL document under lambda/cramp_coach/alexa/display/ with npm `apl-suggester`;
 - the manifest's APL viewports are the standard profiles apl-suggester knows;
 - the icons are what tools/make_icons.py draws.
 
@@ -25,7 +25,8 @@ from tests.smapi_schema import INTERACTION_MODEL, MANIFEST, errors
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = sorted((REPO / "interaction_models").glob("*.json"))
-APL_DOCUMENTS = sorted((REPO / "lambda" / "cramp_coach" / "display").glob("*.json"))
+APL_DIR = REPO / "lambda" / "cramp_coach" / "alexa" / "display"
+APL_DOCUMENTS = sorted(APL_DIR.glob("*.json"))
 APL_CHECK = REPO / "tests" / "schema" / "apl_check.js"
 PROFILES = REPO / "node_modules" / "apl-suggester" / "dist" / "src" / "configs" / "viewportProfiles"
 NODE = shutil.which("node")

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import load_content
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.memory import NullStore
 from tests.conftest import Conversation
 
 LOCALES = ["en-AU", "en-CA", "en-GB", "en-IN", "en-US"]
@@ -72,7 +72,7 @@ def test_the_speaker_words_come_from_the_locale(skill: Any, heard: str, variant:
 def test_the_speaker_words_are_read_from_the_requests_content(
     skill: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cramp_coach.skill as skill_module
+    import cramp_coach.alexa.skill as skill_module
 
     real = skill_module.load_content
     asked: list[str] = []
@@ -96,7 +96,7 @@ def test_the_calm_error_speaks_the_locale(locale: str) -> None:
     skill = build_skill(store_factory=NullStore)
     talk = in_locale(skill, locale)
     # A crash inside the conversation: the exception handler answers in the request's locale.
-    import cramp_coach.skill as skill_module
+    import cramp_coach.alexa.skill as skill_module
 
     handler = next(
         h
@@ -116,7 +116,7 @@ def test_an_unreadable_envelope_gets_the_calm_answer_in_its_locale() -> None:
 
 
 def test_one_conversation_per_content_folder() -> None:
-    import cramp_coach.skill as skill_module
+    import cramp_coach.alexa.skill as skill_module
 
     skill = build_skill(store_factory=NullStore)
     handler = next(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.local.nlu import InteractionModel
+from cramp_coach.hosting.local.nlu import InteractionModel
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = REPO / "skill-package" / "skill.json"

@@ -18,16 +18,15 @@ from typing import Any
 
 import pytest
 
-from cramp_coach import turn
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
 from cramp_coach.core import Outcome
 from cramp_coach.core.model import LogEntry
 from cramp_coach.core.state import Context, State
-from cramp_coach.memory import Memory
-from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Store, user_key
-from cramp_coach.persistence.dynamodb import DynamoStore
-from cramp_coach.persistence.sqlite import SqliteStore
-from cramp_coach.skill import build_skill
+from cramp_coach.memory import MAX_ENTRIES_PER_SAVE, Store, turn, user_key
+from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.load_save import Memory
+from cramp_coach.memory.sqlite import SqliteStore
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.persistence_envelopes import T0, Device, Turn, log_on
 from tests.trickle_server import TrickleProxy, proxy

@@ -179,7 +179,7 @@ def test_table_access_is_the_used_actions_on_the_table_only(cfn: Template) -> No
 def test_the_store_calls_exactly_the_allowed_actions() -> None:
     """Every `self._call("<Action>", "<method>"` in the DynamoDB store is an allowed action
     (and its boto3 method), and every allowed action is called: code and policy stay in step."""
-    source = (REPO / "lambda" / "cramp_coach" / "persistence" / "dynamodb.py").read_text()
+    source = (REPO / "lambda" / "cramp_coach" / "memory" / "dynamodb.py").read_text()
     assert "self.client." not in source  # every call goes through _call (the deadline)
     calls = set(re.findall(r'_call\(\s*"([A-Za-z]+)",\s*"([a-z_]+)"', source))
     for action, method in calls:
@@ -223,7 +223,7 @@ def test_the_function_may_invoke_only_its_own_alias(cfn: Template) -> None:
 def test_deferred_writes_are_retried_by_lambda_on_the_alias(cfn: Template) -> None:
     """A deferred write that fails (the table still down) is retried twice, and an event is
     kept no longer than the handler accepts (deferred.MAX_EVENT_AGE_S)."""
-    from cramp_coach.persistence.deferred import MAX_EVENT_AGE_S
+    from cramp_coach.memory.deferred import MAX_EVENT_AGE_S
 
     _, config = only(cfn, "AWS::Lambda::EventInvokeConfig")
     _, alias = only(cfn, "AWS::Lambda::Alias")
@@ -283,7 +283,7 @@ def test_function_runtime_and_limits(cfn: Template) -> None:
     props = function["Properties"]
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == "cramp_coach.lambda_entry.handler"
+    assert props["Handler"] == "cramp_coach.hosting.lambda_entry.handler"
     assert props["MemorySize"] == 512
     # Alexa waits 8 s for an answer.
     assert isinstance(props["Timeout"], int) and props["Timeout"] < 8
@@ -453,7 +453,7 @@ def test_samconfig_defaults() -> None:
 
 
 def test_local_table_definition_matches_the_deployed_table(cfn: Template) -> None:
-    from cramp_coach.persistence.dynamodb import table_definition
+    from cramp_coach.memory.dynamodb import table_definition
 
     _, table = only(cfn, "AWS::DynamoDB::Table")
     local = table_definition("any")

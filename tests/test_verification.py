@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-from cramp_coach.verification import (
+from cramp_coach.hosting.verification import (
     FAILED_URL_HOLD,
     KNOWN_URL_HOLD,
     AlexaRequestVerifier,
@@ -38,7 +38,7 @@ from cramp_coach.verification import (
     fetch_certificate_chain,
     load_trust_anchors,
 )
-from cramp_coach.webservice import create_app
+from cramp_coach.hosting.webservice import create_app
 from tests.test_webservice import (
     CERT_URL,
     NOW,

@@ -26,11 +26,20 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.persistence import NullStore
-from cramp_coach.skill import build_skill
-from cramp_coach.verification import CertificateFetchError, check_cert_url, fetch_certificate_chain
-from cramp_coach.webservice import ACCESS_LOG, MAX_BODY_BYTES, ConfigurationError, create_app
+from cramp_coach.alexa.skill import build_skill
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.verification import (
+    CertificateFetchError,
+    check_cert_url,
+    fetch_certificate_chain,
+)
+from cramp_coach.hosting.webservice import (
+    ACCESS_LOG,
+    MAX_BODY_BYTES,
+    ConfigurationError,
+    create_app,
+)
+from cramp_coach.memory import NullStore
 
 NOW = datetime(2026, 11, 21, 3, 0, 0, tzinfo=UTC)
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
@@ -678,7 +687,7 @@ def test_verification_needs_a_skill_id(monkeypatch: pytest.MonkeyPatch, pki: Pki
 def test_unverified_only_with_both_flags(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cramp_coach import webservice
+    from cramp_coach.hosting import webservice
 
     monkeypatch.setenv("CRAMP_VERIFY", "0")
     monkeypatch.delenv("CRAMP_ALLOW_UNVERIFIED", raising=False)
@@ -755,9 +764,9 @@ def test_conflicting_skill_ids_refuse_to_start(monkeypatch: pytest.MonkeyPatch, 
 def test_each_turn_begins_before_verification_and_ends_after(
     pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The store's per-turn budget (cramp_coach.turn) counts from the request's arrival:
+    """The store's per-turn budget (cramp_coach.memory.turn) counts from the request's arrival:
     begun before the body is read or verified, still running in the skill, ended after."""
-    from cramp_coach import turn
+    from cramp_coach.memory import turn
 
     events: list[str] = []
     real_begin, real_end = turn.begin, turn.end

@@ -1,4 +1,4 @@
-"""The WSGI object `cramp_coach.webservice:app` under another WSGI server: gunicorn's CLI.
+"""The WSGI object `cramp_coach.hosting.webservice:app` under another WSGI server: gunicorn's CLI.
 
 `cramp-coach serve` runs waitress (tests/test_webservice_serve.py); gunicorn stays a
 documented option behind a buffering proxy (deploy/nginx-cramp-coach.conf), so the object it
@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from gunicorn.config import Config
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.local.loopback import free_port, wait_until_healthy
-from cramp_coach.webservice import MAX_BODY_BYTES
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy
+from cramp_coach.hosting.webservice import MAX_BODY_BYTES
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 # gunicorn >= 27 opens a control socket under $HOME; parallel instances would share it.
@@ -83,7 +83,7 @@ def _gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[str]:
             "-w",
             "2",
             *_NO_CONTROL_SOCKET,
-            "cramp_coach.webservice:app",
+            "cramp_coach.hosting.webservice:app",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -144,7 +144,7 @@ def test_wsgi_app_object_under_gunicorn_cli_verifies_by_default() -> None:
 
 
 def test_wsgi_app_object_refuses_cramp_verify_0_alone() -> None:
-    code = "import cramp_coach.webservice as w; w.app"
+    code = "import cramp_coach.hosting.webservice as w; w.app"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=_env(CRAMP_VERIFY="0"),

@@ -1,6 +1,6 @@
 """flask-ask-sdk imports on this machine, in a fresh interpreter, without oscrypto.
 
-See cramp_coach/verification.py for the problem (oscrypto 1.3.0 cannot parse OpenSSL
+See cramp_coach/hosting/verification.py for the problem (oscrypto 1.3.0 cannot parse OpenSSL
 "3.0.19") and why the fix is to never load certvalidator/oscrypto.
 """
 
@@ -27,7 +27,7 @@ def test_flask_ask_sdk_imports_through_cramp_coach_in_a_fresh_process() -> None:
     result = _fresh(
         """
         import sys
-        import cramp_coach.webservice
+        import cramp_coach.hosting.webservice
         import flask_ask_sdk.skill_adapter
         from flask_ask_sdk.skill_adapter import SkillAdapter
         assert "oscrypto" not in sys.modules, "oscrypto was loaded"
@@ -43,7 +43,7 @@ def test_verification_module_alone_is_enough() -> None:
     # Anything importing our verifier first can use flask_ask_sdk directly.
     result = _fresh(
         """
-        import cramp_coach.verification
+        import cramp_coach.hosting.verification
         import flask_ask_sdk.skill_adapter
         import ask_sdk_webservice_support.webservice_handler
         print("ok")
@@ -62,7 +62,7 @@ def test_the_upstream_problem_is_what_we_think_it_is() -> None:
 
 def test_placeholder_fails_closed_in_the_stock_verifier() -> None:
     """If anything ever used the SDK's own verifier, chain validation refuses (400)."""
-    import cramp_coach.verification  # noqa: F401  # first: it lets the SDK import
+    import cramp_coach.hosting.verification  # noqa: F401  # first: it lets the SDK import
 
     # isort: split
     from ask_sdk_webservice_support.verifier import RequestVerifier, VerificationException

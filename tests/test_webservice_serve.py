@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from bench.load_webservice import PKI_ENV, _make_pki, _signed_pool
-from cramp_coach.local.envelopes import Session
-from cramp_coach.local.loopback import free_port, wait_until_healthy
-from cramp_coach.webservice import MAX_BODY_BYTES
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy
+from cramp_coach.hosting.webservice import MAX_BODY_BYTES
 from tests.test_webservice_gunicorn import _env, _stop
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -63,7 +63,7 @@ def _start_serve(port: int, env: dict[str, str], stderr: Path, **options: Any) -
     settings = "".join(f", {key}={value!r}" for key, value in options.items())
     code = (
         f"import sys; sys.path.insert(0, {str(BENCH)!r}); "
-        "from load_webservice import make_app; from cramp_coach.webservice import serve; "
+        "from load_webservice import make_app; from cramp_coach.hosting.serve import serve; "
         f"serve('127.0.0.1', {port}, app_factory=make_app{settings})"
     )
     with stderr.open("w") as err:
@@ -285,7 +285,7 @@ def test_cli_serve_runs_unverified_with_a_loud_warning(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_to_verify_without_a_skill_id() -> None:
-    code = "from cramp_coach.webservice import serve; serve('127.0.0.1', 1, verify=True)"
+    code = "from cramp_coach.hosting.serve import serve; serve('127.0.0.1', 1, verify=True)"
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=_env(),

@@ -90,7 +90,7 @@ def check(root: Path, requirements: Path | None) -> list[str]:
     else:
         if not list((root / "cramp_coach" / "content").glob("*/*.json")):
             problems.append("content JSON files missing from cramp_coach/content")
-        if not list((root / "cramp_coach" / "display").glob("*.json")):
+        if not list((root / "cramp_coach" / "alexa" / "display").glob("*.json")):
             problems.append("APL documents missing from cramp_coach/display")
     if "ask_sdk_core" not in names:
         problems.append("ask_sdk_core missing (lambda/requirements.txt)")

@@ -1,3 +1,3 @@
-from cramp_coach.cli import main
+from cramp_coach.hosting.cli import main
 
 raise SystemExit(main())

@@ -238,7 +238,7 @@ async function checkSsml(ssml) {
  * regex finds. Samples with adjacent slots ("{helper} {muscle} is cramping") can never match:
  * "her calf" is captured whole by the first slot. The typed matcher below replaces
  * SamplePhrase.matchesUtterance with the local resolver's algorithm
- * (lambda/cramp_coach/local/nlu.py, exact pass): a sample is a list of literal words and slots,
+ * (lambda/cramp_coach/hosting/local/nlu.py, exact pass): a sample is a list of literal words and slots,
  * a slot takes a run of words that is one of its type's values or synonyms (the longest that
  * lets the rest fit first), and every split of the utterance is tried. Scoring (literal
  * characters, then filled slots) and everything after it (intent and slot JSON, entity

@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/e2e/serve_for_e2e.py [--port 0] [--port-file PATH]
 
-Builds ``cramp_coach.webservice.create_app(verify=False)``: the documented local-testing
+Builds ``cramp_coach.hosting.webservice.create_app(verify=False)``: the documented local-testing
 switch (no signature, certificate or timestamp checks), so virtual-alexa's unsigned requests
 are accepted. The skill id *is* still checked: SKILL_ID is set to E2E_SKILL_ID and the runner
 sends that id. Memory is off (CRAMP_STORE=none) so runs never touch ./data.
@@ -13,7 +13,7 @@ with werkzeug's threaded WSGI server until SIGTERM/SIGINT. Flask's development s
 gunicorn are not used: the test needs a port chosen by the OS and a clean stop.
 
 ``--app standin`` serves a 15-line Flask app that hands the JSON body to
-``cramp_coach.skill.handle_envelope`` instead (for when the web service is broken and you
+``cramp_coach.alexa.skill.handle_envelope`` instead (for when the web service is broken and you
 want to tell the web layer's faults from the skill's).
 """
 
@@ -41,7 +41,7 @@ def _environment() -> None:
 
 
 def webservice_app() -> Any:
-    from cramp_coach.webservice import create_app
+    from cramp_coach.hosting.webservice import create_app
 
     return create_app(verify=False, skill_id=E2E_SKILL_ID)
 
@@ -49,7 +49,7 @@ def webservice_app() -> Any:
 def standin_app() -> Any:
     from flask import Flask, jsonify, request
 
-    from cramp_coach.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.skill import build_skill, handle_envelope
 
     skill = build_skill()
     app = Flask("cramp_coach_e2e_standin")

@@ -32,10 +32,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import Content, load_content
-from cramp_coach.local.envelopes import Session
-from cramp_coach.local.nlu import InteractionModel, normalize
-from cramp_coach.skill import build_skill, handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.local.nlu import InteractionModel, normalize
 from tests.memory_store import MemoryStore
 
 VIGNETTE_DIR = Path(__file__).parent / "vignettes"

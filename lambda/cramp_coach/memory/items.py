@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S, Profile
-from cramp_coach.persistence import RETENTION_S
+from cramp_coach.memory import RETENTION_S
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from cramp_coach.local.envelopes import Session
-from cramp_coach.local.nlu import MODELS_DIR, InteractionModel, normalize
-from cramp_coach.skill import handle_envelope
+from cramp_coach.alexa.skill import handle_envelope
+from cramp_coach.hosting.local.envelopes import Session
+from cramp_coach.hosting.local.nlu import MODELS_DIR, InteractionModel, normalize
 
 _INVOKE = re.compile(
     r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$"
@@ -116,9 +116,8 @@ class Chat:
 
     def remembered_warning(self, store_factory: Callable[[], Any] | None = None) -> str | None:
         """A line saying a warning of the last 12 hours is remembered, or None (issue 21)."""
-        from cramp_coach import turn
-        from cramp_coach.memory import Memory
-        from cramp_coach.persistence import store_from_env, user_key
+        from cramp_coach.memory import store_from_env, turn, user_key
+        from cramp_coach.memory.load_save import Memory
 
         try:
             memory = Memory(store_factory or store_from_env)

@@ -83,7 +83,7 @@ class Store(Protocol):
     ) -> Saved:
         """Write the lock, write or clear the resume snapshot, merge profile changes, and
         upsert log entries (keyed by started_at and rid) only while the log is on: in that
-        order (the most important first), within the turn's budget (cramp_coach.turn).
+        order (the most important first), within the turn's budget (cramp_coach.memory.turn).
 
         Returns what is done; whatever is not (the budget ran out, the table failed) the
         caller keeps and passes again later. Raises StoreError only when nothing was done.
@@ -143,11 +143,11 @@ def store_from_env() -> Store:
     if kind == "none":
         return NullStore()
     if kind == "dynamodb":
-        from cramp_coach.persistence.dynamodb import DynamoStore
+        from cramp_coach.memory.dynamodb import DynamoStore
 
         return DynamoStore(table_name=os.environ["CRAMP_TABLE"])
     if kind == "sqlite":
-        from cramp_coach.persistence.sqlite import SqliteStore
+        from cramp_coach.memory.sqlite import SqliteStore
 
         return SqliteStore.from_env()
     raise ValueError(f"CRAMP_STORE must be sqlite, dynamodb or none, not {kind!r}")

@@ -4,7 +4,7 @@ The client is boto3's (make_client), built the first time a request needs stored
 (every session's first turn: a red flag of the last 12 hours must be heard before any steps;
 a CanFulfillIntentRequest or a SessionEndedRequest with nothing to write never builds it).
 
-A hard deadline per turn (cramp_coach.turn): all store work of a turn, every call and retry,
+A hard deadline per turn (cramp_coach.memory.turn): all store work of a turn, every call and retry,
 ends by the turn's deadline, whatever the table does. botocore's timeouts are per socket read
 (a table trickling one byte at a time never trips them) and a read in progress cannot be
 aborted, so each call runs on a worker thread and the turn waits for it at most until the
@@ -33,10 +33,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from cramp_coach import turn
 from cramp_coach.core.model import Profile
-from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved, StoreError
-from cramp_coach.persistence.items import (
+from cramp_coach.memory import MAX_ENTRIES_PER_SAVE, Saved, StoreError, turn
+from cramp_coach.memory.items import (
     EMERGENCY_MARK,
     LOCK_SK,
     LOG_PREFIX,
@@ -257,7 +256,7 @@ class DynamoStore:
 
     def spool_path(self) -> Any:
         """Outside Lambda, deferred writes are kept in data/ (CRAMP_SPOOL_PATH overrides)."""
-        from cramp_coach.persistence.deferred import default_spool_path
+        from cramp_coach.memory.deferred import default_spool_path
 
         return default_spool_path()
 

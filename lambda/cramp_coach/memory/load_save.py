@@ -3,7 +3,7 @@ turn changed, and never let the store hold up the speech.
 
 The adapters (ASK handlers) call `Memory`; the store behind it is any `persistence.Store`.
 All store work of one request (load, save, draining older writes) shares one deadline
-(cramp_coach.turn), claimed for the request's user key and timestamp.
+(cramp_coach.memory.turn), claimed for the request's user key and timestamp.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
-from cramp_coach import turn
 from cramp_coach.core import Outcome, Profile, snapshot
 from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S
 from cramp_coach.core.state import State
-from cramp_coach.persistence import Saved, Store
-from cramp_coach.persistence.deferred import Deferral, Pending, deferral_for
-from cramp_coach.persistence.items import entry_rid, lock_attrs, lock_may_replace, server_time
+from cramp_coach.memory import Saved, Store, turn
+from cramp_coach.memory.deferred import Deferral, Pending, deferral_for
+from cramp_coach.memory.items import entry_rid, lock_attrs, lock_may_replace, server_time
 
 log = logging.getLogger("cramp_coach")
 

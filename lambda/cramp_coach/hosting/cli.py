@@ -9,8 +9,8 @@ import sys
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from cramp_coach.local.chat import _interactive_lines, run
-    from cramp_coach.skill import build_skill
+    from cramp_coach.alexa.skill import build_skill
+    from cramp_coach.hosting.local.chat import _interactive_lines, run
 
     if args.store:
         os.environ["CRAMP_STORE"] = args.store
@@ -25,7 +25,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from cramp_coach.webservice import serve
+    from cramp_coach.hosting.serve import serve
 
     if args.workers is not None:  # the gunicorn-era flag: one process with threads now
         print(

@@ -38,14 +38,14 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach import display, metrics, turn
-from cramp_coach.can_fulfill_handler import CanFulfillHandler
+from cramp_coach.alexa import display, metrics
+from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
+from cramp_coach.alexa.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
 from cramp_coach.core.state import State
-from cramp_coach.envelope import STATE_KEY, admitted, foreign
-from cramp_coach.memory import Memory
-from cramp_coach.persistence import Store, store_from_env, user_key, user_salt
+from cramp_coach.memory import Store, store_from_env, turn, user_key, user_salt
+from cramp_coach.memory.load_save import Memory
 
 log = logging.getLogger("cramp_coach")
 

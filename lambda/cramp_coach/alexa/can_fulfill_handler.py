@@ -20,7 +20,7 @@ from ask_sdk_model.intent import Intent
 from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 
-from cramp_coach.can_fulfill import UNKNOWN, FulfillAnswer, SlotValue, can_fulfill
+from cramp_coach.alexa.can_fulfill import UNKNOWN, FulfillAnswer, SlotValue, can_fulfill
 from cramp_coach.content import Content, load_content
 
 

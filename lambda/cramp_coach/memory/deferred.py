@@ -38,9 +38,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from cramp_coach import turn
-from cramp_coach.persistence import Saved, Store, StoreError, user_salt
-from cramp_coach.persistence.items import ENTRY_FIELDS, entry_rid
+from cramp_coach.memory import Saved, Store, StoreError, turn, user_salt
+from cramp_coach.memory.items import ENTRY_FIELDS, entry_rid
 
 log = logging.getLogger(__name__)
 
@@ -527,7 +526,7 @@ class SelfInvoke:
         return self._client
 
     def keep(self, pending: Pending) -> bool:
-        from cramp_coach.persistence.dynamodb import within
+        from cramp_coach.memory.dynamodb import within
 
         # A copy in /tmp first (local, milliseconds): this environment's next requests honour
         # the lock at once and write it too (idempotent), and it stays if the invocation fails.
@@ -573,7 +572,7 @@ def default_spool_path() -> Path:
     configured = os.environ.get("CRAMP_SPOOL_PATH")
     if configured:
         return Path(configured).expanduser()
-    from cramp_coach.persistence.sqlite import default_path
+    from cramp_coach.memory.sqlite import default_path
 
     return default_path().parent / SPOOL_NAME
 

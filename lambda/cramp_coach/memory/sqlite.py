@@ -19,10 +19,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from cramp_coach import turn
 from cramp_coach.core.model import Profile
-from cramp_coach.persistence import MAX_ENTRIES_PER_SAVE, Saved, StoreError
-from cramp_coach.persistence.items import (
+from cramp_coach.memory import MAX_ENTRIES_PER_SAVE, Saved, StoreError, turn
+from cramp_coach.memory.items import (
     LEGACY_PROFILE_ATTRS,
     LOCK_ATTRS,
     LOCK_SK,
@@ -48,7 +47,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAME = "cramp-coach.sqlite3"
 # Wait this long for another process's write, then give up (StoreError); never past the turn's
-# budget (cramp_coach.turn), so a file held by another process cannot hold up the speech.
+# budget (cramp_coach.memory.turn), so a file held by another process cannot hold up the speech.
 BUSY_TIMEOUT_S = 2.0
 # Every attribute, once (the legacy ones too: older files have those columns).
 _COLUMNS = tuple(
@@ -76,7 +75,7 @@ def default_path() -> Path:
     configured = os.environ.get("CRAMP_SQLITE_PATH")
     if configured:
         return Path(configured).expanduser()
-    repo = Path(__file__).resolve().parents[3]  # lambda/cramp_coach/persistence/sqlite.py
+    repo = Path(__file__).resolve().parents[3]  # lambda/cramp_coach/memory/sqlite.py
     in_checkout = (repo / "pyproject.toml").is_file() and (repo / "lambda").is_dir()
     return (repo if in_checkout else Path.cwd()) / "data" / DEFAULT_NAME
 

@@ -4,8 +4,8 @@
   ``SkillAdapter``), ``GET /healthz`` is for load balancers. Verification is on unless
   ``verify=False`` is passed explicitly.
 * ``app`` (module attribute, built on first access from the environment) is the WSGI object
-  for any WSGI server: ``gunicorn 'cramp_coach.webservice:app'``, ``waitress-serve ...``.
-* ``serve(host, port, ...)`` runs waitress programmatically; `cramp-coach serve` calls it.
+  for any WSGI server: ``gunicorn 'cramp_coach.hosting.webservice:app'``, ``waitress-serve ...``.
+* ``serve.serve(host, port, ...)`` runs waitress programmatically; `cramp-coach serve` calls it.
   Flask's development server is never used. Why waitress: its event loop reads each request
   whole (headers, then the body, within the size limits) before a thread runs the app, so
   slow or silent clients hold sockets, never the threads that answer genuine requests
@@ -13,7 +13,7 @@
   bench/slow_clients.py, figures in the README). Connections silent for ``channel_timeout``
   are closed; a client that trickles forever keeps only its socket, which the buffering proxy
   in deploy/ bounds with its header and body timeouts.
-* The store's per-turn budget (:mod:`cramp_coach.turn`) is begun by the outermost WSGI layer,
+* The store's per-turn budget (:mod:`cramp_coach.memory.turn`) is begun by the outermost WSGI layer,
   when the server hands the complete request over, and ended after the response is built.
 
 What is refused before any handler runs (4xx with a JSON body; the skill never runs):
@@ -28,7 +28,7 @@ What is refused before any handler runs (4xx with a JSON body; the skill never r
   session.application names another skill;
 * 405 with ``Allow: POST``: any other method on ``/`` (OPTIONS and HEAD included).
 
-Verification is done by :mod:`cramp_coach.verification` (``cryptography`` only; read its
+Verification is done by :mod:`cramp_coach.hosting.verification` (``cryptography`` only; read its
 docstring for why certvalidator/oscrypto are never imported). Import that module before
 flask_ask_sdk, which this module does.
 
@@ -40,8 +40,8 @@ refused. Never the user id, session or device ids, nor slot values.
 from __future__ import annotations
 
 # Import order matters: verification registers the certvalidator placeholder that lets
-# flask_ask_sdk import on OpenSSL 3.0.1x (see cramp_coach/verification.py).
-from cramp_coach import verification  # noqa: F401
+# flask_ask_sdk import on OpenSSL 3.0.1x (see cramp_coach/hosting/verification.py).
+from cramp_coach.hosting import verification  # noqa: F401
 
 # isort: split
 
@@ -51,7 +51,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,9 +66,9 @@ from flask_ask_sdk.skill_adapter import (
 )
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
-from cramp_coach import turn
-from cramp_coach.envelope import MAX_ENVELOPE_DEPTH, depth_over
-from cramp_coach.verification import (
+from cramp_coach.alexa.envelope import MAX_ENVELOPE_DEPTH, depth_over
+from cramp_coach.hosting.arrival import MAX_BODY_BYTES, TurnClock
+from cramp_coach.hosting.verification import (
     AlexaRequestVerifier,
     Clock,
     Fetcher,
@@ -82,15 +82,13 @@ __all__ = [
     "ConfigurationError",
     "app_from_env",
     "create_app",
-    "serve",
 ]
 
-MAX_BODY_BYTES = 64 * 1024  # real envelopes are a few KiB; Alexa never sends more than ~20
 # Bodies nested deeper than Alexa ever sends are refused before the SDK or the skill recurse
 # into them (RecursionError, a 500): the same bound as the Lambda path's.
 MAX_JSON_DEPTH = MAX_ENVELOPE_DEPTH
 ACCESS_LOG = logging.getLogger("cramp_coach.access")
-log = logging.getLogger("cramp_coach.webservice")
+log = logging.getLogger("cramp_coach.hosting.webservice")
 
 UNVERIFIED_BANNER = """
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -174,7 +172,7 @@ def create_app(
     with verification on it is required.
     """
     if skill is None:
-        from cramp_coach.skill import build_skill
+        from cramp_coach.alexa.skill import build_skill
 
         skill = build_skill()
     if not isinstance(skill, CustomSkill):
@@ -197,7 +195,7 @@ def create_app(
     else:
         log.warning("request verification is OFF (create_app(verify=False))")
 
-    app = Flask("cramp_coach.webservice", static_folder=None)  # no /static route to probe
+    app = Flask("cramp_coach.hosting.webservice", static_folder=None)  # no /static route to probe
     app.config.update(
         MAX_CONTENT_LENGTH=max_body_bytes,  # werkzeug refuses (413) before reading the body
         # The SDK's own verifiers import certvalidator/oscrypto and turn an unreachable
@@ -295,7 +293,7 @@ def create_app(
         ACCESS_LOG.info(json.dumps(line, ensure_ascii=True))
         return response
 
-    app.wsgi_app = _TurnClock(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = TurnClock(app.wsgi_app)  # type: ignore[method-assign]
 
     # Content is otherwise read on the first request: pay it at start, not on a listener.
     from cramp_coach.content import load_content
@@ -304,91 +302,14 @@ def create_app(
     return app
 
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-# Where `cramp-coach serve` (waitress) puts the moment a request was read whole: time.monotonic().
-ARRIVED_KEY = "cramp_coach.arrived"
-# A request that waited this long for a thread is answered with the calm fallback at once:
-# Alexa gives a turn 8 s, and a late answer is no answer (issue 21).
-LATE_S = 5.0
 
 
-class _TurnClock:
-    """Outermost WSGI layer: the store's per-turn budget (cramp_coach.turn) counts from the
-    request's arrival (ARRIVED_KEY, when the server read it whole, before it waited for a
-    thread), else from the moment the server hands it over. A request that already waited
-    LATE_S gets the calm fallback without running the skill."""
-
-    def __init__(self, inner: WsgiApp) -> None:
-        self._inner = inner
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        arrived = environ.get(ARRIVED_KEY)
-        now = time.monotonic()
-        if not isinstance(arrived, float) or not now - 60 <= arrived <= now:
-            arrived = now
-        if now - arrived >= LATE_S and environ.get("REQUEST_METHOD") == "POST":
-            return _late(environ, start_response, now - arrived)
-        turn.begin(arrived)
-        try:
-            # Flask has built the whole body and run its teardown by the time this returns.
-            return self._inner(environ, start_response)
-        finally:
-            turn.end()
 
 
-def _late(environ: dict[str, Any], start_response: Callable[..., Any], waited: float) -> Any:
-    """The calm fallback, in the request's locale when its body says one: nothing stored,
-    nothing run, and no words of the request used but the locale."""
-    from cramp_coach.skill import calm_response_envelope
-
-    try:
-        length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)
-        parsed: Any = json.loads(environ["wsgi.input"].read(length)) if length else None
-    except (ValueError, OSError, KeyError, RecursionError):
-        parsed = None
-    body = json.dumps(calm_response_envelope(parsed), allow_nan=False).encode()
-    log.warning("request waited %.1f s for a thread: calm fallback", waited)
-    start_response(
-        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    )
-    return [body]
 
 
-def _arrival_server(app: Any, **kw: Any) -> Any:
-    """waitress's server, with each request stamped when it was read whole (ARRIVED_KEY):
-    its turn budget then counts from there, not from when a thread was free."""
-    from waitress.channel import HTTPChannel
-    from waitress.parser import HTTPRequestParser
-    from waitress.server import BaseWSGIServer, create_server
-    from waitress.task import WSGITask
-
-    class Parser(HTTPRequestParser):  # type: ignore[misc]
-        arrived: float | None = None
-
-        def received(self, data: bytes) -> int:
-            n: int = super().received(data)
-            if self.completed and self.arrived is None:
-                self.arrived = time.monotonic()
-            return n
-
-    class Task(WSGITask):  # type: ignore[misc]
-        def get_environment(self) -> dict[str, Any]:
-            environ: dict[str, Any] = super().get_environment()
-            environ[ARRIVED_KEY] = getattr(self.request, "arrived", None)
-            return environ
-
-    class Channel(HTTPChannel):  # type: ignore[misc]
-        parser_class = Parser
-        task_class = Task
-
-    server = create_server(app, **kw)
-    # One server per listening socket; several are kept in the socket map.
-    for one in [server, *dict(getattr(server, "map", None) or {}).values()]:
-        if isinstance(one, BaseWSGIServer):
-            one.channel_class = Channel
-    return server
 
 
 def _flag(value: str | None) -> bool | None:
@@ -428,7 +349,7 @@ _APP: Flask | None = None
 
 def __getattr__(name: str) -> Any:
     # `app` is built on first access, so importing this module stays cheap and side-effect
-    # free, and `gunicorn cramp_coach.webservice:app` still finds a WSGI object.
+    # free, and `gunicorn cramp_coach.hosting.webservice:app` still finds a WSGI object.
     global _APP
     if name == "app":
         if _APP is None:
@@ -437,79 +358,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# waitress: slow clients cost a socket in its event loop, never a thread. It reads each
-# request whole (headers and body, within the size limits) before a thread runs the app.
-DEFAULT_THREADS = 4
-DEFAULT_CONNECTION_LIMIT = 1000  # waitress stops accepting at this many open connections
-CHANNEL_TIMEOUT_S = 20  # a connection idle this long (keep-alive, stalled headers/body) closes
-MAX_HEADER_BYTES = 16 * 1024
 
 
-def _connection_limit(wanted: int) -> int:
-    """Below the process's file-descriptor limit, leaving room for the store and logs."""
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):  # pragma: no cover - not on Linux/macOS
-        return wanted
-    if soft == resource.RLIM_INFINITY:
-        return wanted
-    return max(16, min(wanted, soft - 64))
 
 
-def serve(
-    host: str,
-    port: int,
-    *,
-    verify: bool = True,
-    skill_id: str | None = None,
-    threads: int = DEFAULT_THREADS,
-    connection_limit: int = DEFAULT_CONNECTION_LIMIT,
-    channel_timeout: int = CHANNEL_TIMEOUT_S,
-    app_factory: Callable[[], Any] | None = None,
-) -> None:
-    """Run the web service under waitress (blocking). `verify=False` is for local testing.
-
-    `app_factory` replaces ``create_app(verify=..., skill_id=...)`` (the benchmarks' test PKI);
-    the server settings stay those of `cramp-coach serve`.
-    """
-    import waitress
-
-    if threads < 1:
-        raise SystemExit("cramp-coach serve: --threads must be at least 1")
-    if connection_limit < 1 or channel_timeout < 1:
-        raise SystemExit("cramp-coach serve: limits must be at least 1")
-    from_env = os.environ.get("SKILL_ID") or None
-    if skill_id and from_env and skill_id != from_env:
-        raise SystemExit("cramp-coach serve: skill_id differs from SKILL_ID")
-    resolved = skill_id or from_env
-    if verify and not resolved:
-        raise SystemExit(
-            "cramp-coach serve: set SKILL_ID to your skill id (amzn1.ask.skill....); "
-            "requests are verified and must come from your skill. For local testing only, "
-            "use --no-verify-signatures-for-local-testing."
-        )
-    if not verify:
-        warn_unverified()
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = app_factory() if app_factory is not None else create_app(verify=verify, skill_id=resolved)
-    waitress.serve(
-        app,
-        _server=_arrival_server,
-        host=host,
-        port=port,
-        threads=threads,
-        connection_limit=_connection_limit(connection_limit),
-        channel_timeout=channel_timeout,
-        cleanup_interval=max(1, min(30, channel_timeout // 2)),
-        # select() cannot watch more than 1024 sockets; poll() can.
-        asyncore_use_poll=True,
-        backlog=1024,
-        max_request_header_size=MAX_HEADER_BYTES,
-        # waitress answers 413 itself, chunked or not, before the app or a thread sees it.
-        max_request_body_size=MAX_BODY_BYTES,
-        expose_tracebacks=False,
-        ident="cramp-coach",
-    )

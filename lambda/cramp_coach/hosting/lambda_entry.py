@@ -1,4 +1,4 @@
-"""AWS Lambda entry point (template.yaml: Handler cramp_coach.lambda_entry.handler).
+"""AWS Lambda entry point (template.yaml: Handler cramp_coach.hosting.lambda_entry.handler).
 
 Only what every request needs is imported here; the DynamoDB store builds its boto3 client
 the first time a request needs stored memory (see persistence/dynamodb.py: make_client).
@@ -14,8 +14,8 @@ import logging
 import os
 from typing import Any
 
-from cramp_coach.persistence import Store, StoreError, deferred, store_from_env, user_salt
-from cramp_coach.skill import build_skill, configure_logging, handle_envelope
+from cramp_coach.alexa.skill import build_skill, configure_logging, handle_envelope
+from cramp_coach.memory import Store, StoreError, deferred, store_from_env, user_salt
 
 log = logging.getLogger("cramp_coach")
 
