@@ -26,7 +26,7 @@ from ask_sdk_core.dispatch_components.request_components import (
 )
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
@@ -43,6 +43,7 @@ from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
 from cramp_coach.core.state import State
+from cramp_coach.device_country import BoundedApiClient, device_country, device_tag
 from cramp_coach.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.memory import Memory
 from cramp_coach.persistence import Store, store_from_env, user_key, user_salt
@@ -326,7 +327,17 @@ class ConversationHandler(AbstractRequestHandler):
         event = event_from(handler_input)
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
+        tag = device_tag(handler_input)
+        if profile is not None and profile.country_device != tag:
+            profile = replace(profile, country=None)  # found for another device
         outcome = conversation.handle(state, event, profile)
+        if outcome.wants_country:
+            # The turn speaks a number to call: the device's country, once, bounded; then the
+            # same turn again with it (the core is pure: same state, same event, same profile).
+            event = replace(event, country=device_country(handler_input))
+            outcome = conversation.handle(state, event, profile)
+        if "country" in outcome.prefs and tag is not None:
+            outcome = replace(outcome, prefs={**outcome.prefs, "country_device": tag})
         outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = sealed(outcome.state, session_id)
@@ -467,7 +478,9 @@ def build_skill(
             conversations[folder] = Conversation(load_content(folder))
         return conversations[folder]
 
-    builder = SkillBuilder()
+    # The api client serves handler_input.service_client_factory (the Settings API for the
+    # device's time zone): DefaultApiClient with timeouts (device_country.py).
+    builder = CustomSkillBuilder(api_client=BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))

@@ -744,9 +744,9 @@ def _check_number_phrases(
     for key, text in phrases.items():
         if key in COUNTRY_TEMPLATES:
             continue  # filled by a country's numbers (Content.for_country), tested per country
-        for _, field, _, _ in string.Formatter().parse(text):
-            if field and field.split("_")[0] in NUMBER_KINDS and field not in available:
-                raise s.fail(key, f"uses {{{field}}} but this locale's numbers do not have it")
+        for _, name, _, _ in string.Formatter().parse(text):
+            if name and name.split("_")[0] in NUMBER_KINDS and name not in available:
+                raise s.fail(key, f"uses {{{name}}} but this locale's numbers do not have it")
     for kind, key in NUMBER_PHRASES.items():
         if key not in phrases:
             raise s.fail(key, "missing: every locale says its emergency and urgent numbers")

@@ -52,8 +52,9 @@ def _text(value: Any, where: str) -> str:
 def _number(kind: str, raw: Any, where: str, sources: dict[str, str]) -> PhoneNumber:
     if not isinstance(raw, dict) or not {"digits", "spoken", "source"} <= set(raw):
         raise _fail(where, "expected digits, spoken and source")
-    if set(raw) - {"digits", "spoken", "source", "name"}:
-        raise _fail(where, f"unknown keys {sorted(set(raw) - {'digits', 'spoken', 'source', 'name'})}")
+    unknown = set(raw) - {"digits", "spoken", "source", "name"}
+    if unknown:
+        raise _fail(where, f"unknown keys {sorted(unknown)}")
     digits = _text(raw["digits"], f"{where}.digits")
     if not digits.replace(" ", "").isdigit():
         raise _fail(f"{where}.digits", "expected the digits to dial")
