@@ -259,3 +259,14 @@ def test_unknown_zone_names_have_no_country() -> None:
         assert zones.country_of(zone) is None
     assert zones.country_of("US/Eastern") == "US"
     assert zones.country_of("Asia/Calcutta") == "IN"
+
+
+def test_the_docs_table_lists_every_country_and_number() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "emergency-numbers.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in doc.splitlines() if line.startswith("| ")}
+    for code, country in TABLE.countries.items():
+        assert code in rows, f"docs/emergency-numbers.md has no row for {code}"
+        for number in country.numbers.values():
+            assert number.digits in rows[code], (code, number.digits)
+    for key in TABLE.sources:
+        assert f"**{key}**" in doc, key

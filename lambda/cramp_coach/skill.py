@@ -28,13 +28,16 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
+from ask_sdk_model.context import Context
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
     RenderDocumentDirective,
 )
 from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
+from ask_sdk_model.interfaces.system.system_state import SystemState
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
+from ask_sdk_model.response_envelope import ResponseEnvelope
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
@@ -452,6 +455,18 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
         log.debug("response", extra={"end_session": end})
 
 
+class CrampSkill(CustomSkill):
+    """The SDK's CustomSkill, for envelopes without context.System too. Alexa always sends
+    it; with an api client configured the SDK reads the apiEndpoint from it before any handler
+    and would raise on its absence (a 500 in the web service). Such an envelope gets an empty
+    System: no user, no device, no api token, so nothing is looked up."""
+
+    def invoke(self, request_envelope: RequestEnvelope, context: Any) -> ResponseEnvelope:
+        if request_envelope.context is None or request_envelope.context.system is None:
+            request_envelope.context = Context(system=SystemState())
+        return super().invoke(request_envelope=request_envelope, context=context)
+
+
 def build_skill(
     store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
 ) -> CustomSkill:
@@ -491,7 +506,7 @@ def build_skill(
     builder.add_global_request_interceptor(AttributesGate(conversation))
     builder.add_global_request_interceptor(RequestLogInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
-    return builder.create()
+    return CrampSkill(skill_configuration=builder.skill_configuration)
 
 
 def configure_logging() -> None:
