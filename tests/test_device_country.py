@@ -57,6 +57,7 @@ def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsApi
     with settings_api(tmp_path) as server:
         monkeypatch.setenv("CRAMP_SETTINGS_API", "on")
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.cert))
+        monkeypatch.setenv("CRAMP_SETTINGS_API_HOSTS", "127.0.0.1")
         monkeypatch.delenv("CRAMP_DEVICE_TIME_ZONE", raising=False)
         yield server
 
@@ -270,3 +271,17 @@ def test_the_docs_table_lists_every_country_and_number() -> None:
             assert number.digits in rows[code], (code, number.digits)
     for key in TABLE.sources:
         assert f"**{key}**" in doc, key
+
+
+def test_an_endpoint_off_alexas_hosts_is_never_called(
+    api: SettingsApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CRAMP_SETTINGS_API_HOSTS")  # Alexa's three API hosts only
+    api.answers["nz-echo"] = ("zone", "Pacific/Auckland")
+    talk = on_device(build_skill(store_factory=MemoryStore), api, "nz-echo", "en-AU")
+    assert "triple zero" in talk.cramp("CHEST", heard="chest").speech
+    assert api.requests == {}
+    assert device_country._allowed_endpoint("https://api.eu.amazonalexa.com")
+    for bad in ["http://api.amazonalexa.com", "https://api.amazonalexa.com.evil.example",
+                "https://user@api.amazonalexa.com", "https://169.254.169.254", "not a url"]:
+        assert not device_country._allowed_endpoint(bad), bad

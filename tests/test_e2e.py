@@ -76,6 +76,7 @@ def skill_url(tmp_path: Path, settings: SettingsApi) -> Iterator[str]:
         "PYTHONUNBUFFERED": "1",
         "CRAMP_SETTINGS_API": "on",
         "REQUESTS_CA_BUNDLE": str(settings.cert),
+        "CRAMP_SETTINGS_API_HOSTS": "127.0.0.1",
     }
     with log_path.open("wb") as log:
         server = subprocess.Popen(

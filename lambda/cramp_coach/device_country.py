@@ -11,8 +11,10 @@ operation and no redirects, so an abandoned call ends on its own. No time zone (
 failure or a late answer: "" (not known), and the locale's numbers are spoken as before.
 
 Environment: CRAMP_SETTINGS_API=off never asks (the tests' default: no request leaves the
-machine); CRAMP_DEVICE_TIME_ZONE=<IANA zone> (outside Lambda only) answers with that zone
-instead of asking, so `make chat` can try another country.
+machine); CRAMP_SETTINGS_API_HOSTS, the hosts an apiEndpoint may name (default: Alexa's three
+API hosts; the envelope says where to send the token, so nothing else is ever called);
+CRAMP_DEVICE_TIME_ZONE=<IANA zone> (outside Lambda only) answers with that zone instead of
+asking, so `make chat` can try another country.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import logging
 import os
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services.api_client import ApiClient
@@ -38,6 +41,19 @@ LOOKUP_BUDGET_S = 0.8  # at most this of the turn waits for the Settings API
 SAVE_RESERVE_S = 0.5  # and never the last half second of the turn's store budget
 MAX_IN_FLIGHT = 8  # abandoned calls still running; beyond this, no new call is made
 _OFF = ("off", "0", "false", "no")
+# Where Alexa's APIs live (the apiEndpoint of NA, EU and FE requests).
+ALEXA_API_HOSTS = ("api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com")
+
+
+def _allowed_endpoint(endpoint: str) -> bool:
+    """An https URL on one of the allowed hosts (CRAMP_SETTINGS_API_HOSTS, else Alexa's)."""
+    configured = os.environ.get("CRAMP_SETTINGS_API_HOSTS", "")
+    hosts = {h.strip().lower() for h in configured.split(",") if h.strip()} or set(ALEXA_API_HOSTS)
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and (parts.hostname or "") in hosts and not parts.username
 
 
 class BoundedApiClient(ApiClient):
@@ -94,6 +110,9 @@ def device_country(handler_input: HandlerInput) -> str:
     if not device_id or system.api_access_token is None or not system.api_endpoint:
         return ""
     if factory is None:
+        return ""
+    if not _allowed_endpoint(str(system.api_endpoint)):
+        log.warning("settings api: the request's apiEndpoint is not an Alexa API host; not asked")
         return ""
     budget = min(LOOKUP_BUDGET_S, turn.remaining() - SAVE_RESERVE_S)
     if budget <= 0.05:
