@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -15,6 +16,10 @@ from cramp_coach.content import Content, load_content
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.memory import NullStore
 from tests.memory_store import MemoryStore
+
+# No test asks Alexa's Settings API on the Internet: a test that wants it serves it on
+# loopback and turns it on (tests/test_device_country.py); subprocesses inherit this.
+os.environ.setdefault("CRAMP_SETTINGS_API", "off")
 
 T0 = 1_795_230_000.0  # 2026-11-21 03:00 UTC: the middle of the night
 MAX_SSML_CHARS = 8000

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests.settings_api import TOKEN, SettingsApi, settings_api
+
 ROOT = Path(__file__).resolve().parents[1]
 E2E = ROOT / "tests" / "e2e"
 RUNNER = E2E / "run.js"
@@ -57,11 +59,25 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 @pytest.fixture
-def skill_url(tmp_path: Path) -> Iterator[str]:
+def settings(tmp_path: Path) -> Iterator[SettingsApi]:
+    """Alexa's Settings API on loopback (HTTPS): the runner points every request at it, and a
+    conversation's "device" sets the time zone it answers (issue 25)."""
+    with settings_api(tmp_path) as api:
+        yield api
+
+
+@pytest.fixture
+def skill_url(tmp_path: Path, settings: SettingsApi) -> Iterator[str]:
     """Start tests/e2e/serve_for_e2e.py on a free loopback port; always stop it."""
     port_file = tmp_path / "port"
     log_path = tmp_path / "server.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "CRAMP_SETTINGS_API": "on",
+        "REQUESTS_CA_BUNDLE": str(settings.cert),
+        "CRAMP_SETTINGS_API_HOSTS": "127.0.0.1",
+    }
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [sys.executable, str(E2E / "serve_for_e2e.py"), "--port-file", str(port_file)],
@@ -104,12 +120,17 @@ def skill_url(tmp_path: Path) -> Iterator[str]:
             server.wait(timeout=10)
 
 
-def _run_node(*args: str) -> subprocess.CompletedProcess[str]:
+def _run_node(*args: str, settings: str = "") -> subprocess.CompletedProcess[str]:
     assert NODE is not None
     return subprocess.run(
         [NODE, str(RUNNER), *args],
         cwd=ROOT,
-        env={**os.environ, "E2E_PYTHON": sys.executable},
+        env={
+            **os.environ,
+            "E2E_PYTHON": sys.executable,
+            "E2E_SETTINGS_API": settings,
+            "E2E_SETTINGS_TOKEN": TOKEN,
+        },
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_S,
@@ -117,9 +138,11 @@ def _run_node(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_conversation_scripts_against_the_running_web_service(skill_url: str) -> None:
+def test_conversation_scripts_against_the_running_web_service(
+    skill_url: str, settings: SettingsApi
+) -> None:
     _require_node_modules()
-    result = _run_node("--url", skill_url)
+    result = _run_node("--url", skill_url, settings=settings.endpoint)
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(result.stdout)
     assert result.returncode == 0 and summary and summary[-1][1] == "0", (

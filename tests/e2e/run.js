@@ -133,6 +133,9 @@ const CONTENT = loadAllContent();
 // Every spoken phone number form of every locale ("9 1 1", "triple zero", ...).
 const ALL_NUMBER_FORMS = new Set(Object.values(CONTENT).flatMap(
   (c) => Object.values(c.numbers).map((n) => n.spoken.toLowerCase())));
+// The loopback Settings API test_e2e.py serves (the device's time zone); unset by hand: then a
+// conversation with a "device" cannot run.
+const SETTINGS_API = process.env.E2E_SETTINGS_API || "";
 
 function contentFor(locale) {
   const content = CONTENT[locale];
@@ -466,6 +469,15 @@ function loadFiles(files) {
         continue;
       }
       c.turns.forEach((t, j) => errors.push(...validateTurn(t, `${where} turn ${j + 1}`, locale)));
+      // "device": {"time_zone": "Pacific/Auckland", "country": "NZ"}: an Echo whose Settings
+      // API answers that zone; the invariants then expect that country's numbers.
+      if (c.device !== undefined) {
+        const d = c.device;
+        if (!d || typeof d.time_zone !== "string" || !/^[A-Za-z_]+(\/[A-Za-z_\-]+)*$/.test(d.time_zone)
+          || !(CONTENT[locale].countries || {})[d.country]) {
+          errors.push(`${where}: "device" needs a time_zone and a country of the table`);
+        }
+      }
       conversations.push({ ...c, locale, file: path.basename(file) });
     }
   }
@@ -514,7 +526,7 @@ class Runner {
     return this.models.get(file);
   }
 
-  newAlexa(state, locale) {
+  newAlexa(state, locale, device) {
     const alexa = VirtualAlexa.Builder()
       .interactionModel(this.model(locale))
       .skillURL(this.args.url)
@@ -523,6 +535,15 @@ class Runner {
       .create();
     alexa.filter((request) => {
       request.request.timestamp = iso(state.clock);
+      if (SETTINGS_API) {
+        // Never Amazon's endpoint: the loopback Settings API answers by device id
+        // ("zone.Pacific.Auckland" -> Pacific/Auckland; any other device has no time zone).
+        request.context.System.apiEndpoint = SETTINGS_API;
+        if (device) {
+          request.context.System.device.deviceId = `zone.${device.time_zone.split("/").join(".")}`;
+          request.context.System.apiAccessToken = process.env.E2E_SETTINGS_TOKEN || "e2e-token";
+        }
+      }
       state.lastRequest = request;
     });
     return alexa;
@@ -576,7 +597,12 @@ class Runner {
   async runConversation(conversation) {
     const state = { clock: T0_MS, lastRequest: null };
     const locale = conversation.locale;
-    const alexa = this.newAlexa(state, locale);
+    const device = conversation.device || null;
+    if (device && !SETTINGS_API) {
+      return { name: conversation.name, file: conversation.file, locale, lines: [],
+        failures: ["a conversation with a device needs E2E_SETTINGS_API (test_e2e.py serves it)"] };
+    }
+    const alexa = this.newAlexa(state, locale, device);
     const lines = [];
     const failures = [];
     for (const [index, turn] of conversation.turns.entries()) {
@@ -596,7 +622,7 @@ class Runner {
         break;
       }
       this.turnCount++;
-      const problems = await this.check(turn, result, state.lastRequest, locale);
+      const problems = await this.check(turn, result, state.lastRequest, locale, device);
       const request = state.lastRequest ? state.lastRequest.request : {};
       const heard = request.intent
         ? `${request.intent.name} ${JSON.stringify(resolvedSlots(request.intent))}`
@@ -618,9 +644,13 @@ class Runner {
     return { name: conversation.name, file: conversation.file, locale, failures, lines };
   }
 
-  async check(turn, result, requestJSON, locale) {
+  async check(turn, result, requestJSON, locale, device = null) {
     const problems = [];
-    const { protocols, phrases, numbers } = contentFor(locale);
+    const { protocols, phrases: ownPhrases, numbers: ownNumbers } = contentFor(locale);
+    // A device in another country: that country's sentences and numbers, in the locale's words.
+    const there = device ? contentFor(locale).countries[device.country] : null;
+    const phrases = there ? { ...ownPhrases, ...there.phrases } : ownPhrases;
+    const numbers = there ? there.numbers : ownNumbers;
     const text = (ref) => resolveText(ref, locale);
     const raw = result.response;
     const body = raw.response || {};

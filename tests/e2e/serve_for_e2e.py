@@ -35,6 +35,8 @@ def _environment() -> None:
     os.environ["CRAMP_STORE"] = "none"
     os.environ["SKILL_ID"] = E2E_SKILL_ID
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Alexa's Settings API only where test_e2e.py serves it on loopback (it sets this "on").
+    os.environ.setdefault("CRAMP_SETTINGS_API", "off")
     lambda_dir = str(ROOT / "lambda")
     if lambda_dir not in sys.path:  # works without `pip install -e .` too
         sys.path.insert(0, lambda_dir)

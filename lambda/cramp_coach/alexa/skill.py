@@ -26,20 +26,24 @@ from ask_sdk_core.dispatch_components.request_components import (
 )
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
+from ask_sdk_model.context import Context
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
     RenderDocumentDirective,
 )
 from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
+from ask_sdk_model.interfaces.system.system_state import SystemState
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
+from ask_sdk_model.response_envelope import ResponseEnvelope
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
 from cramp_coach.alexa import display, metrics
 from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
+from cramp_coach.alexa.device_country import BoundedApiClient, device_country, device_tag
 from cramp_coach.alexa.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
@@ -326,7 +330,17 @@ class ConversationHandler(AbstractRequestHandler):
         event = event_from(handler_input)
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
+        tag = device_tag(handler_input)
+        if profile is not None and profile.country_device != tag:
+            profile = replace(profile, country=None)  # found for another device
         outcome = conversation.handle(state, event, profile)
+        if outcome.wants_country:
+            # The turn speaks a number to call: the device's country, once, bounded; then the
+            # same turn again with it (the core is pure: same state, same event, same profile).
+            event = replace(event, country=device_country(handler_input))
+            outcome = conversation.handle(state, event, profile)
+        if "country" in outcome.prefs and tag is not None:
+            outcome = replace(outcome, prefs={**outcome.prefs, "country_device": tag})
         outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = sealed(outcome.state, session_id)
@@ -441,6 +455,18 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
         log.debug("response", extra={"end_session": end})
 
 
+class CrampSkill(CustomSkill):
+    """The SDK's CustomSkill, for envelopes without context.System too. Alexa always sends
+    it; with an api client configured the SDK reads the apiEndpoint from it before any handler
+    and would raise on its absence (a 500 in the web service). Such an envelope gets an empty
+    System: no user, no device, no api token, so nothing is looked up."""
+
+    def invoke(self, request_envelope: RequestEnvelope, context: Any) -> ResponseEnvelope:
+        if request_envelope.context is None or request_envelope.context.system is None:
+            request_envelope.context = Context(system=SystemState())
+        return super().invoke(request_envelope=request_envelope, context=context)
+
+
 def build_skill(
     store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
 ) -> CustomSkill:
@@ -467,7 +493,9 @@ def build_skill(
             conversations[folder] = Conversation(load_content(folder))
         return conversations[folder]
 
-    builder = SkillBuilder()
+    # The api client serves handler_input.service_client_factory (the Settings API for the
+    # device's time zone): DefaultApiClient with timeouts (device_country.py).
+    builder = CustomSkillBuilder(api_client=BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
@@ -478,7 +506,7 @@ def build_skill(
     builder.add_global_request_interceptor(AttributesGate(conversation))
     builder.add_global_request_interceptor(RequestLogInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
-    return builder.create()
+    return CrampSkill(skill_configuration=builder.skill_configuration)
 
 
 def configure_logging() -> None:

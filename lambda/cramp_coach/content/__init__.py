@@ -18,10 +18,10 @@ import json
 import re
 import string
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cramp_coach.content.symptoms import (
     SymptomModel,
@@ -30,12 +30,18 @@ from cramp_coach.content.symptoms import (
     read_symptom_files,
 )
 
+if TYPE_CHECKING:
+    from cramp_coach.content.countries import Country
+
 CONTENT_DIR = Path(__file__).parent
 BASE_LANGUAGE = "en"
 # The phrases the core appends after an emergency-level and an urgent-level red flag.
 NUMBER_PHRASES = {"emergency": "emergency_number", "urgent": "urgent_number"}
 # Kinds of phone number a locale may name; phrases use {<kind>_spoken} and {<kind>_name}.
 NUMBER_KINDS = ("emergency", "urgent", "ambulance")
+# The phrases a country other than the locale's own is spoken with (Content.for_country):
+# {country} and the country's numbers fill them; the base language has them.
+COUNTRY_TEMPLATES = ("emergency_number_in", "urgent_number_in")
 # Overlay tables that may gain keys a base does not have.
 OPEN_TABLES = {"sources", "numbers"}
 # Keys an overlay must never change: structure, not wording.
@@ -203,6 +209,13 @@ class Content:
     symptoms: SymptomModel
     phrases: dict[str, str]
     number_words: dict[int, str]  # for counts and durations ("thirty")
+    home: str | None = None  # the country whose numbers the locale speaks (en-GB: GB)
+    country: str | None = None  # set on a view for another country (for_country)
+    country_name: str | None = None  # that country as spoken ("New Zealand"): fills {country}
+    countries: dict[str, Country] = field(default_factory=dict)  # the country table
+    # The base language's wording of each phrase that speaks a number: what a country
+    # without that kind of number hears instead (the base names no number).
+    number_free: dict[str, str] = field(default_factory=dict)
 
     @property
     def emergency(self) -> PhoneNumber | None:
@@ -221,7 +234,49 @@ class Content:
             values[f"{kind}_spoken"] = number.spoken
             if number.name:
                 values[f"{kind}_name"] = number.name
+        if self.country_name:
+            values["country"] = self.country_name
         return values
+
+    def for_country(self, code: str | None) -> Content:
+        """This content as spoken to a device in country `code` (ISO 3166 alpha-2).
+
+        The locale's own content when the country is unknown, not in the table, or the
+        locale's home; otherwise the same wording with that country's numbers: the
+        emergency and urgent sentences become the locale's `emergency_number_in` /
+        `urgent_number_in` (or `urgent_number_none`) with the country's name and notes, and
+        a phrase needing a kind of number the country lacks takes the base's wording.
+        """
+        if not code or code == self.home or code == self.country:
+            return self
+        country = self.countries.get(code)
+        needed = (*COUNTRY_TEMPLATES, "urgent_number_none")
+        if country is None or not all(k in self.phrases for k in needed):
+            return self
+        numbers = dict(country.numbers)
+        phrases = dict(self.phrases)
+        phrases["emergency_number"] = _sentences(
+            self.phrases["emergency_number_in"], country.emergency_note
+        )
+        if "urgent" in numbers:
+            urgent = _sentences(self.phrases["urgent_number_in"], country.urgent_note)
+        else:
+            urgent = self.phrases["urgent_number_none"]
+        phrases["urgent_number"] = urgent
+        available = {f"{kind}_spoken" for kind in numbers}
+        available |= {f"{kind}_name" for kind, number in numbers.items() if number.name}
+        for key, text in self.phrases.items():
+            if key in NUMBER_PHRASES.values() or key in COUNTRY_TEMPLATES:
+                continue
+            if not number_fields(text) <= available:
+                phrases[key] = self.number_free[key]
+        return replace(
+            self,
+            phone_numbers=numbers,
+            phrases=phrases,
+            country=code,
+            country_name=country.name,
+        )
 
     def phrase(self, key: str, **values: object) -> str:
         """A phrase from phrases.json with ``{name}`` placeholders filled.
@@ -664,6 +719,19 @@ def _phone_numbers(r: _Reader, value: Any, sources: dict[str, Any]) -> dict[str,
     return out
 
 
+def number_fields(text: str) -> set[str]:
+    """The phone-number placeholders a phrase uses ({emergency_spoken}, {urgent_name}, ...)."""
+    return {
+        name
+        for _, name, _, _ in string.Formatter().parse(text)
+        if name and name.split("_")[0] in NUMBER_KINDS
+    }
+
+
+def _sentences(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)
+
+
 def _check_number_phrases(
     s: _Reader, phrases: dict[str, Any], numbers: dict[str, PhoneNumber]
 ) -> None:
@@ -674,9 +742,11 @@ def _check_number_phrases(
         if number.name:
             available.add(f"{kind}_name")
     for key, text in phrases.items():
-        for _, field, _, _ in string.Formatter().parse(text):
-            if field and field.split("_")[0] in NUMBER_KINDS and field not in available:
-                raise s.fail(key, f"uses {{{field}}} but this locale's numbers do not have it")
+        if key in COUNTRY_TEMPLATES:
+            continue  # filled by a country's numbers (Content.for_country), tested per country
+        for _, name, _, _ in string.Formatter().parse(text):
+            if name and name.split("_")[0] in NUMBER_KINDS and name not in available:
+                raise s.fail(key, f"uses {{{name}}} but this locale's numbers do not have it")
     for kind, key in NUMBER_PHRASES.items():
         if key not in phrases:
             raise s.fail(key, "missing: every locale says its emergency and urgent numbers")
@@ -815,7 +885,21 @@ def _load(folder_name: str) -> Content:
     content = _parse(protocols, phrases, pfile, sfile, symptoms)
     if content.locale != folder_name:
         raise ContentError(f"{folder_name}/{pfile.name}: locale: must be {folder_name!r}")
-    return content
+    from cramp_coach.content.countries import load_countries  # it imports this module
+
+    table = load_countries()
+    base = _read(CONTENT_DIR / language / "phrases.json", required=True)
+    number_free = {
+        key: base[key]
+        for key, text in content.phrases.items()
+        if number_fields(text) and isinstance(base.get(key), str) and not number_fields(base[key])
+    }
+    return replace(
+        content,
+        home=table.homes.get(folder_name),
+        countries=table.countries,
+        number_free=number_free,
+    )
 
 
 def load_content(locale: object = "en-US") -> Content:

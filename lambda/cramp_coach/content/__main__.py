@@ -17,7 +17,7 @@ import string
 import sys
 from typing import Any
 
-from cramp_coach.content import ContentError, merged_documents, validate_all
+from cramp_coach.content import Content, ContentError, merged_documents, validate_all
 
 
 class _Keep(dict[str, str]):
@@ -40,7 +40,29 @@ def export() -> dict[str, Any]:
             kind: {"digits": n.digits, "spoken": n.spoken, "name": n.name}
             for kind, n in content.phone_numbers.items()
         }
-        out[name] = {"protocols": protocols, "phrases": filled, "numbers": numbers}
+        out[name] = {
+            "protocols": protocols,
+            "phrases": filled,
+            "numbers": numbers,
+            "countries": _countries(content),
+        }
+    return out
+
+
+def _countries(content: Content) -> dict[str, Any]:
+    """Per country of the table: the number sentences and numbers this locale speaks there."""
+    out: dict[str, Any] = {}
+    for code in content.countries:
+        view = content.for_country(code)
+        out[code] = {
+            "phrases": {
+                key: view.phrase(key) for key in ("emergency_number", "urgent_number", "disclaimer")
+            },
+            "numbers": {
+                kind: {"digits": n.digits, "spoken": n.spoken, "name": n.name}
+                for kind, n in view.phone_numbers.items()
+            },
+        }
     return out
 
 

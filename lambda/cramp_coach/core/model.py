@@ -35,6 +35,10 @@ class Event:
     volume: str | None = None  # QUIET | NORMAL
     request_id: str = ""  # makes log ids unique when two devices start in the same second
     heard: tuple[str, ...] = ()  # every raw slot text, for the red-flag safety net
+    # The device's country (ISO 3166 alpha-2), looked up by the adapter because the core asked
+    # (Outcome.wants_country): None when not looked up this turn, "" when looked up and not
+    # known (no time zone, a failure, a timeout, a zone without a country).
+    country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,10 @@ class Profile:
     # The table could not be read this turn: whatever is here came from the local spool of
     # writes still to be made (memory.py), and a stored lock may have been missed.
     unread: bool = False
+    # The device's country as found on an earlier turn (only for the same device: the adapter
+    # drops it for another one), so the Settings API is asked once.
+    country: str | None = None
+    country_device: str | None = None  # an opaque tag of the device it was found for
 
 
 @dataclass(frozen=True)
@@ -103,3 +111,6 @@ class Outcome:
     red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)
     routine_ended: str | None = None  # how a routine ended this turn (for metrics)
     screen: Screen | None = None
+    # This turn speaks a number to call and the device's country is not known yet: the adapter
+    # may look it up and run the turn again with Event.country (docs/emergency-numbers.md).
+    wants_country: bool = False

@@ -19,11 +19,12 @@ Pure: no ASK, no I/O, no clock (time comes in the event).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from cramp_coach.content import Content
+from cramp_coach.content import COUNTRY_TEMPLATES, NUMBER_PHRASES, Content, number_fields
 from cramp_coach.core import answers, start_answers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
 from cramp_coach.core.night_answers import NightAnswers
@@ -80,6 +81,17 @@ class Conversation:
     def __init__(self, content: Content) -> None:
         self.c = content
         self.s = Speaker(content)
+        # The same rules for a device in another country: that country's numbers (by code).
+        self._by_country: dict[str, Conversation] = {}
+        # The sentences that speak a number to call, as this content says them: a turn that
+        # says one wants the device's country when it is not known yet.
+        self._number_texts = tuple(
+            content.phrase(key)
+            for key, text in content.phrases.items()
+            if key not in COUNTRY_TEMPLATES
+            and (key in NUMBER_PHRASES.values() or number_fields(text))
+            and {f for _, f, _, _ in string.Formatter().parse(text) if f} <= number_fields(text)
+        )
         self.a = answers.Answers(content, self.s)
         self.r = Routines(content, self.s, self.a.finish)
         self.a.routines = self.r
@@ -151,8 +163,39 @@ class Conversation:
 
     # ------------------------------------------------------------------ the turn
     def handle(self, state: State, event: Event, profile: Profile | None = None) -> Outcome:
+        """One turn. The numbers to call are the device's country's when it is known (this
+        turn's Event.country, the session's, or the profile's), else the locale's; a turn that
+        speaks one while the country is not known says so (Outcome.wants_country)."""
         if profile is not None and not state.ctx.profile_loaded:
             state = self._apply_profile(state, profile, event.now)
+        learned = event.country if state.ctx.country is None else None
+        if learned is not None:
+            state = state.with_context(replace(state.ctx, country=learned))
+        here = self.in_country(state.ctx.country)
+        out = here._turn(state, event, profile)
+        if learned:
+            out = replace(out, prefs={**out.prefs, "country": learned})
+        if state.ctx.country is None and self._speaks_number(out):
+            out = replace(out, wants_country=True)
+        return out
+
+    def in_country(self, code: str | None) -> Conversation:
+        """The conversation for a device in country `code`: this one, or the same content
+        with that country's numbers (Content.for_country), built once."""
+        view = self.c.for_country(code)
+        if view is self.c or code is None:
+            return self
+        found = self._by_country.get(code)
+        if found is None:
+            found = self._by_country[code] = Conversation(view)
+        return found
+
+    def _speaks_number(self, out: Outcome) -> bool:
+        if out.screen is not None and out.screen.number is not None:
+            return True
+        return any(text in out.speech for text in self._number_texts)
+
+    def _turn(self, state: State, event: Event, profile: Profile | None) -> Outcome:
         if event.helper in ("PARTNER", "ALONE") and not isinstance(state.phase, Locked):
             state = state.with_context(
                 replace(
@@ -263,6 +306,7 @@ class Conversation:
                 log_consent=profile.log_consent,
                 freq_due=start_answers.frequent(profile, now),
                 prior_lock=stored or ctx.prior_lock,
+                country=ctx.country if ctx.country is not None else _code(profile.country),
             )
         )
 
@@ -280,6 +324,13 @@ class Conversation:
         return LockRecord(str(flag), "emergency" if level == "emergency" else "urgent",
                           known_muscle, float(at),
                           about if about in ("partner", "speaker") else "unknown")  # fmt: skip
+
+
+def _code(value: object) -> str | None:
+    """A stored country code, or None when it is not one."""
+    if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper():
+        return value
+    return None
 
 
 __all__ = ["CLOT_FLAGS", "Conversation", "needs_profile"]

@@ -231,6 +231,9 @@ class Context:
     clear_resume: bool = False  # a stopped routine must not be offered again: until stored
     unsaved: tuple[LogEntry, ...] = ()  # cramp-log entries not yet stored
     answered: Answered | None = None  # the last turn answered this question ("repeat")
+    # The device's country (Event.country, Profile.country): None never looked up in this
+    # session; "" looked up, not known (the locale's numbers); else ISO 3166 alpha-2.
+    country: str | None = None
 
 
 def person(st: State, e: Event) -> Person:
@@ -300,6 +303,7 @@ def decode_routine(data: Any, content: Content) -> Routine | None:
 
 
 _RID = re.compile(r"[0-9a-f]{12}")  # routine.py: the first 12 hex digits of a sha256
+_COUNTRY = re.compile(r"(?:[A-Z]{2})?")  # "" (looked up, unknown) or ISO 3166 alpha-2
 
 
 def _when(moment: float) -> bool:
@@ -389,6 +393,8 @@ def _fits(state: State, content: Content) -> bool:
     ):
         return False
     if len(ctx.unsaved) > MAX_UNSAVED or not all(_entry_fits(e, content) for e in ctx.unsaved):
+        return False
+    if ctx.country is not None and not _COUNTRY.fullmatch(ctx.country):
         return False
     if len({e.rid for e in ctx.unsaved}) != len(ctx.unsaved):
         return False  # the core keeps one entry per routine

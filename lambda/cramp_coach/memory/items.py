@@ -3,7 +3,9 @@
 Logical items (DynamoDB and SQLite hold the same ones), all under pk = user_key:
 
 - sk = ``profile``: preferences only: default_variant, quiet, log_consent, freq_advised_at
-  (kept only while the log is on), expires_at (90 days after the last write).
+  (kept only while the log is on), country and country_device (the device's country, found
+  from its time zone, and a salted tag of that device), expires_at (90 days after the last
+  write).
 - sk = ``profile#resume``: the interrupted routine: resume (JSON of a State dict),
   resume_saved_at, expires_at = resume_saved_at + 30 minutes.
 - sk = ``profile#lock``: the red-flag lock: lock (JSON: flag, level, muscle, at),
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -40,13 +43,18 @@ LOG_PREFIX = "log#"
 # "~" sorts after every character of an ISO timestamp: the top of the log's key range.
 LOG_END = "log#~"
 VARIANTS = ("partner", "alone")
-PREF_NAMES = ("default_variant", "quiet", "log_consent")
+PREF_NAMES = ("default_variant", "quiet", "log_consent", "country", "country_device")
+_COUNTRY = re.compile(r"[A-Z]{2}")  # ISO 3166 alpha-2, as the IANA zone tables name it
+_DEVICE_TAG = re.compile(r"[0-9a-f]{16}")
 RESUME_TTL_S = RESUME_WINDOW_S  # the snapshot is gone 30 minutes after it was saved
 LOCK_TTL_S = 12 * 3600  # the red-flag lock, 12 hours after the flag was raised
 # Attributes older versions kept on the profile item; every profile write removes them.
 LEGACY_PROFILE_ATTRS = ("resume", "resume_saved_at")
 
-PROFILE_ATTRS = ("default_variant", "quiet", "log_consent", "freq_advised_at", "expires_at")
+PROFILE_ATTRS = (
+    "default_variant", "quiet", "log_consent", "freq_advised_at", "country", "country_device",
+    "expires_at",
+)  # fmt: skip
 RESUME_ATTRS = ("resume", "resume_saved_at", "expires_at")
 LOCK_ATTRS = ("lock", "expires_at")
 LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
@@ -187,7 +195,7 @@ def profile_update(
     sets: dict[str, Any] = {"expires_at": expires_at(now)}
     removes: list[str] = list(LEGACY_PROFILE_ATTRS)
     for name, value in prefs.items():
-        valid = value in VARIANTS if name == "default_variant" else isinstance(value, bool)
+        valid = _valid_pref(name, value)
         if name in PREF_NAMES and valid:
             sets[name] = value
         elif name in PREF_NAMES and value is None:
@@ -199,6 +207,16 @@ def profile_update(
     elif consent is True and freq_advised:
         sets["freq_advised_at"] = float(now)
     return sets, removes
+
+
+def _valid_pref(name: str, value: object) -> bool:
+    if name == "default_variant":
+        return value in VARIANTS
+    if name == "country":
+        return isinstance(value, str) and bool(_COUNTRY.fullmatch(value))
+    if name == "country_device":
+        return isinstance(value, str) and bool(_DEVICE_TAG.fullmatch(value))
+    return isinstance(value, bool)
 
 
 def resume_attrs(resume: Mapping[str, Any], now: float) -> dict[str, Any]:
@@ -282,6 +300,10 @@ def profile_from(
         if isinstance(profile.get("log_consent"), bool):
             result.log_consent = profile["log_consent"]
         result.freq_advised_at = _finite(profile.get("freq_advised_at"))
+        if _valid_pref("country", profile.get("country")):
+            result.country = profile["country"]
+            tag = profile.get("country_device")
+            result.country_device = tag if _valid_pref("country_device", tag) else None
     if resume is not None and not expired(resume, now):
         result.resume = _json_dict(resume.get("resume"))
         result.resume_saved_at = _finite(resume.get("resume_saved_at"))
