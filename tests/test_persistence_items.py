@@ -17,7 +17,6 @@ from cramp_coach.memory.items import (
     consent_after,
     expires_at,
     iso_utc,
-    lock_attrs,
     log_item,
     log_range,
     log_sk,
@@ -25,6 +24,7 @@ from cramp_coach.memory.items import (
     profile_update,
     resume_attrs,
 )
+from cramp_coach.memory.lock import lock_attrs
 from tests.persistence_envelopes import T0
 
 times = st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False)

@@ -36,7 +36,6 @@ from typing import Any
 from cramp_coach.core.model import Profile
 from cramp_coach.memory import MAX_ENTRIES_PER_SAVE, Saved, StoreError, turn
 from cramp_coach.memory.items import (
-    EMERGENCY_MARK,
     LOCK_SK,
     LOG_PREFIX,
     PROFILE_SK,
@@ -45,14 +44,13 @@ from cramp_coach.memory.items import (
     consent_after,
     entry_rid,
     expired,
-    lock_attrs,
     log_range,
     plan_entries,
     profile_from,
     profile_update,
     resume_attrs,
-    server_time,
 )
+from cramp_coach.memory.lock import EMERGENCY_MARK, lock_attrs, server_time
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,16 @@ import json
 import logging
 import math
 import re
-import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S, Profile
 from cramp_coach.memory import RETENTION_S
+from cramp_coach.memory.lock import (
+    lock_attrs,
+)
+from cramp_coach.memory.values import finite, short_text
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,6 @@ PREF_NAMES = ("default_variant", "quiet", "log_consent", "country", "country_dev
 _COUNTRY = re.compile(r"[A-Z]{2}")  # ISO 3166 alpha-2, as the IANA zone tables name it
 _DEVICE_TAG = re.compile(r"[0-9a-f]{16}")
 RESUME_TTL_S = RESUME_WINDOW_S  # the snapshot is gone 30 minutes after it was saved
-LOCK_TTL_S = 12 * 3600  # the red-flag lock, 12 hours after the flag was raised
 # Attributes older versions kept on the profile item; every profile write removes them.
 LEGACY_PROFILE_ATTRS = ("resume", "resume_saved_at")
 
@@ -60,7 +62,6 @@ LOCK_ATTRS = ("lock", "expires_at")
 LOG_ATTRS = ("muscle", "variant", "outcome", "started_at", "expires_at")
 # Only what a later "continue" needs: the pending log entries and the last words are not kept.
 _RESUME_DROPPED = ("unsaved", "last_speech", "last_reprompt")
-_MAX_TEXT = 64  # muscle ids, variants and outcomes are short codes; anything longer is corrupt
 ENTRY_FIELDS = frozenset(("rid", "started_at", "muscle", "variant", "outcome"))
 # An entry's start may be a little ahead of the request time (another device's clock), never
 # days ahead: such a time is corrupt, and would sort after every real entry.
@@ -93,19 +94,13 @@ def expired(item: Mapping[str, Any], now: float) -> bool:
     return isinstance(value, int | float) and value <= now
 
 
-def _finite(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
-def _short_text(value: object) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= _MAX_TEXT else None
 
 
 def entry_rid(entry: object) -> str | None:
     """The rid an entry is known by (what Saved.entries reports), or None."""
-    return _short_text(entry.get("rid")) if isinstance(entry, Mapping) else None
+    return short_text(entry.get("rid")) if isinstance(entry, Mapping) else None
 
 
 def log_item(entry: Mapping[str, Any], now: float) -> tuple[str, dict[str, Any]] | None:
@@ -117,16 +112,16 @@ def log_item(entry: Mapping[str, Any], now: float) -> tuple[str, dict[str, Any]]
     """
     if not set(entry) <= ENTRY_FIELDS:
         return None
-    rid = _short_text(entry.get("rid"))
-    started_at = _finite(entry.get("started_at"))
-    muscle = _short_text(entry.get("muscle"))
+    rid = short_text(entry.get("rid"))
+    started_at = finite(entry.get("started_at"))
+    muscle = short_text(entry.get("muscle"))
     variant = entry.get("variant", "partner")
     outcome = entry.get("outcome", "in_progress")
     if rid is None or "#" in rid or started_at is None or muscle is None:
         return None
     if not 0 <= started_at <= now + _FUTURE_SKEW_S:
         return None
-    if variant not in VARIANTS or _short_text(outcome) is None:
+    if variant not in VARIANTS or short_text(outcome) is None:
         return None
     attrs: dict[str, Any] = {
         "muscle": muscle,
@@ -229,58 +224,12 @@ def resume_attrs(resume: Mapping[str, Any], now: float) -> dict[str, Any]:
     }
 
 
-LOCK_LEVELS = ("urgent", "emergency")  # in rising order: a lock never falls back down
-LOCK_ABOUT = ("partner", "speaker", "unknown")  # who the warning was about (PROTOCOLS 4.1)
-# How the stored JSON names an emergency: the stores' conditions look for exactly this text.
-EMERGENCY_MARK = '"level":"emergency"'
 
 
-def lock_attrs(lock: Mapping[str, Any], now: float) -> dict[str, Any] | None:
-    """The lock item (expires 12 hours after its "at"), or None when invalid or already over."""
-    flag = _short_text(lock.get("flag"))
-    level = lock.get("level")
-    muscle = lock.get("muscle")
-    about = lock.get("about", "unknown")
-    at = _finite(lock.get("at"))
-    if flag is None or level not in LOCK_LEVELS or at is None or at < 0:
-        return None
-    if muscle is not None and _short_text(muscle) is None:
-        return None
-    if about not in LOCK_ABOUT:
-        return None
-    ends = math.ceil(at + LOCK_TTL_S)
-    if ends <= now:
-        return None
-    value = {"flag": flag, "level": level, "muscle": muscle, "at": at, "about": about}
-    return {"lock": json.dumps(value, separators=(",", ":")), "expires_at": ends}
 
 
-def server_time(request_now: float) -> float:
-    """The clock for deleting and overriding items: this machine's, or the request's when that
-    is earlier (a test's or a late write's past date only ever keeps more)."""
-    return min(request_now, time.time())
 
 
-def lock_may_replace(
-    stored: Mapping[str, Any] | None, new: Mapping[str, Any], server_now: float
-) -> bool:
-    """The monotonic rule for the lock item, the same in both stores: a new lock (lock_attrs)
-    replaces the stored one only if that one is gone or expired (by the server's clock), or
-    the new one is more serious, or as serious and lasting at least as long (a renewal).
-    A lesser flag never lowers a stored emergency; an older copy never shortens a newer one.
-    DynamoStore says the same in a ConditionExpression (persistence.dynamodb)."""
-    if stored is None or not isinstance(stored.get("lock"), str):
-        return True
-    ends = stored.get("expires_at")
-    if not isinstance(ends, int | float) or ends <= server_now:
-        return True
-    was_emergency = EMERGENCY_MARK in stored["lock"]
-    is_emergency = EMERGENCY_MARK in str(new.get("lock"))
-    if is_emergency and not was_emergency:
-        return True
-    if was_emergency and not is_emergency:
-        return False
-    return bool(new.get("expires_at", 0) >= ends)
 
 
 def profile_from(
@@ -299,14 +248,14 @@ def profile_from(
             result.quiet = profile["quiet"]
         if isinstance(profile.get("log_consent"), bool):
             result.log_consent = profile["log_consent"]
-        result.freq_advised_at = _finite(profile.get("freq_advised_at"))
+        result.freq_advised_at = finite(profile.get("freq_advised_at"))
         if _valid_pref("country", profile.get("country")):
             result.country = profile["country"]
             tag = profile.get("country_device")
             result.country_device = tag if _valid_pref("country_device", tag) else None
     if resume is not None and not expired(resume, now):
         result.resume = _json_dict(resume.get("resume"))
-        result.resume_saved_at = _finite(resume.get("resume_saved_at"))
+        result.resume_saved_at = finite(resume.get("resume_saved_at"))
         if result.resume is None or result.resume_saved_at is None:
             result.resume, result.resume_saved_at = None, None
     if lock is not None and not expired(lock, now):
@@ -315,8 +264,8 @@ def profile_from(
             result.lock = value
     recent: list[tuple[float, str]] = []
     for item in logs:
-        started_at = _finite(item.get("started_at"))
-        muscle = _short_text(item.get("muscle"))
+        started_at = finite(item.get("started_at"))
+        muscle = short_text(item.get("muscle"))
         if expired(item, now) or started_at is None or muscle is None:
             continue
         if now - started_at < FREQ_WINDOW_S:

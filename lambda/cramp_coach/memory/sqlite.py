@@ -33,15 +33,13 @@ from cramp_coach.memory.items import (
     STATE_END,
     consent_after,
     entry_rid,
-    lock_attrs,
-    lock_may_replace,
     log_range,
     plan_entries,
     profile_from,
     profile_update,
     resume_attrs,
-    server_time,
 )
+from cramp_coach.memory.lock import lock_attrs, lock_may_replace, server_time
 
 log = logging.getLogger(__name__)
 
