@@ -8,7 +8,7 @@ between sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from cramp_coach.core.state import State
@@ -35,6 +35,8 @@ class Event:
     volume: str | None = None  # QUIET | NORMAL
     request_id: str = ""  # makes log ids unique when two devices start in the same second
     heard: tuple[str, ...] = ()  # every raw slot text, for the red-flag safety net
+    time: str | None = None  # a reminder's time as heard: AMAZON.TIME ("22:30") or words
+    permission: str | None = None  # the answer to a permission request: ACCEPTED | DENIED | ...
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,33 @@ class Screen:
     waits_for_position: bool = False  # the count starts on "next", after getting in position
 
 
+# What the adapter's Reminders API calls came to; the core has a sentence ready for each.
+REMINDER_RESULTS = (
+    "done", "none", "ask_permission", "no_permission", "bad_time", "limit", "down",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A nightly reminder the adapter makes (or cancels) through Alexa's Reminders API.
+
+    The core decides and words it; it never calls anything. `create`: one reminder at
+    hour:minute every day, in the device's time zone, saying `text` (the routine's name and
+    nothing about the person's health). `cancel`: every reminder of this skill. `answers`:
+    what to say for each result in REMINDER_RESULTS, so the adapter only picks one.
+    """
+
+    action: Literal["create", "cancel"]
+    hour: int = 0
+    minute: int = 0
+    text: str = ""
+    answers: tuple[tuple[str, str], ...] = ()
+    ends: tuple[str, ...] = ()  # results after which the session ends (the rest keep it open)
+
+    def answer(self, result: str) -> str:
+        return dict(self.answers).get(result, dict(self.answers).get("down", ""))
+
+
 @dataclass
 class Outcome:
     """What to say and what the adapters should remember."""
@@ -103,3 +132,4 @@ class Outcome:
     red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)
     routine_ended: str | None = None  # how a routine ended this turn (for metrics)
     screen: Screen | None = None
+    reminder: Reminder | None = None  # the adapter creates or cancels it, then speaks its answer

@@ -68,10 +68,11 @@ class NightAnswers:
         return self.a.routines.speak(st.with_phase(InRoutine(routine)), routine, lead=lead)
 
     def how_to_stop(self, st: State, e: Event, profile: _P) -> Outcome:
-        """Mid-cramp, "how do I stop this" wants the step in progress, not bedtime tips."""
-        if not self._in_steps(st):
-            return self.a.ask_muscle(st, e, profile)
+        """Mid-cramp, "how do I stop this" wants the step in progress, not bedtime tips.
+        During the bedtime stretch it means a cramp now: which muscle?"""
         routine = st.routine
+        if not self._in_steps(st) or (routine is not None and routine.track == "bedtime"):
+            return self.a.ask_muscle(st, e, profile)
         assert routine is not None
         return self.a.routines.speak(st.with_phase(InRoutine(routine)), routine)
 
