@@ -26,19 +26,20 @@ from ask_sdk_core.dispatch_components.request_components import (
 )
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_core.skill_builder import SkillBuilder
+from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
     RenderDocumentDirective,
 )
 from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
+from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach import display, metrics, turn
+from cramp_coach import display, metrics, reminders, turn
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Conversation, Event, Outcome, needs_profile
@@ -78,6 +79,9 @@ INTENT_EVENTS: dict[str, str] = {
     "AgainIntent": "again",
     "HeatIceIntent": "heat_ice",
     "PainkillerIntent": "painkiller",
+    "BedtimeIntent": "bedtime",
+    "ReminderIntent": "reminder",
+    "StopReminderIntent": "stop_reminder",
     "AMAZON.NextIntent": "next",
     "AMAZON.PreviousIntent": "previous",
     "AMAZON.RepeatIntent": "repeat",
@@ -178,6 +182,15 @@ def request_locale(handler_input: HandlerInput) -> str:
     return resolve_locale(locale)
 
 
+def request_locale_raw(handler_input: HandlerInput) -> str:
+    """The request's own locale ("en-GB"), for what Alexa itself will say (a reminder)."""
+    try:
+        locale = get_locale(handler_input)
+    except AttributeError:
+        locale = None
+    return str(locale) if isinstance(locale, str) and locale else "en-US"
+
+
 def request_type(handler_input: HandlerInput) -> str:
     request = handler_input.request_envelope.request
     return str(request.object_type) if request is not None else ""
@@ -222,6 +235,8 @@ def event_from(handler_input: HandlerInput) -> Event:
         # A tap on the night display's "Next" (SendEvent with the argument "next").
         tapped = "next" if list(request.arguments or [])[:1] == ["next"] else "fallback"
         return Event(tapped, now, request_id=str(request.request_id or ""))
+    if isinstance(request, ConnectionsResponse):
+        return _permission_event(request, now)
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
@@ -234,6 +249,7 @@ def event_from(handler_input: HandlerInput) -> Event:
     part, _ = _slot_id(request, "part")
     symptom, _ = _slot_id(request, "symptom")
     volume, _ = _slot_id(request, "volume")
+    _, time_heard = _slot_id(request, "time")  # AMAZON.TIME: "22:30", or the words heard
     if helper not in ("PARTNER", "ALONE") and heard:
         # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
         words = set(heard.split())
@@ -253,6 +269,21 @@ def event_from(handler_input: HandlerInput) -> Event:
         symptom=symptom,
         volume=volume,
         heard=heard_texts,
+        time=time_heard,
+    )
+
+
+def _permission_event(request: ConnectionsResponse, now: float) -> Event:
+    """Alexa's answer to the reminders permission asked by voice: ACCEPTED, DENIED or
+    NOT_ANSWERED; the time asked for rides in the token (reminders.permission_directive)."""
+    payload = request.payload if isinstance(request.payload, dict) else {}
+    status = payload.get("status") if str(request.name or "") == "AskFor" else None
+    return Event(
+        "permission",
+        now,
+        request_id=str(request.request_id or ""),
+        permission=str(status) if status in ("ACCEPTED", "DENIED", "NOT_ANSWERED") else None,
+        time=reminders.token_time(request.token),
     )
 
 
@@ -276,6 +307,13 @@ def supports_apl(handler_input: HandlerInput) -> bool:
 
 def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
     builder = handler_input.response_builder
+    if outcome.reminder is not None:
+        # The core decided; the Reminders API is called here, and its result picks the words.
+        outcome, directive = reminders.carry_out(
+            handler_input, outcome, request_locale_raw(handler_input)
+        )
+        if directive is not None:
+            builder.add_directive(directive)
     screen = outcome.screen if supports_apl(handler_input) else None
     if screen is not None:
         document, datasources = display.render(screen)
@@ -305,6 +343,7 @@ class ConversationHandler(AbstractRequestHandler):
             "IntentRequest",
             "SessionEndedRequest",
             "Alexa.Presentation.APL.UserEvent",
+            "Connections.Response",
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -467,7 +506,9 @@ def build_skill(
             conversations[folder] = Conversation(load_content(folder))
         return conversations[folder]
 
-    builder = SkillBuilder()
+    # The api_client is what ask-sdk's service clients (reminders, settings) call through:
+    # bounded in time as a whole (reminders.BoundedApiClient), never the SDK's unbounded one.
+    builder = CustomSkillBuilder(api_client=reminders.BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))

@@ -80,6 +80,9 @@ class NightAnswers:
         text = self.s.p(QUESTIONS[e.kind])
         if self._in_steps(st):
             return self._back_to_step(st, text)
+        if e.kind == "again" and st.routine is None and not st.ctx.bedtime_offered:
+            # "What do I do if it happens again", after the cramp: the bedtime stretch, offered.
+            return self.a.offer_bedtime(st, text)
         if isinstance(st.phase, Idle | Finished):
             st = st.with_phase(AskingMuscle())  # the answer ends on the muscle question
         return self.s.say(st, join(text, self.s.p("ask_muscle")), self.s.p("ask_muscle_reprompt"))

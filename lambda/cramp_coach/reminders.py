@@ -1,0 +1,284 @@
+"""The nightly reminder through Alexa's Reminders API: the adapter side of `Outcome.reminder`.
+
+The core decides ("a reminder every night at 22:30", "cancel it") and has a sentence ready for
+every result; this module makes the calls with ask-sdk's reminder management service client
+(`handler_input.service_client_factory`), asks for the permission by voice when it is missing
+(a Connections.SendRequest "AskFor" directive; Alexa answers with a Connections.Response whose
+token carries the time asked for), and picks the sentence. Nothing is stored by the skill:
+the reminder lives in the user's Alexa account, and "stop reminding me" finds this skill's
+reminders with a GET and deletes them.
+
+Every HTTP call is bounded: all of a turn's reminder calls end by `REMINDER_BUDGET_S` after
+the request arrived (turn.py), whatever the server does, so Alexa's 8 s are never at risk.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model.interfaces.connections.send_request_directive import SendRequestDirective
+from ask_sdk_model.services.api_client import ApiClient
+from ask_sdk_model.services.api_client_request import ApiClientRequest
+from ask_sdk_model.services.api_client_response import ApiClientResponse
+from ask_sdk_model.services.reminder_management.alert_info import AlertInfo
+from ask_sdk_model.services.reminder_management.push_notification import PushNotification
+from ask_sdk_model.services.reminder_management.push_notification_status import (
+    PushNotificationStatus,
+)
+from ask_sdk_model.services.reminder_management.recurrence import Recurrence
+from ask_sdk_model.services.reminder_management.reminder_request import ReminderRequest
+from ask_sdk_model.services.reminder_management.spoken_info import SpokenInfo
+from ask_sdk_model.services.reminder_management.spoken_text import SpokenText
+from ask_sdk_model.services.reminder_management.trigger import Trigger
+from ask_sdk_model.services.reminder_management.trigger_type import TriggerType
+from ask_sdk_model.services.service_exception import ServiceException
+
+from cramp_coach import turn
+from cramp_coach.core import Outcome
+from cramp_coach.core.model import Reminder
+
+log = logging.getLogger("cramp_coach")
+
+SCOPE = "alexa::alerts:reminders:skill:readwrite"
+REMINDER_BUDGET_S = 5.0  # from the request's arrival: every reminder call of the turn
+CONNECT_TIMEOUT_S = 1.0
+MAX_IN_FLIGHT = 8  # abandoned calls still running; more are refused at once
+MAX_DELETES = 10  # a skill's own reminders: "stop reminding me" deletes at most these
+TOKEN_PREFIX = "bedtime-reminder:"
+_TOKEN = re.compile(r"bedtime-reminder:([01]\d|2[0-3]):([0-5]\d)")
+
+
+class ReminderCallFailed(Exception):
+    """A call did not finish in time, or could not be made."""
+
+
+def _deadline() -> float:
+    return turn.since_arrival(REMINDER_BUDGET_S)
+
+
+class BoundedApiClient(ApiClient):
+    """ask-sdk's ApiClient over `requests`, bounded in time as a whole.
+
+    ask-sdk-core's DefaultApiClient calls `requests` without a timeout, and a timeout in
+    `requests` bounds each socket read, not the call: a server that trickles bytes keeps it
+    going. Here each call runs on a daemon worker thread and is waited for only until the
+    turn's reminder deadline; an abandoned call finishes or fails on its own.
+    """
+
+    def __init__(self, deadline: Callable[[], float] = _deadline) -> None:
+        self._deadline = deadline
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+        self._session = requests.Session()
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        left = self._deadline() - time.monotonic()
+        if left <= 0:
+            raise ReminderCallFailed("no time left in this turn")
+        if not self._slots.acquire(blocking=False):
+            raise ReminderCallFailed("too many calls still in flight")
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                box["response"] = self._session.request(
+                    request.method,
+                    request.url,
+                    headers=dict(request.headers or []),
+                    data=request.body,
+                    timeout=(min(CONNECT_TIMEOUT_S, left), left),
+                    allow_redirects=False,
+                )
+            except Exception as exc:  # reported to the waiting thread
+                box["error"] = exc
+            finally:
+                self._slots.release()
+
+        worker = threading.Thread(target=call, name="reminders-call", daemon=True)
+        worker.start()
+        worker.join(left)
+        if worker.is_alive():
+            raise ReminderCallFailed("the call did not finish in time")
+        if "error" in box:
+            raise ReminderCallFailed(type(box["error"]).__name__)
+        response = box["response"]
+        result = ApiClientResponse()
+        result.status_code = response.status_code
+        result.headers = list(response.headers.items())
+        result.body = response.text
+        return result
+
+
+# ---------------------------------------------------------------- reading the request
+def granted(handler_input: HandlerInput) -> bool:
+    """Whether the request says the user granted the reminders permission."""
+    context = handler_input.request_envelope.context
+    user = context.system.user if context and context.system else None
+    permissions = user.permissions if user else None
+    scopes = permissions.scopes if permissions else None
+    scope = (scopes or {}).get(SCOPE)
+    status = getattr(getattr(scope, "status", None), "value", None)
+    return status == "GRANTED"
+
+
+def token_time(token: Any) -> str | None:
+    """The time a permission request was made for ("22:30"), from its token; None if the
+    token is not one of ours."""
+    match = _TOKEN.fullmatch(str(token or ""))
+    return f"{match.group(1)}:{match.group(2)}" if match else None
+
+
+def permission_directive(reminder: Reminder) -> SendRequestDirective:
+    """Ask for the reminders permission by voice (Alexa asks, then sends Connections.Response)."""
+    payload: dict[str, object] = {
+        "@type": "AskForPermissionsConsentRequest",
+        "@version": "2",
+        "permissionScopes": [{"permissionScope": SCOPE, "consentLevel": "ACCOUNT"}],
+    }
+    token = f"{TOKEN_PREFIX}{reminder.hour:02d}:{reminder.minute:02d}"
+    return SendRequestDirective(name="AskFor", payload=payload, token=token)
+
+
+# ---------------------------------------------------------------- the request body
+def device_zone(handler_input: HandlerInput) -> str | None:
+    """The device's time zone (Alexa Settings API, no permission needed), or None."""
+    try:
+        context = handler_input.request_envelope.context
+        device = context.system.device if context and context.system else None
+        factory = handler_input.service_client_factory
+        if device is None or factory is None or not device.device_id:
+            return None
+        zone = factory.get_ups_service().get_system_time_zone(device.device_id)
+        ZoneInfo(str(zone))
+    except (ServiceException, ReminderCallFailed, ZoneInfoNotFoundError, ValueError, TypeError):
+        return None
+    except Exception as exc:  # never in the way of the reminder
+        log.info("device time zone not read (%s)", type(exc).__name__)
+        return None
+    return str(zone) if zone else None
+
+
+def reminder_request(
+    reminder: Reminder, locale: str, zone: str | None, now: datetime | None = None
+) -> ReminderRequest:
+    """A reminder every day at the hour and minute, in `zone` (None: the device's own).
+
+    Times without an offset, as the API wants: the trigger is local to the time zone.
+    """
+    utc = now or datetime.now(UTC)
+    local = utc.astimezone(ZoneInfo(zone)) if zone else utc
+    local = local.replace(tzinfo=None, microsecond=0)
+    start = local.replace(hour=0, minute=0, second=0)
+    rule = f"FREQ=DAILY;BYHOUR={reminder.hour};BYMINUTE={reminder.minute};BYSECOND=0;INTERVAL=1"
+    trigger = Trigger(
+        object_type=TriggerType.SCHEDULED_ABSOLUTE,
+        time_zone_id=zone,
+        recurrence=Recurrence(start_date_time=start, recurrence_rules=[rule]),
+    )
+    text = SpokenText(locale=locale, text=reminder.text)
+    return ReminderRequest(
+        request_time=local,
+        trigger=trigger,
+        alert_info=AlertInfo(spoken_info=SpokenInfo(content=[text])),
+        push_notification=PushNotification(status=PushNotificationStatus.ENABLED),
+    )
+
+
+def request_body(request: ReminderRequest) -> dict[str, Any]:
+    """The JSON the API receives (what `make chat` shows), as the SDK serializes it."""
+    from ask_sdk_core.serialize import DefaultSerializer
+
+    body = DefaultSerializer().serialize(request)
+    assert isinstance(body, dict)
+    return body
+
+
+# ---------------------------------------------------------------- errors
+def classify(error: Exception) -> str:
+    """A failed call as one of the core's results (core.model.REMINDER_RESULTS)."""
+    if not isinstance(error, ServiceException):
+        return "down"  # a timeout, a refused connection, a body that would not parse
+    code = _error_code(error.body)
+    if "MAX_REMINDERS" in code or "MAX_REMINDER" in code:
+        return "limit"
+    status = error.status_code or 500
+    if status in (401, 403):
+        return "no_permission"
+    if status == 400:
+        return "bad_time"
+    return "down"  # 429 (throttled), 5xx, anything else: nothing changed, try later
+
+
+def _error_code(body: Any) -> str:
+    if body is None:
+        return ""
+    code = getattr(body, "code", None)
+    if code is None and isinstance(body, dict):
+        code = body.get("code")
+    return str(code or "").upper()
+
+
+# ---------------------------------------------------------------- carrying it out
+def carry_out(
+    handler_input: HandlerInput, outcome: Outcome, locale: str
+) -> tuple[Outcome, SendRequestDirective | None]:
+    """Make the reminder call(s); the outcome with the words for what happened."""
+    reminder = outcome.reminder
+    assert reminder is not None
+    directive = None
+    if reminder.action == "create":
+        result = _create(handler_input, reminder, locale)
+        if result == "ask_permission":
+            directive = permission_directive(reminder)
+    else:
+        result = _cancel(handler_input)
+    log.info("reminder", extra={"action": reminder.action, "result": result})
+    speech = reminder.answer(result)
+    end = result in reminder.ends or result == "ask_permission"
+    reprompt = None if end else speech
+    return replace(outcome, speech=speech, reprompt=reprompt, end_session=end), directive
+
+
+def _client(handler_input: HandlerInput) -> Any:
+    factory = handler_input.service_client_factory
+    if factory is None:
+        raise ReminderCallFailed("no API client")
+    return factory.get_reminder_management_service()
+
+
+def _create(handler_input: HandlerInput, reminder: Reminder, locale: str) -> str:
+    request = handler_input.request_envelope.request
+    just_granted = getattr(request, "object_type", None) == "Connections.Response"
+    if not (granted(handler_input) or just_granted):
+        return "ask_permission"  # asked once; after the answer the API itself decides
+    try:
+        client = _client(handler_input)
+        zone = device_zone(handler_input)
+        client.create_reminder(reminder_request(reminder, locale, zone))
+    except Exception as error:
+        return classify(error)
+    return "done"
+
+
+def _cancel(handler_input: HandlerInput) -> str:
+    if not granted(handler_input):
+        return "no_permission"
+    try:
+        client = _client(handler_input)
+        found = client.get_reminders()
+        alerts = list(getattr(found, "alerts", None) or [])
+        tokens = [a.alert_token for a in alerts if getattr(a, "alert_token", None)]
+        for token in tokens[:MAX_DELETES]:
+            client.delete_reminder(token)
+    except Exception as error:
+        return classify(error)
+    return "done" if tokens else "none"
