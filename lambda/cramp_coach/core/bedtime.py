@@ -113,7 +113,10 @@ class BedtimeAnswers:
 
     def create(self, st: State, hour: int, minute: int) -> Outcome:
         p = self.s.p
-        say = {k: p(f"time_{k}") for k in ("am", "pm", "oh", "midnight")}
+        say = {
+            "am": p("time_am"), "pm": p("time_pm"), "oh": p("time_oh"),
+            "midnight": p("time_midnight"),
+        }  # fmt: skip
         time = spoken_time(hour, minute, say, self.c.number_words)
         answers = {
             "done": p("reminder_set", time=time),

@@ -99,7 +99,11 @@ class InfoAnswers:
         st = st.with_context(replace(st.ctx, log_consent=keep))
         if after_relief and not st.ctx.bedtime_offered:
             # Then the bedtime stretch, offered once (PROTOCOLS 3a), instead of goodnight.
-            out = self.offer_bedtime(st, self.s.p(f"{key}_offer"))
+            short = {
+                "log_consent_yes": "log_consent_yes_offer",
+                "log_consent_no": "log_consent_no_offer",
+            }
+            out = self.offer_bedtime(st, self.s.p(short.get(key, key)))
             return replace(out, prefs={"log_consent": keep})
         return self._answer(st, self.s.p(key), {"log_consent": keep})
 
