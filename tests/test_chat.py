@@ -127,7 +127,8 @@ def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
     assert content.muscles["HAMSTRING"].partner[0].text in out
     assert content.red_flags["RF_PE"].script in out
     assert "Say repeat to hear that again" in out
-    assert content.prevention[0].text in out
+    # Prevention: the bedtime stretch, with its evidence said honestly, offered (issue 24).
+    assert content.phrase("bedtime_prevention") in out
     assert "Traceback" not in out + result.stderr
 
 
