@@ -14,6 +14,7 @@ the request arrived (turn.py), whatever the server does, so Alexa's 8 s are neve
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
@@ -55,6 +57,7 @@ CONNECT_TIMEOUT_S = 1.0
 MAX_IN_FLIGHT = 8  # abandoned calls still running; more are refused at once
 MAX_DELETES = 10  # a skill's own reminders: "stop reminding me" deletes at most these
 TOKEN_PREFIX = "bedtime-reminder:"
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _TOKEN = re.compile(r"bedtime-reminder:([01]\d|2[0-3]):([0-5]\d)")
 
 
@@ -84,6 +87,12 @@ class BoundedApiClient(ApiClient):
         left = self._deadline() - time.monotonic()
         if left <= 0:
             raise ReminderCallFailed("no time left in this turn")
+        url = urlsplit(str(request.url or ""))
+        if url.scheme != "https" and url.hostname not in _LOOPBACK:
+            raise ReminderCallFailed("only HTTPS (or loopback, for tests)")  # as the SDK's own
+        body = request.body
+        if body is not None and not isinstance(body, str | bytes):
+            body = json.dumps(body)  # the SDK hands over the serialized model, not JSON text
         if not self._slots.acquire(blocking=False):
             raise ReminderCallFailed("too many calls still in flight")
         box: dict[str, Any] = {}
@@ -94,7 +103,7 @@ class BoundedApiClient(ApiClient):
                     request.method,
                     request.url,
                     headers=dict(request.headers or []),
-                    data=request.body,
+                    data=body,
                     timeout=(min(CONNECT_TIMEOUT_S, left), left),
                     allow_redirects=False,
                 )
@@ -109,7 +118,7 @@ class BoundedApiClient(ApiClient):
         if worker.is_alive():
             raise ReminderCallFailed("the call did not finish in time")
         if "error" in box:
-            raise ReminderCallFailed(type(box["error"]).__name__)
+            raise ReminderCallFailed(type(box["error"]).__name__) from box["error"]
         response = box["response"]
         result = ApiClientResponse()
         result.status_code = response.status_code
@@ -255,6 +264,38 @@ def _client(handler_input: HandlerInput) -> Any:
     return factory.get_reminder_management_service()
 
 
+def _reminder_tokens(handler_input: HandlerInput) -> list[str]:
+    """The alert tokens of this skill's reminders (GET /v1/alerts/reminders).
+
+    Read from the JSON here, not through the SDK's get_reminders: ask-sdk-model 1.x cannot
+    deserialize a reminder's alertInfo (it names a module it does not ship,
+    reminder_management.alert_info_spoken_info), so any real answer would fail there.
+    """
+    factory = handler_input.service_client_factory
+    config = getattr(factory, "api_configuration", None)
+    if config is None or config.api_client is None or not config.api_endpoint:
+        raise ReminderCallFailed("no API configuration")
+    request = ApiClientRequest(
+        url=f"{config.api_endpoint.rstrip('/')}/v1/alerts/reminders",
+        method="GET",
+        headers=[
+            ("Authorization", f"Bearer {config.authorization_value}"),
+            ("Accept", "application/json"),
+        ],
+    )
+    response = config.api_client.invoke(request)
+    status = response.status_code or 500
+    try:
+        body = json.loads(response.body) if response.body else {}
+    except ValueError:
+        body = {}
+    if not 200 <= status < 300:
+        raise ServiceException("reminders not listed", status, None, body)
+    alerts = body.get("alerts") if isinstance(body, dict) else None
+    tokens = [a.get("alertToken") for a in alerts or [] if isinstance(a, dict)]
+    return [str(t) for t in tokens if isinstance(t, str) and t and "/" not in t]
+
+
 def _create(handler_input: HandlerInput, reminder: Reminder, locale: str) -> str:
     request = handler_input.request_envelope.request
     just_granted = getattr(request, "object_type", None) == "Connections.Response"
@@ -274,9 +315,7 @@ def _cancel(handler_input: HandlerInput) -> str:
         return "no_permission"
     try:
         client = _client(handler_input)
-        found = client.get_reminders()
-        alerts = list(getattr(found, "alerts", None) or [])
-        tokens = [a.alert_token for a in alerts if getattr(a, "alert_token", None)]
+        tokens = _reminder_tokens(handler_input)
         for token in tokens[:MAX_DELETES]:
             client.delete_reminder(token)
     except Exception as error:

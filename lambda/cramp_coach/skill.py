@@ -573,7 +573,7 @@ def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict
         log.error("request failed outside the handlers (%s)", type(exc).__name__)
         return calm_response_envelope(event)
     finally:
-        turn.end()
+        turn.done()
 
 
 def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:

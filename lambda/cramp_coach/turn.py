@@ -107,6 +107,11 @@ def reserving(seconds: float) -> Iterator[None]:
 
 
 def end() -> None:
-    """Forget the turn (the next request on this thread begins its own)."""
+    """Forget the turn's store deadline (the next request on this thread begins its own)."""
+    _TURN.set(None)
+
+
+def done() -> None:
+    """The request is answered: forget its deadline and when it arrived."""
     _TURN.set(None)
     _ARRIVED.set(None)
