@@ -36,6 +36,7 @@ from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
 from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
+from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
@@ -481,7 +482,9 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
 
 
 def build_skill(
-    store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
+    store_factory: Callable[[], Store] | None = None,
+    prepare_store: bool = False,
+    api_client: ApiClient | None = None,
 ) -> CustomSkill:
     """The whole skill, ready for Lambda, the web service or the local chat.
 
@@ -508,7 +511,7 @@ def build_skill(
 
     # The api_client is what ask-sdk's service clients (reminders, settings) call through:
     # bounded in time as a whole (reminders.BoundedApiClient), never the SDK's unbounded one.
-    builder = CustomSkillBuilder(api_client=reminders.BoundedApiClient())
+    builder = CustomSkillBuilder(api_client=api_client or reminders.BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
