@@ -5,7 +5,9 @@ request: requestTime, trigger SCHEDULED_ABSOLUTE with a recurrence, alertInfo.sp
 pushNotification; answered with a reminder response), GET /v1/alerts/reminders (the skill's
 reminders: totalCount, alerts[], links), DELETE /v1/alerts/reminders/{alertToken}, and
 GET /v2/devices/{deviceId}/settings/System.timeZone (a JSON string; 204 when unset). Every
-call must carry "Authorization: Bearer <token>" (401 otherwise). A test plans what the next
+call must carry "Authorization: Bearer <token>" (401 otherwise), the token TOKEN or TOKEN plus
+a suffix: each token is its own user (the API keeps a skill's reminders per user), so the
+end-to-end conversations, run side by side, never see each other's reminders. A test plans what the next
 calls answer: an HTTP status with a documented error body ({"code", "message"}), a hang, or
 a response that trickles out byte by byte.
 
@@ -84,6 +86,8 @@ class Plan:
 class RemindersApi:
     reminders: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: list[tuple[str, str, Any]] = field(default_factory=list)  # method, path, body
+    owners: dict[str, str] = field(default_factory=dict)  # alertToken -> the access token
+    calls_by_token: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
     plans: list[Plan] = field(default_factory=list)
     time_zone: str | None = "Europe/London"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -95,6 +99,8 @@ class RemindersApi:
 
 def _handler(api: RemindersApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        user = ""  # the access token of the call: whose reminders
+
         def log_message(self, *args: Any) -> None:  # quiet
             pass
 
@@ -116,10 +122,16 @@ def _handler(api: RemindersApi) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
+            if self.path.split("?")[0] in ("/_state", "/_reset"):
+                self._test_hook(method)  # for the e2e runner, not part of the API
+                return
             api.received.append((method, self.path, body))
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            auth = str(self.headers.get("Authorization") or "")
+            if not auth.startswith(f"Bearer {TOKEN}"):
                 self._send(401, {"code": "UNAUTHORIZED", "message": "Invalid token"})
                 return
+            self.user = auth.removeprefix("Bearer ")
+            api.calls_by_token.setdefault(self.user, []).append((method, self.path, body))
             plan = api.next_plan()
             if plan.hang_s:
                 time.sleep(plan.hang_s)
@@ -128,6 +140,23 @@ def _handler(api: RemindersApi) -> type[BaseHTTPRequestHandler]:
                 self._send(plan.status, error, plan.trickle)
                 return
             self._route(method, body, plan)
+
+        def _test_hook(self, method: str) -> None:
+            user = self.path.partition("?token=")[2]
+            with api.lock:
+                mine = [t for t, owner in api.owners.items() if owner == user]
+                if self.path.startswith("/_reset") and method == "POST":
+                    for token in mine:
+                        api.reminders.pop(token, None)
+                        api.owners.pop(token, None)
+                    api.calls_by_token.pop(user, None)
+                    self._send(200, {})
+                    return
+            calls = api.calls_by_token.get(user, [])
+            created = [b for m, p, b in calls if m == "POST" and "alerts" in p]
+            problems = check_reminder_request(created[-1]) if created else []
+            state = {"reminders": mine, "created": created, "problems": problems}
+            self._send(200, state)
 
         def _route(self, method: str, body: Any, plan: Plan) -> None:
             path = self.path.split("?")[0]
@@ -147,6 +176,7 @@ def _handler(api: RemindersApi) -> type[BaseHTTPRequestHandler]:
                 token = str(uuid.uuid4())
                 stamp = "2026-12-06T19:30:00.000Z"
                 api.reminders[token] = {**body, "alertToken": token, "status": "ON"}
+                api.owners[token] = self.user
                 answer = {
                     "alertToken": token, "createdTime": stamp, "updatedTime": stamp,
                     "status": "ON", "version": "1", "href": f"/v1/alerts/reminders/{token}",
@@ -157,13 +187,17 @@ def _handler(api: RemindersApi) -> type[BaseHTTPRequestHandler]:
                 alerts = [
                     {"alertToken": t, "status": r["status"], "trigger": r["trigger"],
                      "alertInfo": r["alertInfo"], "version": "1"}
-                    for t, r in api.reminders.items()
+                    for t, r in api.reminders.items() if api.owners.get(t) == self.user
                 ]  # fmt: skip
                 answer = {"totalCount": str(len(alerts)), "alerts": alerts, "links": None}
                 self._send(200, answer, plan.trickle)
                 return
             match = re.fullmatch(r"/v1/alerts/reminders/([^/]+)", path)
             if match and method == "DELETE":
+                if api.owners.get(match.group(1)) != self.user:
+                    self._send(404, {"code": "ALERT_NOT_FOUND", "message": "no such reminder"})
+                    return
+                api.owners.pop(match.group(1), None)
                 if api.reminders.pop(match.group(1), None) is None:
                     self._send(404, {"code": "ALERT_NOT_FOUND", "message": "no such reminder"})
                     return
