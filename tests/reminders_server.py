@@ -5,11 +5,11 @@ request: requestTime, trigger SCHEDULED_ABSOLUTE with a recurrence, alertInfo.sp
 pushNotification; answered with a reminder response), GET /v1/alerts/reminders (the skill's
 reminders: totalCount, alerts[], links), DELETE /v1/alerts/reminders/{alertToken}, and
 GET /v2/devices/{deviceId}/settings/System.timeZone (a JSON string; 204 when unset). Every
-call must carry "Authorization: Bearer <token>" (401 otherwise), the token TOKEN or TOKEN plus
-a suffix: each token is its own user (the API keeps a skill's reminders per user), so the
-end-to-end conversations, run side by side, never see each other's reminders. A test plans what the next
-calls answer: an HTTP status with a documented error body ({"code", "message"}), a hang, or
-a response that trickles out byte by byte.
+call must carry "Authorization: Bearer <token>" (401 otherwise), the token TOKEN or TOKEN
+plus a suffix: each token is its own user (the API keeps a skill's reminders per user), so
+the end-to-end conversations, run side by side, never see each other's reminders. A test
+plans what the next calls answer: an HTTP status with a documented error body ({"code",
+"message"}), a hang, or a response that trickles out byte by byte.
 
 Started and stopped by the tests (a fixture in test_reminders.py). The request bodies it
 received are kept, checked against the schema in `check_reminder_request`.

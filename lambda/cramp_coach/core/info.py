@@ -56,10 +56,6 @@ class InfoAnswers:
     def repeat(self, st: State, e: Event, profile: _P) -> Outcome:
         return self.restate(st, e)  # rebuilt from the state, never replayed (restate.py)
 
-    def prevention(self, st: State, e: Event, profile: _P) -> Outcome:
-        tips = " ".join(t.text for t in self.c.prevention)
-        return self._answer(st, join(self.s.p("prevention_intro"), tips))
-
     def doctor(self, st: State, e: Event, profile: _P) -> Outcome:
         text = join(self.c.doctor_advice.text, self.c.red_flags["RF_FREQ"].script)
         return self._answer(st, text)

@@ -112,7 +112,7 @@ class Conversation:
         }  # fmt: skip
         common: dict[str, Handler] = {
             "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
-            "prevention": a.prevention, "count": a.count, "delete_history": a.delete_history,
+            "count": a.count, "delete_history": a.delete_history,
             "voice": a.voice, "doctor": a.doctor, "emergency_number": a.emergency_number,
             "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
             "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
