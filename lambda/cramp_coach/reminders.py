@@ -10,6 +10,8 @@ reminders with a GET and deletes them.
 
 Every HTTP call is bounded: all of a turn's reminder calls end by `REMINDER_BUDGET_S` after
 the request arrived (turn.py), whatever the server does, so Alexa's 8 s are never at risk.
+`requests` and the SDK's reminder models are imported on first use: a cold start that makes
+no reminder (nearly all of them) does not load them.
 """
 
 from __future__ import annotations
@@ -22,32 +24,21 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model.interfaces.connections.send_request_directive import SendRequestDirective
 from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.services.api_client_request import ApiClientRequest
 from ask_sdk_model.services.api_client_response import ApiClientResponse
-from ask_sdk_model.services.reminder_management.alert_info import AlertInfo
-from ask_sdk_model.services.reminder_management.push_notification import PushNotification
-from ask_sdk_model.services.reminder_management.push_notification_status import (
-    PushNotificationStatus,
-)
-from ask_sdk_model.services.reminder_management.recurrence import Recurrence
-from ask_sdk_model.services.reminder_management.reminder_request import ReminderRequest
-from ask_sdk_model.services.reminder_management.spoken_info import SpokenInfo
-from ask_sdk_model.services.reminder_management.spoken_text import SpokenText
-from ask_sdk_model.services.reminder_management.trigger import Trigger
-from ask_sdk_model.services.reminder_management.trigger_type import TriggerType
-from ask_sdk_model.services.service_exception import ServiceException
 
 from cramp_coach import turn
 from cramp_coach.core import Outcome
 from cramp_coach.core.model import Reminder
+
+if TYPE_CHECKING:  # imported when a reminder is made: the cold start never pays for them
+    from ask_sdk_model.interfaces.connections.send_request_directive import SendRequestDirective
+    from ask_sdk_model.services.reminder_management.reminder_request import ReminderRequest
 
 log = logging.getLogger("cramp_coach")
 
@@ -81,7 +72,14 @@ class BoundedApiClient(ApiClient):
     def __init__(self, deadline: Callable[[], float] = _deadline) -> None:
         self._deadline = deadline
         self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-        self._session = requests.Session()
+        self._session: Any = None  # a requests.Session, made on the first call
+
+    def _requests_session(self) -> Any:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
 
     def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
         left = self._deadline() - time.monotonic()
@@ -96,10 +94,11 @@ class BoundedApiClient(ApiClient):
         if not self._slots.acquire(blocking=False):
             raise ReminderCallFailed("too many calls still in flight")
         box: dict[str, Any] = {}
+        session = self._requests_session()
 
         def call() -> None:
             try:
-                box["response"] = self._session.request(
+                box["response"] = session.request(
                     request.method,
                     request.url,
                     headers=dict(request.headers or []),
@@ -148,6 +147,10 @@ def token_time(token: Any) -> str | None:
 
 def permission_directive(reminder: Reminder) -> SendRequestDirective:
     """Ask for the reminders permission by voice (Alexa asks, then sends Connections.Response)."""
+    from ask_sdk_model.interfaces.connections.send_request_directive import (
+        SendRequestDirective,
+    )
+
     payload: dict[str, object] = {
         "@type": "AskForPermissionsConsentRequest",
         "@version": "2",
@@ -160,6 +163,10 @@ def permission_directive(reminder: Reminder) -> SendRequestDirective:
 # ---------------------------------------------------------------- the request body
 def device_zone(handler_input: HandlerInput) -> str | None:
     """The device's time zone (Alexa Settings API, no permission needed), or None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ask_sdk_model.services.service_exception import ServiceException
+
     try:
         context = handler_input.request_envelope.context
         device = context.system.device if context and context.system else None
@@ -183,6 +190,20 @@ def reminder_request(
 
     Times without an offset, as the API wants: the trigger is local to the time zone.
     """
+    from zoneinfo import ZoneInfo
+
+    from ask_sdk_model.services.reminder_management.alert_info import AlertInfo
+    from ask_sdk_model.services.reminder_management.push_notification import PushNotification
+    from ask_sdk_model.services.reminder_management.push_notification_status import (
+        PushNotificationStatus,
+    )
+    from ask_sdk_model.services.reminder_management.recurrence import Recurrence
+    from ask_sdk_model.services.reminder_management.reminder_request import ReminderRequest
+    from ask_sdk_model.services.reminder_management.spoken_info import SpokenInfo
+    from ask_sdk_model.services.reminder_management.spoken_text import SpokenText
+    from ask_sdk_model.services.reminder_management.trigger import Trigger
+    from ask_sdk_model.services.reminder_management.trigger_type import TriggerType
+
     utc = now or datetime.now(UTC)
     local = utc.astimezone(ZoneInfo(zone)) if zone else utc
     local = local.replace(tzinfo=None, microsecond=0)
@@ -214,6 +235,8 @@ def request_body(request: ReminderRequest) -> dict[str, Any]:
 # ---------------------------------------------------------------- errors
 def classify(error: Exception) -> str:
     """A failed call as one of the core's results (core.model.REMINDER_RESULTS)."""
+    from ask_sdk_model.services.service_exception import ServiceException
+
     if not isinstance(error, ServiceException):
         return "down"  # a timeout, a refused connection, a body that would not parse
     code = _error_code(error.body)
@@ -290,6 +313,8 @@ def _reminder_tokens(handler_input: HandlerInput) -> list[str]:
     except ValueError:
         body = {}
     if not 200 <= status < 300:
+        from ask_sdk_model.services.service_exception import ServiceException
+
         raise ServiceException("reminders not listed", status, None, body)
     alerts = body.get("alerts") if isinstance(body, dict) else None
     tokens = [a.get("alertToken") for a in alerts or [] if isinstance(a, dict)]
