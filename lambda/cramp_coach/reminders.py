@@ -2,9 +2,10 @@
 
 The core decides ("a reminder every night at 22:30", "cancel it") and has a sentence ready for
 every result; this module makes the calls with ask-sdk's reminder management service client
-(`handler_input.service_client_factory`), asks for the permission by voice when it is missing
-(a Connections.SendRequest "AskFor" directive; Alexa answers with a Connections.Response whose
-token carries the time asked for), and picks the sentence. Nothing is stored by the skill:
+(a `ServiceClientFactory` over the request's apiEndpoint and apiAccessToken), asks for the
+permission by voice when it is missing (a Connections.SendRequest "AskFor" directive; Alexa
+answers with a Connections.Response whose token carries the time asked for), and picks the
+sentence. Nothing is stored by the skill:
 the reminder lives in the user's Alexa account, and "stop reminding me" finds this skill's
 reminders with a GET and deletes them.
 
@@ -161,7 +162,7 @@ def permission_directive(reminder: Reminder) -> SendRequestDirective:
 
 
 # ---------------------------------------------------------------- the request body
-def device_zone(handler_input: HandlerInput) -> str | None:
+def device_zone(handler_input: HandlerInput, factory: Any = None) -> str | None:
     """The device's time zone (Alexa Settings API, no permission needed), or None."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -170,7 +171,6 @@ def device_zone(handler_input: HandlerInput) -> str | None:
     try:
         context = handler_input.request_envelope.context
         device = context.system.device if context and context.system else None
-        factory = handler_input.service_client_factory
         if device is None or factory is None or not device.device_id:
             return None
         zone = factory.get_ups_service().get_system_time_zone(device.device_id)
@@ -261,18 +261,22 @@ def _error_code(body: Any) -> str:
 
 # ---------------------------------------------------------------- carrying it out
 def carry_out(
-    handler_input: HandlerInput, outcome: Outcome, locale: str
+    handler_input: HandlerInput,
+    outcome: Outcome,
+    locale: str,
+    api_client: ApiClient | None = None,
 ) -> tuple[Outcome, SendRequestDirective | None]:
     """Make the reminder call(s); the outcome with the words for what happened."""
     reminder = outcome.reminder
     assert reminder is not None
     directive = None
+    factory = _factory(handler_input, api_client)
     if reminder.action == "create":
-        result = _create(handler_input, reminder, locale)
+        result = _create(handler_input, factory, reminder, locale)
         if result == "ask_permission":
             directive = permission_directive(reminder)
     else:
-        result = _cancel(handler_input)
+        result = _cancel(handler_input, factory)
     log.info("reminder", extra={"action": reminder.action, "result": result})
     speech = reminder.answer(result)
     end = result in reminder.ends or result == "ask_permission"
@@ -280,21 +284,45 @@ def carry_out(
     return replace(outcome, speech=speech, reprompt=reprompt, end_session=end), directive
 
 
-def _client(handler_input: HandlerInput) -> Any:
-    factory = handler_input.service_client_factory
+def _factory(handler_input: HandlerInput, api_client: ApiClient | None) -> Any:
+    """ask-sdk's ServiceClientFactory for this request: the SDK's own when the skill was built
+    with an api_client, else one over `api_client` with the request's endpoint and token."""
+    try:
+        own = handler_input.service_client_factory  # raises without a configured api_client
+    except ValueError:
+        own = None
+    if own is not None:
+        return own
+    context = handler_input.request_envelope.context
+    system = context.system if context else None
+    if api_client is None or system is None or not system.api_endpoint:
+        return None
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model.services.api_configuration import ApiConfiguration
+    from ask_sdk_model.services.service_client_factory import ServiceClientFactory
+
+    configuration = ApiConfiguration(
+        serializer=DefaultSerializer(),
+        api_client=api_client,
+        authorization_value=str(system.api_access_token or ""),
+        api_endpoint=str(system.api_endpoint),
+    )
+    return ServiceClientFactory(api_configuration=configuration)
+
+
+def _client(factory: Any) -> Any:
     if factory is None:
         raise ReminderCallFailed("no API client")
     return factory.get_reminder_management_service()
 
 
-def _reminder_tokens(handler_input: HandlerInput) -> list[str]:
+def _reminder_tokens(factory: Any) -> list[str]:
     """The alert tokens of this skill's reminders (GET /v1/alerts/reminders).
 
     Read from the JSON here, not through the SDK's get_reminders: ask-sdk-model 1.x cannot
     deserialize a reminder's alertInfo (it names a module it does not ship,
     reminder_management.alert_info_spoken_info), so any real answer would fail there.
     """
-    factory = handler_input.service_client_factory
     config = getattr(factory, "api_configuration", None)
     if config is None or config.api_client is None or not config.api_endpoint:
         raise ReminderCallFailed("no API configuration")
@@ -321,26 +349,26 @@ def _reminder_tokens(handler_input: HandlerInput) -> list[str]:
     return [str(t) for t in tokens if isinstance(t, str) and t and "/" not in t]
 
 
-def _create(handler_input: HandlerInput, reminder: Reminder, locale: str) -> str:
+def _create(handler_input: HandlerInput, factory: Any, reminder: Reminder, locale: str) -> str:
     request = handler_input.request_envelope.request
     just_granted = getattr(request, "object_type", None) == "Connections.Response"
     if not (granted(handler_input) or just_granted):
         return "ask_permission"  # asked once; after the answer the API itself decides
     try:
-        client = _client(handler_input)
-        zone = device_zone(handler_input)
+        client = _client(factory)
+        zone = device_zone(handler_input, factory)
         client.create_reminder(reminder_request(reminder, locale, zone))
     except Exception as error:
         return classify(error)
     return "done"
 
 
-def _cancel(handler_input: HandlerInput) -> str:
+def _cancel(handler_input: HandlerInput, factory: Any) -> str:
     if not granted(handler_input):
         return "no_permission"
     try:
-        client = _client(handler_input)
-        tokens = _reminder_tokens(handler_input)
+        client = _client(factory)
+        tokens = _reminder_tokens(factory)
         for token in tokens[:MAX_DELETES]:
             client.delete_reminder(token)
     except Exception as error:

@@ -26,7 +26,7 @@ from ask_sdk_core.dispatch_components.request_components import (
 )
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
-from ask_sdk_core.skill_builder import CustomSkillBuilder
+from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
@@ -306,12 +306,14 @@ def supports_apl(handler_input: HandlerInput) -> bool:
     return bool(interfaces and interfaces.alexa_presentation_apl is not None)
 
 
-def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
+def _speak(
+    handler_input: HandlerInput, outcome: Outcome, api_client: ApiClient | None = None
+) -> Response:
     builder = handler_input.response_builder
     if outcome.reminder is not None:
         # The core decided; the Reminders API is called here, and its result picks the words.
         outcome, directive = reminders.carry_out(
-            handler_input, outcome, request_locale_raw(handler_input)
+            handler_input, outcome, request_locale_raw(handler_input), api_client
         )
         if directive is not None:
             builder.add_directive(directive)
@@ -334,9 +336,15 @@ def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
 class ConversationHandler(AbstractRequestHandler):
     """Launch, every intent of the model, and the end of a session: all go through the core."""
 
-    def __init__(self, conversation: Callable[[str], Conversation], memory: Memory) -> None:
+    def __init__(
+        self,
+        conversation: Callable[[str], Conversation],
+        memory: Memory,
+        api_client: ApiClient | None = None,
+    ) -> None:
         self._conversation = conversation
         self._memory = memory
+        self._api_client = api_client
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return request_type(handler_input) in (
@@ -380,7 +388,7 @@ class ConversationHandler(AbstractRequestHandler):
         )
         if event.kind == "session_ended":
             return handler_input.response_builder.response
-        return _speak(handler_input, outcome)
+        return _speak(handler_input, outcome, self._api_client)
 
 
 class SkillDisabledHandler(AbstractRequestHandler):
@@ -509,14 +517,18 @@ def build_skill(
             conversations[folder] = Conversation(load_content(folder))
         return conversations[folder]
 
-    # The api_client is what ask-sdk's service clients (reminders, settings) call through:
-    # bounded in time as a whole (reminders.BoundedApiClient), never the SDK's unbounded one.
-    builder = CustomSkillBuilder(api_client=api_client or reminders.BoundedApiClient())
+    # The api_client ask-sdk's service clients (reminders, settings) call through: bounded in
+    # time as a whole (reminders.BoundedApiClient), never the SDK's unbounded one. Given to the
+    # handler that makes reminders, not to the builder: with one, the SDK reads the context's
+    # API token for every request before any handler, and a request without a context (never
+    # from Alexa) would fail there instead of getting the calm answer.
+    api = api_client or reminders.BoundedApiClient()
+    builder = SkillBuilder()
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
     builder.add_request_handler(CanFulfillHandler(handled=INTENT_EVENTS))  # before the conversation
-    builder.add_request_handler(ConversationHandler(conversation, memory))
+    builder.add_request_handler(ConversationHandler(conversation, memory, api))
     builder.add_request_handler(UnhandledRequestHandler())
     builder.add_exception_handler(CalmFallbackExceptionHandler())
     builder.add_global_request_interceptor(AttributesGate(conversation))

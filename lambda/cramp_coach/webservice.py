@@ -335,7 +335,7 @@ class _TurnClock:
             # Flask has built the whole body and run its teardown by the time this returns.
             return self._inner(environ, start_response)
         finally:
-            turn.done()
+            turn.end()
 
 
 def _late(environ: dict[str, Any], start_response: Callable[..., Any], waited: float) -> Any:
