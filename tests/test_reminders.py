@@ -278,3 +278,16 @@ def test_in_every_locale_the_reminder_speaks_the_locale(
     assert "Every night at ten thirty p.m." in turn.speech
     (body,) = created(server)
     assert body["alertInfo"]["spokenInfo"]["content"][0]["locale"] == locale
+
+
+def test_a_zone_this_runtime_does_not_know_is_still_sent_as_alexa_gave_it(
+    server: RemindersServer,
+) -> None:
+    """Lambda's Amazon Linux 2023 may lack the tz database: the zone goes to the API anyway,
+    and the start date is taken from UTC."""
+    server.api.time_zone = "Nowhere/Unknown_Zone"
+    turn = remind(_talk(server), "half ten")
+    assert "Every night" in turn.speech
+    (body,) = created(server)
+    assert body["trigger"]["timeZoneId"] == "Nowhere/Unknown_Zone"
+    assert check_reminder_request(body) == []

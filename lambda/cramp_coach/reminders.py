@@ -50,6 +50,7 @@ MAX_IN_FLIGHT = 8  # abandoned calls still running; more are refused at once
 MAX_DELETES = 10  # a skill's own reminders: "stop reminding me" deletes at most these
 TOKEN_PREFIX = "bedtime-reminder:"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_ZONE = re.compile(r"[A-Za-z][A-Za-z_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")  # "America/New_York", "UTC"
 _TOKEN = re.compile(r"bedtime-reminder:([01]\d|2[0-3]):([0-5]\d)")
 
 
@@ -163,9 +164,11 @@ def permission_directive(reminder: Reminder) -> SendRequestDirective:
 
 # ---------------------------------------------------------------- the request body
 def device_zone(handler_input: HandlerInput, factory: Any = None) -> str | None:
-    """The device's time zone (Alexa Settings API, no permission needed), or None."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    """The device's time zone (Alexa Settings API, no permission needed), or None.
 
+    Passed on as Alexa gave it when it has the shape of a zone name ("Europe/London"), whether
+    or not this runtime has the tz database (Lambda's Amazon Linux 2023 may not).
+    """
     from ask_sdk_model.services.service_exception import ServiceException
 
     try:
@@ -174,13 +177,14 @@ def device_zone(handler_input: HandlerInput, factory: Any = None) -> str | None:
         if device is None or factory is None or not device.device_id:
             return None
         zone = factory.get_ups_service().get_system_time_zone(device.device_id)
-        ZoneInfo(str(zone))
-    except (ServiceException, ReminderCallFailed, ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ServiceException, ReminderCallFailed, ValueError, TypeError):
         return None
     except Exception as exc:  # never in the way of the reminder
         log.info("device time zone not read (%s)", type(exc).__name__)
         return None
-    return str(zone) if zone else None
+    if not isinstance(zone, str) or not _ZONE.fullmatch(zone):
+        return None
+    return zone
 
 
 def reminder_request(
@@ -188,9 +192,11 @@ def reminder_request(
 ) -> ReminderRequest:
     """A reminder every day at the hour and minute, in `zone` (None: the device's own).
 
-    Times without an offset, as the API wants: the trigger is local to the time zone.
+    Times without an offset, as the API wants: the trigger is local to the time zone. Today's
+    date there comes from the tz database when this runtime has it, else from UTC (the daily
+    rule sets the time; the start date only has to be about today).
     """
-    from zoneinfo import ZoneInfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from ask_sdk_model.services.reminder_management.alert_info import AlertInfo
     from ask_sdk_model.services.reminder_management.push_notification import PushNotification
@@ -205,7 +211,10 @@ def reminder_request(
     from ask_sdk_model.services.reminder_management.trigger_type import TriggerType
 
     utc = now or datetime.now(UTC)
-    local = utc.astimezone(ZoneInfo(zone)) if zone else utc
+    try:
+        local = utc.astimezone(ZoneInfo(zone)) if zone else utc
+    except (ZoneInfoNotFoundError, ValueError):
+        local = utc
     local = local.replace(tzinfo=None, microsecond=0)
     start = local.replace(hour=0, minute=0, second=0)
     rule = f"FREQ=DAILY;BYHOUR={reminder.hour};BYMINUTE={reminder.minute};BYSECOND=0;INTERVAL=1"
