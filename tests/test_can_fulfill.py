@@ -190,7 +190,7 @@ def test_unmatched_helper_or_side_lowers_yes_to_maybe(factory: RecordingFactory)
     assert both["canFulfill"] == "YES"
 
 
-@pytest.mark.parametrize("intent", ["PreventionIntent", "DisclaimerIntent"])
+@pytest.mark.parametrize("intent", ["PreventionIntent", "DisclaimerIntent", "BedtimeIntent"])
 def test_questions_the_content_answers_are_yes(factory: RecordingFactory, intent: str) -> None:
     assert ask(factory, intent)["canFulfill"] == "YES"
 

@@ -127,7 +127,8 @@ def test_chat_is_scriptable_from_stdin(tmp_path: Any, content: Content) -> None:
     assert content.muscles["HAMSTRING"].partner[0].text in out
     assert content.red_flags["RF_PE"].script in out
     assert "Say repeat to hear that again" in out
-    assert content.prevention[0].text in out
+    # Prevention: the bedtime stretch, with its evidence said honestly, offered (issue 24).
+    assert content.phrase("bedtime_prevention") in out
     assert "Traceback" not in out + result.stderr
 
 
@@ -150,3 +151,41 @@ def test_leaving_the_chat_mid_routine_keeps_it_resumable(tmp_path: Any) -> None:
     )
     assert "You were on step 2 of the calf steps" in later.stdout
     assert "Picking up at step 2." in later.stdout
+
+
+def test_chat_shows_the_reminder_as_it_would_be_created(tmp_path: Any, content: Content) -> None:
+    script = (
+        "\n".join(
+            [
+                "Alexa, ask cramp coach for my bedtime stretch",
+                "next",
+                "pause",
+                "Alexa, ask cramp coach to remind me every night at half ten",
+                "yes",
+                "Alexa, ask cramp coach to stop reminding me",
+                "Alexa, ask cramp coach to remind me at ten",
+                "Alexa, ask cramp coach to stop reminding me",
+            ]
+        )
+        + "\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "cramp_coach", "chat", "--store", "none"],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+    out = result.stdout
+    assert content.bedtime.intro.text in out
+    assert content.bedtime.muscle.partner[1].text in out
+    assert "(Alexa asks for the reminders permission" in out
+    assert "reminder, as it would be created: POST /v1/alerts/reminders" in out
+    assert '"FREQ=DAILY;BYHOUR=22;BYMINUTE=30;BYSECOND=0;INTERVAL=1"' in out
+    assert '"FREQ=DAILY;BYHOUR=22;BYMINUTE=0;BYSECOND=0;INTERVAL=1"' in out  # granted: no ask
+    assert '"text": "Time for your bedtime stretch."' in out
+    assert out.count("reminder deleted: DELETE /v1/alerts/reminders/") == 2
+    assert "Every night at ten thirty p.m." in out
+    assert "Traceback" not in out + result.stderr

@@ -77,7 +77,9 @@ def test_one_shot_speaks_step_one_first_and_walks_every_step_in_order(
     warning = content.aftercare_warning
     assert warning is not None
     assert content.reassurance.text + " " + warning.text in turn.speech, "warning after it"
-    assert turn.ended
+    # Then the bedtime stretch, offered once, briefly (PROTOCOLS 3a); "no" says goodnight.
+    assert turn.speech.endswith(content.bedtime.offer.text) and not turn.ended
+    assert talk.say("No").ended
 
 
 def test_leg_only_aftercare_is_skipped_for_the_hand(talk: Conversation, content: Content) -> None:
@@ -459,11 +461,15 @@ def test_disclaimer_is_never_before_the_first_instruction(talk: Conversation) ->
 
 
 def test_prevention_tips_never_promise_minerals(talk: Conversation, content: Content) -> None:
+    # The answer is the bedtime stretch, offered with its evidence said honestly (PROTOCOLS
+    # 3a), not a list; a "no" hears the other tips, still never a mineral.
     turn = talk.say("PreventionIntent")
-    for tip in content.prevention:
-        assert tip.text in turn.speech
+    assert "may mean fewer and milder cramps" in turn.speech and not turn.ended
+    declined = talk.say("No")
+    for tip in content.prevention[2:]:
+        assert tip.text in declined.speech
     for word in ("magnesium", "quinine", "banana"):
-        assert word not in turn.speech.lower()
+        assert word not in turn.speech.lower() + declined.speech.lower()
 
 
 def test_voice_preference_changes_the_prosody(talk: Conversation) -> None:

@@ -43,6 +43,7 @@ PLAIN_INTENTS = [
     "FallbackIntent", "BetterIntent", "StillCrampingIntent", "HurtsIntent", "AloneIntent",
     "HelperIntent", "SkipIntent", "DisclaimerIntent", "PreventionIntent", "CrampCountIntent",
     "DoctorIntent", "EmergencyNumberIntent", "HoldTimeIntent", "DontKnowIntent",
+    "BedtimeIntent", "StopReminderIntent", "AgainIntent", "HowToStopIntent", "HoldOnIntent",
 ]  # fmt: skip
 WORDS = st.text(
     alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz '"), min_size=0, max_size=40
@@ -120,6 +121,23 @@ class Night(RuleBasedStateMachine):
     @rule(part=st.sampled_from(["FRONT", "BACK", "TOP", "BELOW", "ABOVE", None]), heard=WORDS)
     def clarify(self, part: str | None, heard: str) -> None:
         self._send("ClarifyIntent", part=(heard or "front", part))
+
+    @rule(time=st.sampled_from(["half ten", "22:30", "ten", "NI", "wobbly"]))
+    def remind(self, time: str) -> None:
+        """ "Remind me every night at ...": never a reminder in place of a cramp's step."""
+        before = self.last
+        mid_cramp = before is not None and before.state["mode"] in ("routine", "paused")
+        mid_cramp = mid_cramp and before is not None and before.state["track"] != "bedtime"
+        self._send("ReminderIntent", time=(time, None))
+        turn = self.last
+        assert turn is not None
+        # No permission in these envelopes: at most Alexa is asked for it; nothing is called.
+        kinds = [d.get("type") for d in turn.raw["response"].get("directives") or []]
+        assert set(kinds) <= {"Connections.SendRequest"}, kinds
+        if mid_cramp or self.locked:
+            # Help now comes first: no reminder is decided mid-cramp or past a red flag.
+            assert not kinds, turn.speech
+            assert CONTENT.phrase("reminder_ask_permission") not in turn.speech
 
     @rule(minutes=st.sampled_from([1, 5, 11, 60, 13 * 60]))
     def new_session(self, minutes: int) -> None:

@@ -120,17 +120,22 @@ def skill_url(tmp_path: Path, settings: SettingsApi) -> Iterator[str]:
             server.wait(timeout=10)
 
 
-def _run_node(*args: str, settings: str = "") -> subprocess.CompletedProcess[str]:
+def _run_node(
+    *args: str, settings: str = "", reminders_url: str = ""
+) -> subprocess.CompletedProcess[str]:
     assert NODE is not None
+    env = {
+        **os.environ,
+        "E2E_PYTHON": sys.executable,
+        "E2E_SETTINGS_API": settings,
+        "E2E_SETTINGS_TOKEN": TOKEN,
+    }
+    if reminders_url:
+        env["E2E_REMINDERS_URL"] = reminders_url  # conversations with "reminders" use it
     return subprocess.run(
         [NODE, str(RUNNER), *args],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "E2E_PYTHON": sys.executable,
-            "E2E_SETTINGS_API": settings,
-            "E2E_SETTINGS_TOKEN": TOKEN,
-        },
+        env=env,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_S,
@@ -138,11 +143,25 @@ def _run_node(*args: str, settings: str = "") -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.fixture
+def reminders_url() -> Iterator[str]:
+    """The Reminders API stand-in on loopback (tests/reminders_server.py); always stopped."""
+    from tests.reminders_server import RemindersServer
+
+    server = RemindersServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 def test_conversation_scripts_against_the_running_web_service(
-    skill_url: str, settings: SettingsApi
+    skill_url: str, settings: SettingsApi, reminders_url: str
 ) -> None:
     _require_node_modules()
-    result = _run_node("--url", skill_url, settings=settings.endpoint)
+    result = _run_node(
+        "--url", skill_url, settings=settings.endpoint, reminders_url=reminders_url
+    )
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(result.stdout)
     assert result.returncode == 0 and summary and summary[-1][1] == "0", (

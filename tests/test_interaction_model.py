@@ -68,6 +68,14 @@ CUSTOM_INTENT_SLOTS: dict[str, dict[str, str]] = {
     "AgainIntent": {},
     "HeatIceIntent": {},
     "PainkillerIntent": {},
+    "BedtimeIntent": {},
+    "ReminderIntent": {"time": "AMAZON.TIME"},
+    "StopReminderIntent": {},
+}
+
+# Built-in slot types have no values in the model: what a listener says into them.
+BUILTIN_SLOT_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "AMAZON.TIME": ("ten", "half ten", "ten thirty", "ten p.m.", "nine", "eleven", "midnight"),
 }
 
 BUILTIN_INTENTS: frozenset[str] = frozenset(
@@ -224,7 +232,10 @@ def phrases_of(values: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
 
 
 def slot_phrases(type_name: str) -> list[str]:
-    """Folded, de-duplicated phrases a slot of this type can be filled with."""
+    """Folded, de-duplicated phrases a slot of this type can be filled with (a built-in type:
+    examples of what Alexa fills it with)."""
+    if type_name in BUILTIN_SLOT_EXAMPLES:
+        return sorted({fold(p) for p in BUILTIN_SLOT_EXAMPLES[type_name]})
     return sorted({fold(p) for _, p in phrases_of(slot_types()[type_name])})
 
 

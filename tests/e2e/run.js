@@ -267,6 +267,33 @@ let matchingLocale = DEFAULT_LOCALE;
 let matcherMode = "typed"; // "typed" | "stock"
 const stockMatchesUtterance = SamplePhrase.prototype.matchesUtterance;
 
+/* What a listener says into a built-in slot type the model lists no values for: Alexa's own
+ * NLU fills AMAZON.TIME from any time of day; the typed matcher needs the phrases. */
+const BUILTIN_SLOT_PHRASES = (() => {
+  const hours = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve"];
+  const minutes = ["o'clock", "oh five", "ten", "fifteen", "twenty", "thirty", "forty",
+    "forty five", "forty-five", "fifty"];
+  const phrases = new Set(["midnight", "noon"]);
+  for (const [i, h] of hours.entries()) {
+    const forms = [h, `${i + 1}`];
+    for (const f of forms) {
+      for (const tail of ["", " pm", " p m", " am", " a m", " at night", " in the evening"]) {
+        phrases.add(`${f}${tail}`);
+        for (const m of minutes) phrases.add(`${f} ${m}${tail}`);
+        for (const lead of ["half", "half past", "quarter past", "quarter to"]) {
+          phrases.add(`${lead} ${f}${tail}`);
+        }
+      }
+    }
+  }
+  const table = (set) => {
+    const cleaned = new Set([...set].map((p) => words(p).join(" ")).filter((p) => p));
+    return { phrases: cleaned, longest: Math.max(...[...cleaned].map((p) => p.split(" ").length)) };
+  };
+  return { "AMAZON.TIME": table(phrases) };
+})();
+
 function installTypedSlotMatcher() {
   const typeTables = new Map(); // type name -> { phrases: Set, longest: words }
   const typeTable = (type) => {
@@ -298,10 +325,13 @@ function installTypedSlotMatcher() {
         }
         const slotName = part.slice(1, -1).split("|").pop();
         const slot = intent && intent.slotForName(slotName);
-        const type = slot && model.slotTypes.slotType(slot.type);
-        if (!type) throw new Error(`sample "${sample.phrase}": no slot type for {${slotName}}`);
+        const builtin = slot && BUILTIN_SLOT_PHRASES[slot.type];
+        const type = slot && !builtin && model.slotTypes.slotType(slot.type);
+        if (!type && !builtin) {
+          throw new Error(`sample "${sample.phrase}": no slot type for {${slotName}}`);
+        }
         names.push(slotName);
-        tokens.push({ table: typeTable(type) });
+        tokens.push({ table: builtin || typeTable(type) });
       }
       sampleCache.set(key, { tokens, names });
     }
@@ -382,12 +412,17 @@ function modelOf(modelPath) {
 
 // ---------------------------------------------------------------------- script validation
 
-const ACTIONS = ["say", "launch", "intend", "end"];
+const ACTIONS = ["say", "launch", "intend", "end", "permission"];
 const EXPECTATIONS = [
   "intent", "slots", "mode", "muscle", "variant", "track", "step", "red_flag", "question",
   "starts_with", "says", "not_says", "says_red_flag", "reprompt_says", "ssml_has", "ended",
-  "silent", "allow_error",
+  "silent", "allow_error", "directive", "reminder_created", "reminders_left",
 ];
+// The Reminders API stand-in the test starts (tests/reminders_server.py): its URL and the
+// access token every request then carries; a conversation with "reminders" uses it.
+const REMINDERS_URL = process.env.E2E_REMINDERS_URL || "";
+const REMINDERS_TOKEN = "test-api-access-token";
+const REMINDERS_SCOPE = "alexa::alerts:reminders:skill:readwrite";
 const OTHER = ["new_session", "advance_seconds", "note"];
 const STATE_KEYS = ["mode", "muscle", "variant", "track", "step", "red_flag", "question"];
 
@@ -421,6 +456,9 @@ function validateTurn(turn, where, locale) {
   }
   const actions = ACTIONS.filter((a) => a in turn);
   if (actions.length !== 1) errors.push(`${where}: needs exactly one of ${ACTIONS.join(", ")}`);
+  if ("permission" in turn && !["ACCEPTED", "DENIED", "NOT_ANSWERED"].includes(turn.permission)) {
+    errors.push(`${where}: "permission" is ACCEPTED, DENIED or NOT_ANSWERED`);
+  }
   for (const key of ["says", "not_says", "reprompt_says", "ssml_has"]) {
     if (key in turn && !Array.isArray(turn[key])) errors.push(`${where}: "${key}" must be a list`);
   }
@@ -478,6 +516,9 @@ function loadFiles(files) {
           errors.push(`${where}: "device" needs a time_zone and a country of the table`);
         }
       }
+      if ("reminders" in c && !["granted", "not_granted"].includes(c.reminders)) {
+        errors.push(`${where}: "reminders" is "granted" or "not_granted"`);
+      }
       conversations.push({ ...c, locale, file: path.basename(file) });
     }
   }
@@ -518,6 +559,7 @@ class Runner {
     this.args = args;
     this.models = new Map();
     this.turnCount = 0;
+    this.userCount = 0;
   }
 
   model(locale) {
@@ -544,6 +586,26 @@ class Runner {
           request.context.System.apiAccessToken = process.env.E2E_SETTINGS_TOKEN || "e2e-token";
         }
       }
+      if (state.reminders) {
+        // Alexa's APIs at the tests' stand-in; the permission as the user has granted it.
+        const system = request.context.System;
+        system.apiEndpoint = REMINDERS_URL;
+        system.apiAccessToken = state.token;
+        if (state.granted) {
+          system.user.permissions = { scopes: { [REMINDERS_SCOPE]: { status: "GRANTED" } } };
+        }
+      }
+      if (state.answer) {
+        // Alexa's answer to the skill's Connections.SendRequest (the permission, by voice).
+        const { requestId, locale: sent } = request.request;
+        request.request = {
+          type: "Connections.Response", requestId, timestamp: iso(state.clock), locale: sent,
+          name: "AskFor", status: { code: "200", message: "OK" },
+          payload: { permissionScope: REMINDERS_SCOPE, status: state.answer },
+          token: state.askToken || "",
+        };
+        state.answer = null;
+      }
       state.lastRequest = request;
     });
     return alexa;
@@ -568,6 +630,13 @@ class Runner {
     if ("end" in turn) {
       const reason = turn.end === "timeout" ? 1 : turn.end === "error" ? 0 : 2;
       return { response: await alexa.endSession(reason), how: "SessionEndedRequest" };
+    }
+    if ("permission" in turn) {
+      // The user answers Alexa's own permission question; the skill hears it as a
+      // Connections.Response with the token of the directive that asked.
+      state.answer = turn.permission;
+      if (turn.permission === "ACCEPTED") state.granted = true;
+      return { response: await alexa.intend("AMAZON.YesIntent"), how: "Connections.Response" };
     }
     if ("intend" in turn) {
       const { name, slots } = turn.intend;
@@ -595,7 +664,12 @@ class Runner {
   }
 
   async runConversation(conversation) {
-    const state = { clock: T0_MS, lastRequest: null };
+    const state = {
+      clock: T0_MS, lastRequest: null, reminders: "reminders" in conversation,
+      granted: conversation.reminders === "granted", answer: null, askToken: null,
+      // Each conversation is its own Alexa user: its reminders are its own.
+      token: `${REMINDERS_TOKEN}-${++this.userCount}`,
+    };
     const locale = conversation.locale;
     const device = conversation.device || null;
     if (device && !SETTINGS_API) {
@@ -603,11 +677,20 @@ class Runner {
         failures: ["a conversation with a device needs E2E_SETTINGS_API (test_e2e.py serves it)"] };
     }
     const alexa = this.newAlexa(state, locale, device);
+    if (state.reminders && !REMINDERS_URL) {
+      const why = "needs the Reminders API stand-in (E2E_REMINDERS_URL; test_e2e.py starts it)";
+      return { name: conversation.name, file: conversation.file, locale, failures: [why],
+        lines: [`    ${why}`] };
+    }
+    if (state.reminders) {
+      await fetch(`${REMINDERS_URL}/_reset?token=${state.token}`, { method: "POST" });
+    }
     const lines = [];
     const failures = [];
     for (const [index, turn] of conversation.turns.entries()) {
       const label = `turn ${index + 1} (${turn.say !== undefined ? JSON.stringify(turn.say)
-        : turn.launch ? "launch" : turn.end ? `end:${turn.end}` : `intend ${turn.intend.name}`})`;
+        : turn.launch ? "launch" : turn.end ? `end:${turn.end}`
+        : turn.permission ? `permission ${turn.permission}` : `intend ${turn.intend.name}`})`;
       if (turn.new_session) alexa.context().endSession();
       state.clock += 1000 * (turn.advance_seconds !== undefined ? turn.advance_seconds
         : DEFAULT_TURN_SECONDS);
@@ -623,6 +706,10 @@ class Runner {
       }
       this.turnCount++;
       const problems = await this.check(turn, result, state.lastRequest, locale, device);
+      const asked = ((result.response.response || {}).directives || [])
+        .find((d) => d.type === "Connections.SendRequest");
+      if (asked) state.askToken = asked.token;
+      if (state.reminders) problems.push(...(await this.checkReminders(turn, state.token)));
       const request = state.lastRequest ? state.lastRequest.request : {};
       const heard = request.intent
         ? `${request.intent.name} ${JSON.stringify(resolvedSlots(request.intent))}`
@@ -752,6 +839,37 @@ class Runner {
       const flag = protocols.red_flags[turn.says_red_flag];
       if (!speech.includes(norm(flag.script))) {
         problems.push(`should say the ${turn.says_red_flag} script "${flag.script}"`);
+      }
+    }
+    if ("directive" in turn) {
+      const types = (body.directives || []).map((d) => d.type);
+      if (turn.directive === null ? types.length : !types.includes(turn.directive)) {
+        problems.push(`directive: expected ${turn.directive}, got ${JSON.stringify(types)}`);
+      }
+    }
+    return problems;
+  }
+
+  /* What the Reminders API stand-in holds after the turn: the reminder as created. */
+  async checkReminders(turn, token) {
+    if (!("reminder_created" in turn) && !("reminders_left" in turn)) return [];
+    const problems = [];
+    const state = await (await fetch(`${REMINDERS_URL}/_state?token=${token}`)).json();
+    if ("reminders_left" in turn && state.reminders.length !== turn.reminders_left) {
+      problems.push(`reminders left: expected ${turn.reminders_left}, ` +
+        `got ${state.reminders.length}`);
+    }
+    if ("reminder_created" in turn) {
+      const want = turn.reminder_created;
+      const last = state.created[state.created.length - 1];
+      const rule = last && last.trigger.recurrence.recurrenceRules[0];
+      if (!last || rule !== want.rule) {
+        problems.push(`reminder: expected rule ${want.rule}, got ${rule}`);
+      } else {
+        if (last.alertInfo.spokenInfo.content[0].locale !== want.locale) {
+          problems.push(`reminder locale: ${last.alertInfo.spokenInfo.content[0].locale}`);
+        }
+        if (state.problems.length) problems.push(`reminder schema: ${state.problems}`);
       }
     }
     return problems;

@@ -9,7 +9,8 @@ What the skill answers (docs/ARCHITECTURE.md, "Name-free requests"):
 - YES: a cramp in a muscle that has a routine; an out-of-scope place (chest, belly, face, all
   over), because the skill then speaks that red flag's advice with the number to call; a
   symptom that is a red flag or a routine-changing flag (pregnant, a child); prevention tips;
-  the disclaimer; when to see a doctor; the emergency number; how long to hold a stretch.
+  the disclaimer; when to see a doctor; the emergency number; how long to hold a stretch; the
+  bedtime stretch ("my bedtime stretch", "stretches to stop cramps").
 - MAYBE: a cramp in a vague place (leg, thigh, foot, knee: the skill asks one question or
   uses the calf default), a cramp or symptom with no value (the skill asks), the cramp log
   (it depends on what is stored, which this request must not read), and any otherwise-YES
@@ -17,7 +18,8 @@ What the skill answers (docs/ARCHITECTURE.md, "Name-free requests"):
 - NO: a muscle, symptom or other value that matches nothing (never a YES for a muscle without
   a routine); intents that only make sense inside a routine or about the skill's own
   settings (better, still cramping, it hurts, alone, helper, skip, clarify, voice, delete my
-  history, hold on, the other leg, and the questions asked mid-cramp); every AMAZON built-in
+  history, the nightly reminder and its cancelling, hold on, the other leg, and the questions
+  asked mid-cramp); every AMAZON built-in
   (stop, help, next, yes...: generic words that belong to the skill the listener is already
   talking to, not a reason to route a cold request here); any intent the adapter does not
   turn into a core event; any intent this module does not know.
@@ -40,7 +42,9 @@ UNKNOWN = "UNKNOWN"
 _CRAMP = "CrampIntent"
 _SYMPTOM = "SymptomIntent"
 _HOLD_TIME = "HoldTimeIntent"
-_ANSWERED_FROM_CONTENT = ("PreventionIntent", "DisclaimerIntent", "DoctorIntent")
+_ANSWERED_FROM_CONTENT = (
+    "PreventionIntent", "DisclaimerIntent", "DoctorIntent", "BedtimeIntent",
+)  # fmt: skip
 _EMERGENCY_NUMBER = "EmergencyNumberIntent"
 _DEPENDS_ON_STORE = ("CrampCountIntent",)
 # In-session only: answers to the skill's own questions, routine controls, settings.
@@ -63,6 +67,9 @@ IN_SESSION_ONLY = frozenset(
         "AgainIntent",
         "HeatIceIntent",
         "PainkillerIntent",
+        # The nightly reminder (issue 24): the skill's own setting, asked of the skill by name.
+        "ReminderIntent",
+        "StopReminderIntent",
     }
 )
 KNOWN_INTENTS = frozenset(
@@ -198,6 +205,8 @@ def can_fulfill(
 def _content_answer(content: Content, intent: str) -> Answer:
     if intent == "PreventionIntent":
         return "YES" if content.prevention else "NO"
+    if intent == "BedtimeIntent":  # "my bedtime stretch", the routine of PROTOCOLS 3a
+        return "YES" if content.bedtime.muscle.partner else "NO"
     if intent == "DisclaimerIntent":
         return "YES" if "disclaimer" in content.phrases else "NO"
     # DoctorIntent: when to get checked is what the red-flag triggers and scripts say.

@@ -34,14 +34,16 @@ from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive i
     RenderDocumentDirective,
 )
 from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
+from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.interfaces.system.system_state import SystemState
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.response_envelope import ResponseEnvelope
+from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach.alexa import display, metrics
+from cramp_coach.alexa import display, metrics, reminders
 from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.alexa.device_country import BoundedApiClient, device_country, device_tag
 from cramp_coach.alexa.envelope import STATE_KEY, admitted, foreign
@@ -82,6 +84,9 @@ INTENT_EVENTS: dict[str, str] = {
     "AgainIntent": "again",
     "HeatIceIntent": "heat_ice",
     "PainkillerIntent": "painkiller",
+    "BedtimeIntent": "bedtime",
+    "ReminderIntent": "reminder",
+    "StopReminderIntent": "stop_reminder",
     "AMAZON.NextIntent": "next",
     "AMAZON.PreviousIntent": "previous",
     "AMAZON.RepeatIntent": "repeat",
@@ -182,6 +187,15 @@ def request_locale(handler_input: HandlerInput) -> str:
     return resolve_locale(locale)
 
 
+def request_locale_raw(handler_input: HandlerInput) -> str:
+    """The request's own locale ("en-GB"), for what Alexa itself will say (a reminder)."""
+    try:
+        locale = get_locale(handler_input)
+    except AttributeError:
+        locale = None
+    return str(locale) if isinstance(locale, str) and locale else "en-US"
+
+
 def request_type(handler_input: HandlerInput) -> str:
     request = handler_input.request_envelope.request
     return str(request.object_type) if request is not None else ""
@@ -226,6 +240,8 @@ def event_from(handler_input: HandlerInput) -> Event:
         # A tap on the night display's "Next" (SendEvent with the argument "next").
         tapped = "next" if list(request.arguments or [])[:1] == ["next"] else "fallback"
         return Event(tapped, now, request_id=str(request.request_id or ""))
+    if isinstance(request, ConnectionsResponse):
+        return _permission_event(request, now)
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
@@ -238,6 +254,7 @@ def event_from(handler_input: HandlerInput) -> Event:
     part, _ = _slot_id(request, "part")
     symptom, _ = _slot_id(request, "symptom")
     volume, _ = _slot_id(request, "volume")
+    _, time_heard = _slot_id(request, "time")  # AMAZON.TIME: "22:30", or the words heard
     if helper not in ("PARTNER", "ALONE") and heard:
         # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
         words = set(heard.split())
@@ -257,6 +274,21 @@ def event_from(handler_input: HandlerInput) -> Event:
         symptom=symptom,
         volume=volume,
         heard=heard_texts,
+        time=time_heard,
+    )
+
+
+def _permission_event(request: ConnectionsResponse, now: float) -> Event:
+    """Alexa's answer to the reminders permission asked by voice: ACCEPTED, DENIED or
+    NOT_ANSWERED; the time asked for rides in the token (reminders.permission_directive)."""
+    payload = request.payload if isinstance(request.payload, dict) else {}
+    status = payload.get("status") if str(request.name or "") == "AskFor" else None
+    return Event(
+        "permission",
+        now,
+        request_id=str(request.request_id or ""),
+        permission=str(status) if status in ("ACCEPTED", "DENIED", "NOT_ANSWERED") else None,
+        time=reminders.token_time(request.token),
     )
 
 
@@ -278,8 +310,17 @@ def supports_apl(handler_input: HandlerInput) -> bool:
     return bool(interfaces and interfaces.alexa_presentation_apl is not None)
 
 
-def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
+def _speak(
+    handler_input: HandlerInput, outcome: Outcome, api_client: ApiClient | None = None
+) -> Response:
     builder = handler_input.response_builder
+    if outcome.reminder is not None:
+        # The core decided; the Reminders API is called here, and its result picks the words.
+        outcome, directive = reminders.carry_out(
+            handler_input, outcome, request_locale_raw(handler_input), api_client
+        )
+        if directive is not None:
+            builder.add_directive(directive)
     screen = outcome.screen if supports_apl(handler_input) else None
     if screen is not None:
         document, datasources = display.render(screen)
@@ -299,9 +340,15 @@ def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
 class ConversationHandler(AbstractRequestHandler):
     """Launch, every intent of the model, and the end of a session: all go through the core."""
 
-    def __init__(self, conversation: Callable[[str], Conversation], memory: Memory) -> None:
+    def __init__(
+        self,
+        conversation: Callable[[str], Conversation],
+        memory: Memory,
+        api_client: ApiClient | None = None,
+    ) -> None:
         self._conversation = conversation
         self._memory = memory
+        self._api_client = api_client
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return request_type(handler_input) in (
@@ -309,6 +356,7 @@ class ConversationHandler(AbstractRequestHandler):
             "IntentRequest",
             "SessionEndedRequest",
             "Alexa.Presentation.APL.UserEvent",
+            "Connections.Response",
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
@@ -354,7 +402,7 @@ class ConversationHandler(AbstractRequestHandler):
         )
         if event.kind == "session_ended":
             return handler_input.response_builder.response
-        return _speak(handler_input, outcome)
+        return _speak(handler_input, outcome, self._api_client)
 
 
 class SkillDisabledHandler(AbstractRequestHandler):
@@ -468,7 +516,9 @@ class CrampSkill(CustomSkill):
 
 
 def build_skill(
-    store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
+    store_factory: Callable[[], Store] | None = None,
+    prepare_store: bool = False,
+    api_client: ApiClient | None = None,
 ) -> CustomSkill:
     """The whole skill, ready for Lambda, the web service or the local chat.
 
@@ -493,14 +543,17 @@ def build_skill(
             conversations[folder] = Conversation(load_content(folder))
         return conversations[folder]
 
-    # The api client serves handler_input.service_client_factory (the Settings API for the
-    # device's time zone): DefaultApiClient with timeouts (device_country.py).
+    # Service clients (the Settings API for the device's time zone, through
+    # handler_input.service_client_factory; reminders, through the handler that makes them)
+    # call through api clients bounded in time, never the SDK's unbounded default. CrampSkill
+    # gives a request without a context an empty one, so the SDK's token lookup never fails.
+    api = api_client or reminders.BoundedApiClient()
     builder = CustomSkillBuilder(api_client=BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
     builder.add_request_handler(CanFulfillHandler(handled=INTENT_EVENTS))  # before the conversation
-    builder.add_request_handler(ConversationHandler(conversation, memory))
+    builder.add_request_handler(ConversationHandler(conversation, memory, api))
     builder.add_request_handler(UnhandledRequestHandler())
     builder.add_exception_handler(CalmFallbackExceptionHandler())
     builder.add_global_request_interceptor(AttributesGate(conversation))
@@ -560,7 +613,7 @@ def handle_envelope(skill: CustomSkill, event: Any, context: Any = None) -> dict
         log.error("request failed outside the handlers (%s)", type(exc).__name__)
         return calm_response_envelope(event)
     finally:
-        turn.end()
+        turn.done()
 
 
 def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:

@@ -146,6 +146,21 @@ class Muscle:
         return main
 
 
+BEDTIME = "BEDTIME"  # the routine id of the bedtime stretch (PROTOCOLS 3a), never a MUSCLE slot id
+
+
+@dataclass(frozen=True)
+class Bedtime:
+    """The bedtime prevention routine (PROTOCOLS 3a, P-BED): steps run by the same machinery
+    as a cramp's, as the routine `BEDTIME` on the track "bedtime"."""
+
+    muscle: Muscle  # id BEDTIME, not a leg (no leg check, no rub), its steps for either variant
+    intro: Sourced  # what it is, said honestly ("may mean fewer cramps")
+    closing: Sourced
+    offer: Sourced  # the one question that offers it (end of aftercare, RF-FREQ, prevention)
+    reminder_text: Sourced  # what a nightly reminder says: names the routine, nothing else
+
+
 @dataclass(frozen=True)
 class Vague:
     id: str
@@ -209,6 +224,7 @@ class Content:
     symptoms: SymptomModel
     phrases: dict[str, str]
     number_words: dict[int, str]  # for counts and durations ("thirty")
+    bedtime: Bedtime
     home: str | None = None  # the country whose numbers the locale speaks (en-GB: GB)
     country: str | None = None  # set on a view for another country (for_country)
     country_name: str | None = None  # that country as spoken ("New Zealand"): fills {country}
@@ -216,6 +232,10 @@ class Content:
     # The base language's wording of each phrase that speaks a number: what a country
     # without that kind of number hears instead (the base names no number).
     number_free: dict[str, str] = field(default_factory=dict)
+
+    def routine_muscle(self, routine_id: str) -> Muscle:
+        """A routine's steps and name: a muscle's, or the bedtime stretch's."""
+        return self.bedtime.muscle if routine_id == BEDTIME else self.muscles[routine_id]
 
     @property
     def emergency(self) -> PhoneNumber | None:
@@ -303,6 +323,16 @@ class Content:
                 sourced = getattr(m, extra)
                 if sourced is not None:
                     yield f"muscles.{mid}.{extra}", sourced.text
+        b = self.bedtime
+        yield "bedtime.name", b.muscle.name
+        for st in b.muscle.partner:
+            yield f"bedtime.steps.{st.id}", st.text
+            for i, beat in enumerate(st.beats):
+                yield f"bedtime.steps.{st.id}.beats[{i}]", beat.cue
+        for extra in ("intro", "closing", "offer", "reminder_text"):
+            yield f"bedtime.{extra}", getattr(b, extra).text
+        if b.muscle.caution:
+            yield "bedtime.caution", b.muscle.caution.text
         for vid, v in self.vague.items():
             for name in ("note", "question", "hint"):
                 text = getattr(v, name)
@@ -518,6 +548,7 @@ def _parse(
             "gentle_stop",
             "doctor_advice",
             "hold_advice",
+            "bedtime",
         },
     )
     red_flags: dict[str, RedFlag] = {}
@@ -657,6 +688,7 @@ def _parse(
         symptoms=_symptom_model(symptoms, red_flags, muscles, phrases, set(vague)),
         phrases=dict(phrases),
         number_words=numbers,
+        bedtime=_bedtime(r, top["bedtime"]),
     )
     for where, text in content.spoken_texts():
         if re.search(r"\d", text):
@@ -664,6 +696,37 @@ def _parse(
             file = s if where.startswith("phrases.") else r
             raise file.fail(where, "spoken text must not contain digits (use `numbers`)")
     return content
+
+
+def _bedtime(r: _Reader, value: Any) -> Bedtime:
+    where = "bedtime"
+    data = r.obj(
+        value, where, {"name", "intro", "caution", "steps", "closing", "offer", "reminder_text"}
+    )
+    steps = r.steps(data["steps"], f"{where}.steps")
+    for i, st in enumerate(steps):
+        if st.phase not in ("setup", "stretch") or st.ask or st.when or st.position_first:
+            raise r.fail(f"{where}.steps[{i}]", "a plain setup or counted stretch step")
+        if st.hold is not None and not st.beats:
+            raise r.fail(f"{where}.steps[{i}].beats", "holds and rests are counted as beats")
+    muscle = Muscle(
+        id=BEDTIME,
+        name=r.text(data["name"], f"{where}.name"),
+        leg=False,
+        partner=steps,
+        alone=steps,
+        gentle=(),
+        caution=r.sourced(data["caution"], f"{where}.caution"),
+        pregnancy=None,
+        red_flags=(),
+    )
+    return Bedtime(
+        muscle=muscle,
+        intro=r.sourced(data["intro"], f"{where}.intro"),
+        closing=r.sourced(data["closing"], f"{where}.closing"),
+        offer=r.sourced(data["offer"], f"{where}.offer"),
+        reminder_text=r.sourced(data["reminder_text"], f"{where}.reminder_text"),
+    )
 
 
 def _check(r: _Reader, value: Any, where: str, red_flags: dict[str, RedFlag]) -> Check:

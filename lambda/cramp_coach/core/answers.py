@@ -21,6 +21,7 @@ from cramp_coach.core.state import (
     AskingMuscle,
     Checking,
     Clarifying,
+    Finished,
     InRoutine,
     Locked,
     Paused,
@@ -48,9 +49,21 @@ class Answers(StartAnswers):
         if routine.question == "end_of_steps":
             return self.routines.better(st, routine)  # every step is done: on to aftercare
         lead = self.s.p("skipping") if e.kind == "skip" else ""
+        if e.kind == "skip" and routine.track == "bedtime":
+            return self._skip_stretch(st, routine, lead)
         if routine.question in ("offer", "choice", "choice_again"):
             return self.routines.skip_asked(st, routine, lead=lead)  # next: none of it
         return self.routines.advance(st, routine, lead=lead)
+
+    def _skip_stretch(self, st: State, routine: Routine, lead: str) -> Outcome:
+        """Skip in the bedtime stretch: on to the next setup (the seated stretch for anyone
+        not steady on their feet, G4), else the next step."""
+        steps = self.routines.steps(st, routine)
+        later = [i for i in range(routine.step + 1, len(steps)) if steps[i].phase == "setup"]
+        if not later:
+            return self.routines.advance(st, routine, lead=lead)
+        moved = replace(routine, step=later[0], question=None)
+        return self.routines.speak(st.with_phase(InRoutine(moved)), moved, lead=lead)
 
     def _check_unclear(self, st: State, e: Event, profile: _P) -> Outcome:
         """Anything but a clear answer to the leg check asks once more, then carries on."""
@@ -119,7 +132,7 @@ class Answers(StartAnswers):
             # After the safety question's "no", the step in progress again, whole (4.1). The
             # shared question does not ask a muscle's own check (the shin's compartment
             # question): that one is still asked before its rub.
-            own = self.c.muscles[routine.muscle].check is not None
+            own = self.c.routine_muscle(routine.muscle).check is not None
             check = routine.check if own else "clear"
             cleared = replace(routine, check=check, question=None, retried=False)
             return self.routines.speak(st.with_phase(InRoutine(cleared)), cleared)
@@ -162,18 +175,29 @@ class Answers(StartAnswers):
 
     def better(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
+        if routine.track == "bedtime":
+            return self.next(st, replace(e, kind="next"), profile)  # no cramp to ease
         if routine.check in ("asking", "asking_again"):
             return self._check_unclear(st, e, profile)
         return self.routines.better(st, routine)
 
     def still_cramping(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
+        if routine.track == "bedtime":
+            # A cramp during the bedtime stretch: help now, which muscle?
+            return self.ask_muscle(st.with_phase(AskingMuscle()), e, profile)
         if routine.check in ("asking", "asking_again"):
             return self._check_unclear(st, e, profile)
         return self.routines.still_cramping(st, routine)
 
     def hurts(self, st: State, e: Event, profile: _P) -> Outcome:
-        return self.routines.hurts(st, self._r(st))
+        routine = self._r(st)
+        if routine.track == "bedtime":
+            # G2: a stretch that hurts stops; enough for tonight.
+            st = st.with_phase(Finished()).with_context(replace(st.ctx, clear_resume=True))
+            speech = join(self.c.gentle_stop.text, self.s.p("bedtime_hurts"))
+            return self.s.say(st, speech, end=True)
+        return self.routines.hurts(st, routine)
 
     def hold_time(self, st: State, e: Event, profile: _P) -> Outcome:
         if st.routine is not None:
@@ -191,9 +215,10 @@ class Answers(StartAnswers):
         if m in self.c.muscles and m != routine.muscle:
             st = log_outcome(st, routine, "switched_muscle")
             name = self.c.muscles[m].name
-            out = self.start(
-                st, m, replace(e, now=routine.started_at), lead=self.s.p("switch_muscle", name=name)
-            )
+            # The same cramp keeps its ten-minute clock; a cramp during the bedtime stretch
+            # starts one now.
+            now = e.now if routine.track == "bedtime" else routine.started_at
+            out = self.start(st, m, replace(e, now=now), lead=self.s.p("switch_muscle", name=name))
             return replace(out, routine_ended="switched_muscle")
         vague = self.c.vague.get(m or "")
         if vague is not None and routine.muscle not in vague.choices and vague.default is None:

@@ -56,10 +56,6 @@ class InfoAnswers:
     def repeat(self, st: State, e: Event, profile: _P) -> Outcome:
         return self.restate(st, e)  # rebuilt from the state, never replayed (restate.py)
 
-    def prevention(self, st: State, e: Event, profile: _P) -> Outcome:
-        tips = " ".join(t.text for t in self.c.prevention)
-        return self._answer(st, join(self.s.p("prevention_intro"), tips))
-
     def doctor(self, st: State, e: Event, profile: _P) -> Outcome:
         text = join(self.c.doctor_advice.text, self.c.red_flags["RF_FREQ"].script)
         return self._answer(st, text)
@@ -93,10 +89,22 @@ class InfoAnswers:
 
     def _consent(self, st: State, keep: bool, key: str) -> Outcome:
         """The one way the log is switched on or off: in the session and in the store."""
-        if isinstance(st.phase, Confirming):
+        after_relief = isinstance(st.phase, Confirming)
+        if after_relief:
             st = st.with_phase(Finished())  # the question after relief: answered, goodnight
         st = st.with_context(replace(st.ctx, log_consent=keep))
+        if after_relief and not st.ctx.bedtime_offered:
+            # Then the bedtime stretch, offered once (PROTOCOLS 3a), instead of goodnight.
+            short = {
+                "log_consent_yes": "log_consent_yes_offer",
+                "log_consent_no": "log_consent_no_offer",
+            }
+            out = self.offer_bedtime(st, self.s.p(short.get(key, key)))
+            return replace(out, prefs={"log_consent": keep})
         return self._answer(st, self.s.p(key), {"log_consent": keep})
+
+    def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
+        raise NotImplementedError  # StartAnswers
 
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
         return self._consent(st, True, "log_on")
@@ -163,7 +171,8 @@ class InfoAnswers:
         if routine is None:
             return self.s.say(st, self.s.p("stop"), end=True)
         st = log_outcome(st, routine, "stopped")
-        out = self.s.say(st, self.s.p("stop_in_routine"), end=True)
+        key = "bedtime_stop" if routine.track == "bedtime" else "stop_in_routine"
+        out = self.s.say(st, self.s.p(key), end=True)
         return replace(out, save_resume=True, routine_ended="stopped")
 
     def session_ended(self, st: State, e: Event, profile: _P) -> Outcome:

@@ -8,7 +8,7 @@ between sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from cramp_coach.core.state import State
@@ -39,6 +39,8 @@ class Event:
     # (Outcome.wants_country): None when not looked up this turn, "" when looked up and not
     # known (no time zone, a failure, a timeout, a zone without a country).
     country: str | None = None
+    time: str | None = None  # a reminder's time as heard: AMAZON.TIME ("22:30") or words
+    permission: str | None = None  # the answer to a permission request: ACCEPTED | DENIED | ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,33 @@ class Screen:
     waits_for_position: bool = False  # the count starts on "next", after getting in position
 
 
+# What the adapter's Reminders API calls came to; the core has a sentence ready for each.
+REMINDER_RESULTS = (
+    "done", "none", "ask_permission", "no_permission", "bad_time", "limit", "down",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A nightly reminder the adapter makes (or cancels) through Alexa's Reminders API.
+
+    The core decides and words it; it never calls anything. `create`: one reminder at
+    hour:minute every day, in the device's time zone, saying `text` (the routine's name and
+    nothing about the person's health). `cancel`: every reminder of this skill. `answers`:
+    what to say for each result in REMINDER_RESULTS, so the adapter only picks one.
+    """
+
+    action: Literal["create", "cancel"]
+    hour: int = 0
+    minute: int = 0
+    text: str = ""
+    answers: tuple[tuple[str, str], ...] = ()
+    ends: tuple[str, ...] = ()  # results after which the session ends (the rest keep it open)
+
+    def answer(self, result: str) -> str:
+        return dict(self.answers).get(result, dict(self.answers).get("down", ""))
+
+
 @dataclass
 class Outcome:
     """What to say and what the adapters should remember."""
@@ -114,3 +143,4 @@ class Outcome:
     # This turn speaks a number to call and the device's country is not known yet: the adapter
     # may look it up and run the turn again with Event.country (docs/emergency-numbers.md).
     wants_country: bool = False
+    reminder: Reminder | None = None  # the adapter creates or cancels it, then speaks its answer

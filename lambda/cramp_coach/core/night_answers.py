@@ -68,10 +68,11 @@ class NightAnswers:
         return self.a.routines.speak(st.with_phase(InRoutine(routine)), routine, lead=lead)
 
     def how_to_stop(self, st: State, e: Event, profile: _P) -> Outcome:
-        """Mid-cramp, "how do I stop this" wants the step in progress, not bedtime tips."""
-        if not self._in_steps(st):
-            return self.a.ask_muscle(st, e, profile)
+        """Mid-cramp, "how do I stop this" wants the step in progress, not bedtime tips.
+        During the bedtime stretch it means a cramp now: which muscle?"""
         routine = st.routine
+        if not self._in_steps(st) or (routine is not None and routine.track == "bedtime"):
+            return self.a.ask_muscle(st, e, profile)
         assert routine is not None
         return self.a.routines.speak(st.with_phase(InRoutine(routine)), routine)
 
@@ -79,6 +80,9 @@ class NightAnswers:
         text = self.s.p(QUESTIONS[e.kind])
         if self._in_steps(st):
             return self._back_to_step(st, text)
+        if e.kind == "again" and st.routine is None and not st.ctx.bedtime_offered:
+            # "What do I do if it happens again", after the cramp: the bedtime stretch, offered.
+            return self.a.offer_bedtime(st, text)
         if isinstance(st.phase, Idle | Finished):
             st = st.with_phase(AskingMuscle())  # the answer ends on the muscle question
         return self.s.say(st, join(text, self.s.p("ask_muscle")), self.s.p("ask_muscle_reprompt"))

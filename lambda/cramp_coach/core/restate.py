@@ -23,6 +23,7 @@ from cramp_coach.core.state import (
     Confirming,
     InRoutine,
     Locked,
+    Offered,
     Paused,
     PriorCheck,
     ResumeOffer,
@@ -76,6 +77,11 @@ class Restater:
         if isinstance(phase, Confirming):
             key = "delete_confirm" if phase.about == "delete" else "log_consent_ask"
             return self.s.say(st, p(key), p("yes_no_reprompt"))
+        if isinstance(phase, Offered):
+            if phase.what == "reminder":
+                return self.s.say(st, p("reminder_offer"), p("yes_no_reprompt"))
+            offer = p("bedtime_prevention_offer") if phase.tips else self.c.bedtime.offer.text
+            return self.s.say(st, offer, p("yes_no_reprompt"))
         # Idle, AskingMuscle, Finished: which muscle, after the 12-hour advice if there is one.
         lock = st.ctx.prior_lock
         lead = join(p("prior_lock"), self.s.advice([lock.flag])) if lock else ""

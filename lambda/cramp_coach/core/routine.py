@@ -10,15 +10,18 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from cramp_coach.content import Content, Step
+from cramp_coach.content import BEDTIME, Content, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
 from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State
+from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State, Track
 
 
 def log_outcome(state: State, routine: Routine, outcome: str) -> State:
-    """Record how the routine is going in its cramp-log entry (it rides until stored)."""
+    """Record how the routine is going in its cramp-log entry (it rides until stored).
+    The bedtime stretch is no cramp: it never writes one (RF-FREQ counts cramps)."""
+    if routine.track == "bedtime":
+        return state
     entries = [e for e in state.ctx.unsaved if e.rid != routine.rid]
     entry = LogEntry(routine.rid, routine.started_at, routine.muscle, state.ctx.variant, outcome)
     kept = (*entries, entry)[-MAX_UNSAVED:]  # decode_state refuses more
@@ -34,7 +37,7 @@ class Routines:
         self._finish = finish  # the end of aftercare: the conversation says goodnight
 
     def is_leg(self, routine: Routine) -> bool:
-        return self.c.muscles[routine.muscle].leg
+        return self.c.routine_muscle(routine.muscle).leg
 
     def steps(self, state: State, routine: Routine) -> tuple[Step, ...]:
         return self.s.track(routine, state.ctx.variant)
@@ -42,11 +45,11 @@ class Routines:
     # ------------------------------------------------------------------ the leg check (G3)
     def check_text(self, routine: Routine) -> str:
         """The muscle's own check (the shin's compartment question), else the shared one."""
-        check = self.c.muscles[routine.muscle].check
+        check = self.c.routine_muscle(routine.muscle).check
         return check.text if check else self.c.safety_check.text
 
     def check_flag(self, routine: Routine) -> str:
-        check = self.c.muscles[routine.muscle].check
+        check = self.c.routine_muscle(routine.muscle).check
         return check.flag if check else "RF_DVT"
 
     # ------------------------------------------------------------------ starting
@@ -61,7 +64,13 @@ class Routines:
             started_at=event.now,
             rid=hashlib.sha256(seed).hexdigest()[:12],
             no_massage=bool(prior and prior.flag in CLOT_FLAGS),
+            track="bedtime" if muscle == BEDTIME else "main",
         )
+        if muscle == BEDTIME:
+            # What it is, honestly, and the standing rule (G4) before anyone stands up.
+            bed = self.c.bedtime
+            caution = bed.muscle.caution.text if bed.muscle.caution else ""
+            return self.speak(state, routine, lead=join(lead, bed.intro.text, caution), note=note)
         m = self.c.muscles[muscle]
         notes = [note]
         if m.caution:
@@ -117,7 +126,7 @@ class Routines:
             # The quick check after the first hold (PROTOCOLS section 1), never before step 1.
             routine = replace(routine, check="asking", question=None)
             return self._out(state, routine, lead, note, self.check_text(routine), counting)
-        if counted and step.phase == "stretch":
+        if counted and step.phase == "stretch" and routine.track != "bedtime":
             routine = replace(routine, question="easing")
             return self._out(state, routine, lead, note, p("prompt_after_hold"), counting)
         routine = replace(routine, question=None)
@@ -179,7 +188,7 @@ class Routines:
         if index < len(steps):
             moved = replace(routine, step=index, question=None)
             return self.speak(state, moved, lead=join(*notes))
-        if routine.track == "aftercare":
+        if routine.track in ("aftercare", "bedtime"):
             return self._finish(state, routine)
         asked = replace(routine, step=len(steps) - 1, question="end_of_steps")
         speech = join(*notes, self.s.p("end_of_steps_question", name=self.s.name(routine)))
@@ -225,7 +234,8 @@ class Routines:
 
     def start_over(self, state: State, routine: Routine) -> Outcome:
         # The ten-minute clock keeps running: starting over is the same cramp.
-        again = replace(routine, track="main", step=0, repeats=0, question=None, chosen=-1)
+        track: Track = "bedtime" if routine.track == "bedtime" else "main"
+        again = replace(routine, track=track, step=0, repeats=0, question=None, chosen=-1)
         return self.speak(state, again, lead=self.s.p("start_over", name=self.s.name(again)))
 
     def still_cramping(self, state: State, routine: Routine) -> Outcome:
@@ -255,7 +265,7 @@ class Routines:
 
     def hurts(self, state: State, routine: Routine) -> Outcome:
         stop = self.c.gentle_stop.text
-        m = self.c.muscles[routine.muscle]
+        m = self.c.routine_muscle(routine.muscle)
         if routine.check in ("asking", "asking_again"):
             routine = replace(routine, check="unasked")  # never answered: asked again later
         if routine.track == "main" and m.gentle_for(state.ctx.variant):
@@ -277,7 +287,7 @@ class Routines:
     def switch_variant(self, state: State, routine: Routine, variant: str) -> Outcome:
         """Alone <-> helped keeps the position: the first step of the same phase."""
         lead = self.s.p("now_alone" if variant == "alone" else "now_partner")
-        if routine.track == "aftercare" or variant == state.ctx.variant:
+        if routine.track in ("aftercare", "bedtime") or variant == state.ctx.variant:
             return self.speak(state, routine, lead=lead)
         old = self.steps(state, routine)
         phase = old[min(routine.step, len(old) - 1)].phase

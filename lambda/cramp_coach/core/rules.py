@@ -26,6 +26,7 @@ from typing import Any
 
 from cramp_coach.content import COUNTRY_TEMPLATES, NUMBER_PHRASES, Content, number_fields
 from cramp_coach.core import answers, start_answers
+from cramp_coach.core.bedtime import BedtimeAnswers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
 from cramp_coach.core.night_answers import NightAnswers
 from cramp_coach.core.restate import Restater
@@ -43,6 +44,7 @@ from cramp_coach.core.state import (
     InRoutine,
     Locked,
     LockRecord,
+    Offered,
     Paused,
     PriorCheck,
     ResumeOffer,
@@ -99,6 +101,12 @@ class Conversation:
         self.a.restate = lambda st, e: restater(st, e, self._answer_for)
         a = self.a
         n = NightAnswers(a)
+        b = self.b = BedtimeAnswers(a)
+        # Issue 24: the bedtime stretch and its nightly reminder, from every phase.
+        bedtime: dict[str, Handler] = {
+            "bedtime": b.bedtime, "reminder": b.reminder, "stop_reminder": b.stop_reminder,
+            "permission": b.permission, "prevention": b.prevention,
+        }  # fmt: skip
         # Issue 22: hold-on, "the other leg", the side of a limb, questions asked mid-cramp.
         night: dict[str, Handler] = {
             "hold_on": n.hold_on, "other_side": n.other_side, "how_to_stop": n.how_to_stop,
@@ -116,12 +124,12 @@ class Conversation:
         }  # fmt: skip
         common: dict[str, Handler] = {
             "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
-            "prevention": a.prevention, "count": a.count, "delete_history": a.delete_history,
+            "count": a.count, "delete_history": a.delete_history,
             "voice": a.voice, "doctor": a.doctor, "emergency_number": a.emergency_number,
             "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
             "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
             "hold_time": a.hold_time, "symptom": a.ask_muscle, "fallback": a.fallback_idle,
-            **night,
+            **night, **bedtime,
         }  # fmt: skip
         asking: dict[str, Handler] = {
             "fallback": a.miss, "next": a.miss, "dont_know": a.miss, "yes": a.miss,
@@ -140,6 +148,8 @@ class Conversation:
                        "next": a.check_again, "dont_know": a.check_again,
                        "cramp": a.check_again, "still_cramping": a.check_again},
             Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no},
+            Offered: {**common, "yes": b.offer_yes, "no": b.offer_no, "stop": b.offer_no,
+                      "next": a.repeat, "skip": b.offer_no},
             PriorCheck: {**common, "yes": a.prior_yes, "no": a.prior_no,
                          **dict.fromkeys(("fallback", "dont_know", "next", "skip", "resume",
                                           "still_cramping", "better", "clarify"),
@@ -269,11 +279,21 @@ class Conversation:
                 e = replace(e, kind="still_cramping")  # "it won't stop" is not RF-LONG (4)
             elif finding.unsure or (e.kind == "symptom" and not finding and not finding.still):
                 return a.safety_question(st, e, profile, lead=lead)
+        # Cramps most nights, in the person's own words, outside any steps: the advice (the
+        # lead), then the bedtime stretch offered once (PROTOCOLS 3a).
+        if (
+            "RF_FREQ" in advice
+            and st.routine is None
+            and not st.ctx.bedtime_offered
+            and isinstance(st.phase, Idle | AskingMuscle | Finished | Offered)
+            and e.kind in ("symptom", "fallback", "prevention", "doctor", "count")
+        ):
+            return a.offer_bedtime(st, lead)
         # 5. Ten minutes without easing (G1).
         routine = st.routine
         if (
             routine is not None
-            and routine.track != "aftercare"
+            and routine.track not in ("aftercare", "bedtime")  # bedtime: no cramp, no clock
             and e.now - routine.started_at >= LONG_CRAMP_S
             and e.kind not in _TEN_MINUTE_EXEMPT
         ):

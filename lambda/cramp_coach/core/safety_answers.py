@@ -34,6 +34,8 @@ _P = Profile | None
 
 def _names_breathing(text: str, content: Content) -> bool:
     return "BREATH" in read_words((text,), content, None, set()).concepts
+
+
 # Events that carry only words: they may answer an open safety question.
 _WORDS = frozenset({"symptom", "fallback", "clarify", "dont_know", "still_cramping"})
 # Moving on is no answer to a safety question (PROTOCOLS 4.1: a miss is never a step).
@@ -61,7 +63,8 @@ class SafetyAnswers(InfoAnswers):
         clot = not emergency and any(f in CLOT_FLAGS for f in flags)
         # A possible clot: ask about breathing next; "yes" there is RF-PE.
         tail = self.s.p("breath_check" if clot else "red_flag_reprompt")
-        muscle = routine.muscle if routine else (e.muscle if e.muscle in self.c.muscles else None)
+        muscle = routine.muscle if routine else e.muscle
+        muscle = muscle if muscle in self.c.muscles else None  # the bedtime stretch: none
         level: Level = "emergency" if emergency else "urgent"
         record = LockRecord(primary, level, muscle, e.now, about=person(st, e))
         prior = st.ctx.prior_lock

@@ -34,12 +34,12 @@ class Speaker:
     def track(self, routine: Routine, variant: str) -> tuple[Step, ...]:
         if routine.track == "aftercare":
             return self.c.aftercare_for(routine.muscle)
-        return self.c.muscles[routine.muscle].track(routine.track, variant)
+        return self.c.routine_muscle(routine.muscle).track(routine.track, variant)
 
     def name(self, routine: Routine) -> str:
         if routine.track == "aftercare":
             return self.p("aftercare_name")
-        return self.c.muscles[routine.muscle].name
+        return self.c.routine_muscle(routine.muscle).name
 
     def count(self, step: Step) -> str:
         """The counted part of a step: its beats, or one hold, or the duration to keep it up."""

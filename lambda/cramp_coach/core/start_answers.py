@@ -32,6 +32,7 @@ from cramp_coach.core.state import (
     InRoutine,
     Locked,
     LockRecord,
+    Offered,
     PriorCheck,
     ResumeOffer,
     Routine,
@@ -43,7 +44,11 @@ from cramp_coach.core.state import (
 _P = Profile | None
 # The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
 _PRECAUTION = {
-    "leg": "RF_DVT", "breath": "RF_PE", "heat": "RF_HEAT", "baby": "RF_INFANT", "blood": "RF_ISCH"
+    "leg": "RF_DVT",
+    "breath": "RF_PE",
+    "heat": "RF_HEAT",
+    "baby": "RF_INFANT",
+    "blood": "RF_ISCH",
 }
 
 
@@ -77,7 +82,7 @@ class StartAnswers(SafetyAnswers):
             return self.ask_muscle(st.with_phase(AskingMuscle()), e, profile)
         out = self.start(st, phase.muscle, e)
         routine = out.state.routine
-        own_check = routine is not None and self.c.muscles[routine.muscle].check is not None
+        own_check = routine is not None and self.c.routine_muscle(routine.muscle).check is not None
         if routine is not None and phase.about == "leg" and not own_check:  # else: asked later
             checked = replace(routine, check="unanswered" if unanswered else "clear")
             out = replace(out, state=out.state.with_phase(InRoutine(checked)))
@@ -269,7 +274,8 @@ class StartAnswers(SafetyAnswers):
         st = st.with_context(replace(st.ctx, variant=offer.variant)).with_phase(
             InRoutine(offer.routine)
         )
-        if e.now - offer.routine.started_at >= LONG_CRAMP_S and offer.routine.track != "aftercare":
+        clocked = offer.routine.track not in ("aftercare", "bedtime")
+        if e.now - offer.routine.started_at >= LONG_CRAMP_S and clocked:
             return self.raise_red_flag(st, e, ["RF_LONG"])
         lead = self.s.p("resuming", step=offer.routine.step + 1)
         return self.routines.speak(st, replace(offer.routine, question=None), lead=lead)
@@ -281,7 +287,23 @@ class StartAnswers(SafetyAnswers):
             st.with_context(replace(st.ctx, variant=offer.variant)), offer.routine.muscle, e
         )
 
+    def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
+        """The bedtime stretch offered (PROTOCOLS 3a): one short question, once a session."""
+        st = st.with_phase(Offered("bedtime", tips)).with_context(
+            replace(st.ctx, bedtime_offered=True)
+        )
+        question = self.s.p("bedtime_prevention_offer") if tips else self.c.bedtime.offer.text
+        return self.s.say(st, join(lead, question), self.s.p("yes_no_reprompt"))
+
+    def finish_bedtime(self, st: State) -> Outcome:
+        """The end of the stretch: its closing line, then a nightly reminder is offered."""
+        st = st.with_phase(Offered("reminder")).with_context(replace(st.ctx, clear_resume=True))
+        speech = join(self.c.bedtime.closing.text, self.s.p("reminder_offer"))
+        return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
+
     def finish(self, st: State, routine: Routine) -> Outcome:
+        if routine.track == "bedtime":
+            return self.finish_bedtime(st)
         parts = [self.c.reassurance.text, self.closing_warning()]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
@@ -295,6 +317,9 @@ class StartAnswers(SafetyAnswers):
             return replace(
                 self.s.say(st, speech, self.s.p("yes_no_reprompt")), freq_advised=advised
             )
+        if not st.ctx.bedtime_offered:
+            # Offered once, briefly, at the end of aftercare (and after RF-FREQ's advice).
+            return replace(self.offer_bedtime(st, join(*parts)), freq_advised=advised)
         out = self.s.say(
             st.with_phase(Finished()), join(*parts, self.s.p("aftercare_done")), end=True
         )

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeAlias, cast, get_args
 
 import dacite
 
-from cramp_coach.content import Content
+from cramp_coach.content import BEDTIME, Content
 from cramp_coach.core.model import Event, LogEntry
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 STATE_VERSION = 2
 
 Variant: TypeAlias = Literal["partner", "alone"]
-Track: TypeAlias = Literal["main", "gentle", "aftercare"]
+# "bedtime": the bedtime stretch (PROTOCOLS 3a), routine id BEDTIME; never a cramp.
+Track: TypeAlias = Literal["main", "gentle", "aftercare", "bedtime"]
 # The leg check before any massage (G3): asked after the first hold or before a rub.
 LegCheck: TypeAlias = Literal["unasked", "asking", "asking_again", "unanswered", "clear"]
 # What the last turn asked inside a routine, so that "yes" and "no" mean something.
@@ -159,6 +160,16 @@ class Confirming:
 
 
 @dataclass(frozen=True)
+class Offered:
+    """A yes/no offer outside a routine: the bedtime stretch (PROTOCOLS 3a: at the end of
+    aftercare, after RF-FREQ, as the prevention answer) or a nightly reminder after it."""
+
+    what: Literal["bedtime", "reminder"]
+    tips: bool = False  # the offer answered "how do I prevent cramps": a no hears the rest
+    kind: Literal["offered"] = "offered"
+
+
+@dataclass(frozen=True)
 class Finished:
     kind: Literal["finished"] = "finished"
 
@@ -174,6 +185,7 @@ Phase: TypeAlias = (
     | PriorCheck
     | Locked
     | Confirming
+    | Offered
     | Finished
 )
 PHASES: tuple[type[Any], ...] = (
@@ -187,6 +199,7 @@ PHASES: tuple[type[Any], ...] = (
     PriorCheck,
     Locked,
     Confirming,
+    Offered,
     Finished,
 )
 _BY_KIND = {cls.kind: cls for cls in PHASES}  # each class's default `kind`
@@ -234,6 +247,7 @@ class Context:
     # The device's country (Event.country, Profile.country): None never looked up in this
     # session; "" looked up, not known (the locale's numbers); else ISO 3166 alpha-2.
     country: str | None = None
+    bedtime_offered: bool = False  # the bedtime stretch was offered once in this session
 
 
 def person(st: State, e: Event) -> Person:
@@ -312,7 +326,11 @@ def _when(moment: float) -> bool:
 
 
 def routine_fits(routine: Routine, content: Content) -> bool:
+    if (routine.muscle == BEDTIME) != (routine.track == "bedtime"):
+        return False  # the bedtime stretch runs on its own track, and nothing else does
     muscle = content.muscles.get(routine.muscle)
+    if routine.muscle == BEDTIME:
+        muscle = content.bedtime.muscle
     if muscle is None or routine.repeats < 0 or routine.step < 0 or routine.chosen < -1:
         return False
     if not _when(routine.started_at) or not _RID.fullmatch(routine.rid):
@@ -379,7 +397,7 @@ def _fits(state: State, content: Content) -> bool:
     if isinstance(phase, Checking) and phase.muscle not in (None, *content.muscles):
         return False
     if isinstance(phase, PriorCheck) and (
-        phase.muscle not in content.muscles or ctx.prior_lock is None
+        phase.muscle not in (*content.muscles, BEDTIME) or ctx.prior_lock is None
     ):
         return False
     if isinstance(phase, Locked) and phase.flag not in content.red_flags:

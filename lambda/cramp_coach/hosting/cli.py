@@ -11,17 +11,20 @@ import sys
 def _chat(args: argparse.Namespace) -> int:
     from cramp_coach.alexa.skill import build_skill
     from cramp_coach.hosting.local.chat import _interactive_lines, run
+    from cramp_coach.hosting.local.reminders_api import ShowingApiClient
 
     if args.store:
         os.environ["CRAMP_STORE"] = args.store
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    skill = build_skill()
+    api = ShowingApiClient()  # reminders: shown as they would be sent, nothing leaves
+    skill = build_skill(api_client=api)
     if args.script:
         with open(args.script, encoding="utf-8") as handle:
-            return run(skill, list(handle), sys.stdout, interactive=False, locale=args.locale)
+            script = list(handle)
+        return run(skill, script, sys.stdout, interactive=False, locale=args.locale, api=api)
     interactive = sys.stdin.isatty()
     lines = _interactive_lines() if interactive else sys.stdin
-    return run(skill, lines, sys.stdout, interactive=interactive, locale=args.locale)
+    return run(skill, lines, sys.stdout, interactive=interactive, locale=args.locale, api=api)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -28,14 +28,27 @@ _TURN: ContextVar[tuple[float, Hashable | None] | None] = ContextVar(
 )
 
 
+# When this turn's request arrived (time.monotonic seconds): other bounded work of the turn
+# (the Reminders API calls, reminders.py) counts its own budget from here.
+_ARRIVED: ContextVar[float | None] = ContextVar("cramp_coach_arrived", default=None)
+
+
 def begin(arrived: float | None = None, budget: float = TURN_BUDGET_S) -> float:
     """Start a turn: store work may run until `arrived + budget` (time.monotonic seconds).
 
     Returns the deadline.
     """
-    deadline = (time.monotonic() if arrived is None else arrived) + budget
+    start = time.monotonic() if arrived is None else arrived
+    _ARRIVED.set(start)
+    deadline = start + budget
     _TURN.set((deadline, None))
     return deadline
+
+
+def since_arrival(seconds: float) -> float:
+    """The moment `seconds` after this turn's request arrived (from now outside a turn)."""
+    arrived = _ARRIVED.get()
+    return (time.monotonic() if arrived is None else arrived) + seconds
 
 
 def claim(request: Hashable) -> float:
@@ -94,5 +107,11 @@ def reserving(seconds: float) -> Iterator[None]:
 
 
 def end() -> None:
-    """Forget the turn (the next request on this thread begins its own)."""
+    """Forget the turn's store deadline (the next request on this thread begins its own)."""
     _TURN.set(None)
+
+
+def done() -> None:
+    """The request is answered: forget its deadline and when it arrived."""
+    _TURN.set(None)
+    _ARRIVED.set(None)

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from cramp_coach.alexa.skill import handle_envelope
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.hosting.local.nlu import MODELS_DIR, InteractionModel, normalize
+from cramp_coach.hosting.local.reminders_api import ShowingApiClient
 
 _INVOKE = re.compile(
     r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$"
@@ -44,17 +45,31 @@ class Chat:
         model: InteractionModel | None = None,
         clock: Callable[[], float] = time.time,
         locale: str = "en-US",
+        api: ShowingApiClient | None = None,
     ) -> None:
         self.skill = skill
         self.locale = locale
+        self.api = api
+        # Alexa's permission for reminders, granted or not in this chat, and a question
+        # Alexa is asking about it (the token of a Connections.SendRequest AskFor).
+        self.scopes: dict[str, str] = {}
+        self.asking: str | None = None
         # The locale's own model; a locale without one (en-NZ, to hear the fallback) uses en-US's.
         self.model = model or InteractionModel.for_locale(
             locale if (MODELS_DIR / f"{locale}.json").is_file() else "en-US"
         )
         self.clock = clock
         self.offset = 0.0
-        self.session = Session(locale=locale)
+        self.session = self._new_session()
         self.open = False
+
+    def _new_session(self, user_id: str | None = None) -> Session:
+        session = (
+            Session(locale=self.locale) if user_id is None else Session(user_id, locale=self.locale)
+        )
+        session.api_access_token = "local-chat-api-token"
+        session.scopes = self.scopes
+        return session
 
     def now(self) -> float:
         return self.clock() + self.offset
@@ -73,15 +88,17 @@ class Chat:
         if text.startswith("/"):
             return self._command(text)
         utterance = normalize(text)
+        if self.asking is not None:
+            return self._permission(utterance)
         invoked = _INVOKE.match(utterance)
         if invoked:
-            self.session = Session(user_id=self.session.user_id, locale=self.locale)
+            self.session = self._new_session(self.session.user_id)
             if not invoked.group(2):
                 return self._show(self._send(self.session.launch(self.now())), "LaunchRequest")
             utterance = invoked.group(2)
         elif not self.open:
             # Out of a session Alexa needs the invocation name; be kind and add it.
-            self.session = Session(user_id=self.session.user_id, locale=self.locale)
+            self.session = self._new_session(self.session.user_id)
         resolution = self.model.resolve(utterance)
         envelope = self.session.intent(resolution.intent, self.now(), resolution.slots)
         label = resolution.intent + "".join(
@@ -89,6 +106,19 @@ class Chat:
             for name, (heard, value_id) in resolution.slots.items()
         )
         return self._show(self._send(envelope), label)
+
+    def _permission(self, utterance: str) -> list[str]:
+        """The answer to Alexa's own permission question; the skill hears it as a
+        Connections.Response, and a yes stays granted for the rest of the chat."""
+        token, self.asking = self.asking or "", None
+        words = set(utterance.split())
+        yes = bool(words & {"yes", "yeah", "yep", "sure", "ok", "okay", "allow"})
+        status = "ACCEPTED" if yes and "no" not in words else "DENIED"
+        if status == "ACCEPTED":
+            self.scopes["alexa::alerts:reminders:skill:readwrite"] = "GRANTED"
+        self.session = self._new_session(self.session.user_id)
+        envelope = self.session.connections_response(self.now(), status, token)
+        return self._show(self._send(envelope), f"Connections.Response AskFor {status}")
 
     def _command(self, text: str) -> list[str]:
         name, _, arg = text.partition(" ")
@@ -106,7 +136,7 @@ class Chat:
             return ["(silence: Alexa closed the session)"]
         if name == "/forget":
             # The same as saying "delete my history" and "yes": everything, the lock included.
-            self.session = Session(user_id=self.session.user_id, locale=self.locale)
+            self.session = self._new_session(self.session.user_id)
             self._send(self.session.intent("DeleteHistoryIntent", self.now(), {}))
             self._send(self.session.intent("AMAZON.YesIntent", self.now(), {}))
             return ["(history deleted: profile, routine, 12-hour warning and log)"]
@@ -142,6 +172,15 @@ class Chat:
         card = body.get("card")
         if card:
             lines.append(f"  card: {card.get('title')}: {card.get('content')}")
+        if self.api is not None:
+            lines += self.api.drain()
+        for directive in body.get("directives") or []:
+            if directive.get("type") == "Connections.SendRequest":
+                self.asking = str(directive.get("token") or "")
+                lines.append(
+                    "  (Alexa asks for the reminders permission, in its own words: "
+                    "answer yes or no)"
+                )
         lines.append("  (session ended)" if body.get("shouldEndSession") else "  (listening...)")
         return lines
 
@@ -153,8 +192,9 @@ def run(
     interactive: bool,
     locale: str = "en-US",
     store_factory: Callable[[], Any] | None = None,
+    api: ShowingApiClient | None = None,
 ) -> int:
-    chat = Chat(skill, locale=locale)
+    chat = Chat(skill, locale=locale, api=api)
     if interactive:
         out.write(
             "Cramp Coach local chat. Say what you'd say to Alexa, e.g.\n"

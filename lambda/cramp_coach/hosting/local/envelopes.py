@@ -57,14 +57,27 @@ class Session:
         self.session_id = session_id or f"amzn1.echo-api.session.{uuid.uuid4()}"
         self.attributes: dict[str, Any] = {}
         self.new = True
+        # Alexa's APIs (reminders, settings): where they are, the request's token, and the
+        # permissions the user has granted (scope -> "GRANTED" / "DENIED").
+        self.api_endpoint = "https://api.amazonalexa.com"
+        self.api_access_token: str | None = None
+        self.scopes: dict[str, str] = {}
+        self.device_id = "amzn1.ask.device.LOCAL"
 
     def _envelope(self, request: dict[str, Any]) -> dict[str, Any]:
-        system = {
+        user: dict[str, Any] = {"userId": self.user_id}
+        if self.scopes:
+            user["permissions"] = {
+                "scopes": {scope: {"status": status} for scope, status in self.scopes.items()}
+            }
+        system: dict[str, Any] = {
             "application": {"applicationId": self.skill_id},
-            "user": {"userId": self.user_id},
-            "device": {"deviceId": "amzn1.ask.device.LOCAL", "supportedInterfaces": {}},
-            "apiEndpoint": "https://api.amazonalexa.com",
+            "user": user,
+            "device": {"deviceId": self.device_id, "supportedInterfaces": {}},
+            "apiEndpoint": self.api_endpoint,
         }
+        if self.api_access_token:
+            system["apiAccessToken"] = self.api_access_token
         return {
             "version": "1.0",
             "session": {
@@ -98,6 +111,22 @@ class Session:
         intent = {"name": name, "confirmationStatus": "NONE", "slots": filled}
         return self._envelope(
             self._request("IntentRequest", ts, dialogState="COMPLETED", intent=intent)
+        )
+
+    def connections_response(
+        self, ts: float, status: str, token: str, name: str = "AskFor"
+    ) -> dict[str, Any]:
+        """Alexa's answer to a Connections.SendRequest (the permission asked by voice)."""
+        payload = {"permissionScope": "alexa::alerts:reminders:skill:readwrite", "status": status}
+        return self._envelope(
+            self._request(
+                "Connections.Response",
+                ts,
+                name=name,
+                status={"code": "200", "message": "OK"},
+                payload=payload,
+                token=token,
+            )
         )
 
     def session_ended(self, ts: float, reason: str = "EXCEEDED_MAX_REPROMPTS") -> dict[str, Any]:
