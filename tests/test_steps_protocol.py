@@ -12,7 +12,7 @@ import pytest
 
 from cramp_coach.content import CONTENT_DIR, Content, ContentError, parse_content
 from cramp_coach.core.state import decode_state
-from tests.conftest import Conversation, Turn
+from tests.conftest import Conversation, Turn, advice
 from tests.spoken import LEG_RUBS
 
 CHECKING = ("asking", "asking_again")
@@ -125,7 +125,7 @@ def test_shin_check_before_the_rub_yes_is_the_compartment_emergency(
         turn = talk.say("Next")
     assert check.text in turn.speech
     turn = talk.say("Yes")
-    assert turn.speech.startswith(content.red_flags["RF_SWELL"].script)
+    assert turn.speech.startswith(advice(content, "RF_SWELL"))
     assert turn.state["mode"] == "locked" and turn.state["red_flag"] == "RF_SWELL"
 
 

@@ -34,6 +34,8 @@ CONTENT_DIR = Path(__file__).parent
 BASE_LANGUAGE = "en"
 # The phrases the core appends after an emergency-level and an urgent-level red flag.
 NUMBER_PHRASES = {"emergency": "emergency_number", "urgent": "urgent_number"}
+# The phrase an emergency turn opens with, unless the red flag names another ("call").
+CALL_PHRASE = "call_emergency"
 # Kinds of phone number a locale may name; phrases use {<kind>_spoken} and {<kind>_name}.
 NUMBER_KINDS = ("emergency", "urgent", "ambulance")
 # Overlay tables that may gain keys a base does not have.
@@ -41,6 +43,7 @@ OPEN_TABLES = {"sources", "numbers"}
 # Keys an overlay must never change: structure, not wording.
 FIXED_KEYS = {
     "id", "source", "level", "hold", "phase", "legs_only", "position_first", "leg", "flag",
+    "call", "joined",
 }  # fmt: skip
 MAX_STEP_WORDS = 30
 PHASES = ("setup", "stretch", "massage", "care")
@@ -158,6 +161,9 @@ class RedFlag:
     trigger: str
     script: str
     source: str
+    # Emergency level: the phrase that opens its turn, the action and the number first
+    # ("Call 9 1 1 now."); the script after it is the reason. None below emergency.
+    call: str | None = None
 
     @property
     def stops_routine(self) -> bool:
@@ -467,15 +473,21 @@ def _parse(
     )
     red_flags: dict[str, RedFlag] = {}
     for rf_id, raw in r.obj(top["red_flags"], "red_flags", set(), set(top["red_flags"])).items():
-        data = r.obj(raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"})
+        data = r.obj(
+            raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"}, {"call"}
+        )
         if data["level"] not in LEVELS:
             raise r.fail(f"red_flags.{rf_id}.level", f"must be one of {LEVELS}")
+        call = data.get("call", CALL_PHRASE if data["level"] == "emergency" else None)
+        if call is not None and data["level"] != "emergency":
+            raise r.fail(f"red_flags.{rf_id}.call", "only an emergency opens with the call")
         red_flags[rf_id] = RedFlag(
             rf_id,
             data["level"],
             r.text(data["trigger"], f"red_flags.{rf_id}.trigger"),
             r.text(data["script"], f"red_flags.{rf_id}.script"),
             r.text(data["source"], f"red_flags.{rf_id}.source"),
+            call,
         )
 
     muscles: dict[str, Muscle] = {}
@@ -575,6 +587,13 @@ def _parse(
     for key, value in phrases.items():
         s.text(value, key)
     _check_number_phrases(s, phrases, phone_numbers)
+    for rf in red_flags.values():
+        if rf.call is not None and rf.call not in phrases:
+            raise r.fail(f"red_flags.{rf.id}.call", f"no phrase {rf.call!r}")
+        if rf.call is not None and phone_numbers.get("emergency") and (
+            "{emergency_spoken}" not in phrases[rf.call]
+        ):
+            raise s.fail(rf.call, "must speak the number through {emergency_spoken}")
 
     content = Content(
         locale=r.text(top["locale"], "locale"),

@@ -110,9 +110,26 @@ class Speaker:
             return self.p("urgent_number")
         return ""
 
+    def call(self, flag_ids: list[str]) -> str:
+        """An emergency's first words: the action and the number ("Call 9 1 1 now."), from the
+        locale's phrases and numbers; "" below emergency level."""
+        for f in (self.c.red_flags[i] for i in flag_ids):
+            if f.level == "emergency" and f.call:
+                return self.p(f.call)
+        return ""
+
     def advice(self, flag_ids: list[str]) -> str:
+        """What a red flag says: an emergency opens with the call and gives the reason after,
+        with nothing less serious after it; an urgent flag ends with the same-day line."""
         flags = [self.c.red_flags[i] for i in flag_ids]
+        call = self.call(flag_ids)
+        if call:
+            return join(call, *(f.script for f in flags if f.level == "emergency"))
         return join(*(f.script for f in flags), self.number_for(flags))
+
+    def red_flag_reprompt(self, flag_ids: list[str]) -> str:
+        """Heard after silence: an emergency's call once more, in one sentence, then the offer."""
+        return join(self.call(flag_ids), self.p("red_flag_reprompt"))
 
     def red_flag_screen(self, flag_ids: list[str]) -> Screen:
         flags = [self.c.red_flags[i] for i in flag_ids]
@@ -121,7 +138,7 @@ class Speaker:
             kind="red_flag",
             title=self.p("red_flag_title_emergency" if emergency else "red_flag_title_urgent"),
             progress="",
-            text=" ".join(f.script for f in flags),
+            text=plain(self.advice(flag_ids)),
             number=self.c.emergency.digits if emergency and self.c.emergency else None,
         )
 

@@ -183,7 +183,7 @@ class StartAnswers(SafetyAnswers):
         assert lock is not None  # decode_state never lets PriorCheck in without it
         st = st.with_phase(Locked(lock.flag, lock.level))
         speech = join(self.s.advice([lock.flag]), self.s.p("red_flag_reprompt"))
-        out = self.s.say(st, speech, self.s.p("red_flag_reprompt"))
+        out = self.s.say(st, speech, self.s.red_flag_reprompt([lock.flag]))
         return replace(out, screen=self.s.red_flag_screen([lock.flag]))
 
     def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
