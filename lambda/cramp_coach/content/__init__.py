@@ -101,6 +101,11 @@ class Step:
     # first asks, and the answer's words pick the one step played (never both).
     ask: str | None = None
     when: tuple[str, ...] = ()
+    # A held stretch whose words lean on the step before ("keep that stretch"): how to get
+    # back into it after moving on (a rub, the next step), for "still cramping".
+    again: str | None = None
+    # Said in the same turn as the step before it (aftercare: fewer turns for a tired ear).
+    joined: bool = False
 
     @property
     def offer(self) -> bool:
@@ -209,6 +214,9 @@ class Content:
     symptoms: SymptomModel
     phrases: dict[str, str]
     number_words: dict[int, str]  # for counts and durations ("thirty")
+    # In pregnancy, said at the very end, to the helper or to the person alone (PROTOCOLS 2.1).
+    pregnancy_end: Sourced | None = None
+    pregnancy_end_alone: Sourced | None = None
 
     @property
     def emergency(self) -> PhoneNumber | None:
@@ -246,6 +254,8 @@ class Content:
                     yield f"muscles.{mid}.{variant}.{st.id}", st.text
                     if st.ask:
                         yield f"muscles.{mid}.{variant}.{st.id}.ask", st.ask
+                    if st.again:
+                        yield f"muscles.{mid}.{variant}.{st.id}.again", st.again
                     for i, beat in enumerate(st.beats):
                         yield f"muscles.{mid}.{variant}.{st.id}.beats[{i}]", beat.cue
             if m.check:
@@ -266,6 +276,10 @@ class Content:
         yield "aftercare.reassurance", self.reassurance.text
         if self.aftercare_warning:
             yield "aftercare.warning", self.aftercare_warning.text
+        for name in ("pregnancy_end", "pregnancy_end_alone"):
+            said = getattr(self, name)
+            if said is not None:
+                yield f"aftercare.{name}", said.text
         for i, tip in enumerate(self.prevention):
             yield f"prevention[{i}]", tip.text
         for rf_id, rf in self.red_flags.items():
@@ -335,7 +349,7 @@ class _Reader:
         )
 
     def step(self, value: Any, where: str, allow_legs_only: bool = False) -> Step:
-        optional = {"position_first", "beats", "ask", "when"} | (
+        optional = {"position_first", "beats", "ask", "when", "again", "joined"} | (
             {"legs_only"} if allow_legs_only else set()
         )
         data = self.obj(value, where, {"id", "text", "hold", "phase", "source"}, optional)
@@ -366,6 +380,12 @@ class _Reader:
         if ask is not None and len(ask.split()) > MAX_STEP_WORDS:
             raise self.fail(f"{where}.ask", f"at most {MAX_STEP_WORDS} words fit one breath")
         when = self.when(data.get("when", []), f"{where}.when")
+        again = self.text(data["again"], f"{where}.again") if "again" in data else None
+        if again is not None and (len(again.split()) > MAX_STEP_WORDS or not hold):
+            raise self.fail(f"{where}.again", "a held step, in one breath")
+        joined = data.get("joined", False)
+        if not isinstance(joined, bool) or (joined and hold and hold <= 60):
+            raise self.fail(f"{where}.joined", "true or false, and never on a counted hold")
         if (ask or when) and data["phase"] == "massage":
             raise self.fail(where, "a rub is never offered or chosen: the leg check guards it")
         return Step(
@@ -379,6 +399,8 @@ class _Reader:
             beats=beats,
             ask=ask,
             when=when,
+            again=again,
+            joined=joined,
         )
 
     def when(self, value: Any, where: str) -> tuple[str, ...]:
@@ -565,7 +587,12 @@ def _parse(
         if rf not in red_flags:
             raise r.fail(f"out_of_scope.{place}", f"unknown red flag {rf!r}")
 
-    after = r.obj(top["aftercare"], "aftercare", {"steps", "reassurance"}, {"warning"})
+    after = r.obj(
+        top["aftercare"],
+        "aftercare",
+        {"steps", "reassurance"},
+        {"warning", "pregnancy_end", "pregnancy_end_alone"},
+    )
     flags = {
         fid: r.sourced(raw, f"flags.{fid}")
         for fid, raw in r.obj(top["flags"], "flags", set(FLAG_TEXTS)).items()
@@ -621,6 +648,16 @@ def _parse(
         symptoms=_symptom_model(symptoms, red_flags, muscles, phrases, set(vague)),
         phrases=dict(phrases),
         number_words=numbers,
+        pregnancy_end=(
+            r.sourced(after["pregnancy_end"], "aftercare.pregnancy_end")
+            if "pregnancy_end" in after
+            else None
+        ),
+        pregnancy_end_alone=(
+            r.sourced(after["pregnancy_end_alone"], "aftercare.pregnancy_end_alone")
+            if "pregnancy_end_alone" in after
+            else None
+        ),
     )
     for where, text in content.spoken_texts():
         if re.search(r"\d", text):

@@ -42,8 +42,8 @@ class InfoAnswers:
 
     def help(self, st: State, e: Event, profile: _P) -> Outcome:
         if st.routine is not None:
-            return self.s.say(st, join(self.s.p("help_routine"), self.s.p("prompt_next")),
-                              self.s.p("reprompt_step"))  # fmt: skip
+            tail = self.routines.prompt(st.routine)  # the question still open, or the way on
+            return self.s.say(st, join(self.s.p("help_routine"), tail), self.s.p("reprompt_step"))
         return self.s.say(st.with_phase(AskingMuscle()), self.s.p("help_idle"),
                           self.s.p("help_reprompt"))  # fmt: skip
 

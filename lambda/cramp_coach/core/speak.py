@@ -41,13 +41,14 @@ class Speaker:
             return self.p("aftercare_name")
         return self.c.muscles[routine.muscle].name
 
-    def count(self, step: Step) -> str:
-        """The counted part of a step: its beats, or one hold, or the duration to keep it up."""
+    def count(self, step: Step, text: str | None = None) -> str:
+        """The counted part of a step: its beats, or one hold, or the duration to keep it up
+        (`text`: the words the action was spoken with, when not the step's own)."""
         if step.hold is None:
             return ""
         if step.beats:
             return self.voice.beats(step.beats, step.phase)
-        said = self.voice.announces_duration(step.text, step.hold)
+        said = self.voice.announces_duration(text or step.text, step.hold)
         return self.voice.countdown(step.hold, step.phase, announced=said)
 
     def step(
@@ -61,12 +62,13 @@ class Speaker:
         reprompt: str,
         count_now: bool = True,
         only_count: bool = False,
+        text: str | None = None,
     ) -> Outcome:
         """Speak the routine's current step: the action, its count, a note, then the prompt."""
         steps = self.track(routine, state.ctx.variant)
         step = steps[routine.step]
-        counted = self.count(step) if count_now else ""
-        action = "" if only_count else step.text
+        counted = self.count(step, text) if count_now else ""
+        action = "" if only_count else text or step.text
         before_count = join(lead, action)
         speech = join(before_count, counted, note, tail)
         holds = tuple(b.hold for b in step.beats) or (

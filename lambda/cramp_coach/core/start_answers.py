@@ -122,12 +122,12 @@ class StartAnswers(SafetyAnswers):
             # one short safety line after the first action, once a session.
             out = replace(
                 out,
-                speech=self._after_action(out.speech, self.s.p("memory_unread")),
+                speech=self.after_action(out.speech, self.s.p("memory_unread")),
                 state=out.state.with_context(replace(ctx, memory_warned=True)),
             )
         return out
 
-    def _after_action(self, speech: str, line: str) -> str:
+    def after_action(self, speech: str, line: str) -> str:
         """`line` after the step's action, before the prompt that ends the step."""
         p = self.s.p
         for tail in (p("prompt_next"), p("position_prompt"), p("prompt_after_hold")):
@@ -274,6 +274,13 @@ class StartAnswers(SafetyAnswers):
         lead = self.s.p("resuming", step=offer.routine.step + 1)
         return self.routines.speak(st, replace(offer.routine, question=None), lead=lead)
 
+    def _pregnancy_end(self, st: State) -> str:
+        """In pregnancy, the side-sleep advice at the end, to whoever is listening."""
+        if "PREGNANT" not in st.ctx.flags:
+            return ""
+        said = self.c.pregnancy_end_alone if st.ctx.variant == "alone" else self.c.pregnancy_end
+        return said.text if said else ""
+
     def start_over_offer(self, st: State, e: Event, profile: _P) -> Outcome:
         offer = st.phase
         assert isinstance(offer, ResumeOffer)
@@ -282,7 +289,7 @@ class StartAnswers(SafetyAnswers):
         )
 
     def finish(self, st: State, routine: Routine) -> Outcome:
-        parts = [self.c.reassurance.text, self.closing_warning()]
+        parts = [self.c.reassurance.text, self.closing_warning(), self._pregnancy_end(st)]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
