@@ -67,13 +67,16 @@ def test_one_shot_speaks_step_one_first_and_walks_every_step_in_order(
     turn = talk.say("Yes")
     aftercare = played(content.aftercare_for(muscle))
     assert turn.speech.startswith("Good, the cramp is easing.")
+    turns = 1
     for i, step in enumerate(aftercare):
-        turn = talk.say("Next") if i else turn
+        if i and not step.joined:  # a joined step is said in the same turn as the one before
+            turn, turns = talk.say("Next"), turns + 1
         if step.ask:
             assert step.ask in turn.speech
-            turn = answer_asked(talk, step)
+            turn, turns = answer_asked(talk, step), turns + 1
         assert step.text in turn.speech
-    turn = talk.say("Next")
+    turn, turns = talk.say("Next"), turns + 1
+    assert turns <= 4, "aftercare in at most four turns, the goodnight included (issue 27)"
     warning = content.aftercare_warning
     assert warning is not None
     assert content.reassurance.text + " " + warning.text in turn.speech, "warning after it"
@@ -193,8 +196,9 @@ def test_it_hurts_switches_to_the_gentler_option(talk: Conversation, content: Co
     talk.cramp("CALF", helper="PARTNER")
     talk.say("Next")
     turn = talk.say("HurtsIntent")
-    assert turn.speech.startswith(content.gentle_stop.text)
-    assert content.muscles["CALF"].gentle[0].text in turn.speech
+    first = content.muscles["CALF"].gentle[0].text
+    assert turn.speech.startswith(content.phrase("gentler_option") + " " + first)
+    assert content.gentle_stop.text in turn.speech, "the caution after the action"
     assert turn.state["track"] == "gentle"
 
 
@@ -320,7 +324,7 @@ def test_pregnancy_with_a_helper_keeps_the_partner_doing_the_foot_work(
     assert content.flags["PREGNANT"].text in turn.speech
     assert turn.state["variant"] == "partner"
     swollen = talk.symptom("RF_DVT")
-    assert swollen.speech.startswith(advice(content, "RF_PREG"))
+    assert swollen.speech.startswith(content.red_flags["RF_PREG"].script)
     assert content.red_flags["RF_DVT"].script in swollen.speech
 
 
@@ -546,7 +550,7 @@ def test_slot_without_entity_resolution_is_read_for_a_muscle_word(talk: Conversa
     envelope = talk.session.intent("CrampIntent", T0, {})
     envelope["request"]["intent"]["slots"] = {"muscle": {"name": "muscle", "value": "calf"}}
     response = handle_envelope(talk.skill, envelope)
-    assert "straighten the cramping leg" in _ssml(response)  # the words said which muscle
+    assert "gently straighten the leg" in _ssml(response)  # the words said which muscle
 
 
 def test_slot_without_entity_resolution_and_no_muscle_word_is_asked_again(

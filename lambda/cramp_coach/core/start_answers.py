@@ -296,7 +296,10 @@ class StartAnswers(SafetyAnswers):
         st = st.with_context(replace(st.ctx, clear_resume=True, freq_due=False))
         if routine.track == "aftercare":
             st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
-        if st.ctx.log_consent is None and st.ctx.profile_loaded:
+        # The log question only when it fits: never asked before, the store read, and a calm
+        # ending (no pregnancy, child or heat advice, no frequent-cramps advice this turn).
+        calm = not st.ctx.flags and not advised
+        if st.ctx.log_consent is None and st.ctx.profile_loaded and calm:
             st = st.with_phase(Confirming("log_consent"))
             speech = join(*parts, self.s.p("log_consent_ask"))
             return replace(
