@@ -125,7 +125,8 @@ class Routines:
             )
         if counted and step.phase == "stretch":
             routine = replace(routine, question="easing")
-            return self._out(state, routine, lead, note, p("prompt_after_hold"), counting, text=text)
+            tail = p("prompt_after_hold")
+            return self._out(state, routine, lead, note, tail, counting, text=text)
         routine = replace(routine, question=None)
         joined = self._joined_after(steps, routine)
         if joined is not None:
