@@ -295,11 +295,10 @@ class Routines:
             lead = p("move_on")
         if routine.step + 1 < len(steps):
             return self.advance(state, replace(routine, repeats=0), lead=lead)
-        done = replace(routine, question=None)
+        done = replace(routine, question=None)  # the last step: nothing to move on to
         return self.s.say(
-            state.with_phase(InRoutine(done)), join(lead, p("steps_exhausted")),
-            p("reprompt_step"),
-        )  # fmt: skip
+            state.with_phase(InRoutine(done)), p("steps_exhausted"), p("reprompt_step")
+        )
 
     def _hold_again(self, state: State, routine: Routine, index: int, *, moved: bool) -> Outcome:
         """The stretch at `index` once more, with its count: its words for getting back into
@@ -331,7 +330,7 @@ class Routines:
             return self.speak(state, gentle, lead=self.s.p("gentler_option"), note=stop)
         state = log_outcome(state, routine, "too_painful")
         after = replace(routine, track="aftercare", step=0, question=None, chosen=-1)
-        out = self.speak(state, after, lead=self.s.p("to_aftercare_gentle"), note=stop)
+        out = self.speak(state, after, lead=self.s.p("to_aftercare_gentle"))
         return replace(out, routine_ended="too_painful")
 
     def better(self, state: State, routine: Routine) -> Outcome:
@@ -377,7 +376,7 @@ class Routines:
         again briefly, or the way on."""
         p = self.s.p
         if routine.check in ("asking", "asking_again"):
-            return self.check_text(routine)
+            return p("check_pending")  # briefly: the whole check again on "repeat"
         q = routine.question
         if q == "end_of_steps":
             return p("end_of_steps_again")
