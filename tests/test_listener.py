@@ -188,6 +188,7 @@ def walk_path(skill: Any, locale: str, muscle: str, helper: str, variant: str) -
     assert turn.speech.startswith(steps[0].text), "the first words are step 1's action"
     # "How long do I hold it?" on step 1, then on the first held step.
     check_hold_answer(w, w.say("hold", "HoldTimeIntent"), steps[0])
+    w.say("help", "AMAZON.HelpIntent")
     for _ in range(len(steps) + 4):
         state = turn.state
         step = _step_of(w, turn)

@@ -43,6 +43,8 @@ class InfoAnswers:
     def help(self, st: State, e: Event, profile: _P) -> Outcome:
         if st.routine is not None:
             tail = self.routines.prompt(st.routine)  # the question still open, or the way on
+            if tail == self.s.p("prompt_next"):
+                tail = ""  # the help has just said "say next"
             return self.s.say(st, join(self.s.p("help_routine"), tail), self.s.p("reprompt_step"))
         return self.s.say(st.with_phase(AskingMuscle()), self.s.p("help_idle"),
                           self.s.p("help_reprompt"))  # fmt: skip
