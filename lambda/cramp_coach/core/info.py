@@ -124,6 +124,16 @@ class InfoAnswers:
         ).with_phase(Finished())
         return replace(self.s.say(st, self.s.p("deleted"), end=True), delete_history=True)
 
+    def confirm_again(self, st: State, e: Event, profile: _P) -> Outcome:
+        """ "Next" is no answer to a yes/no question: asked once more, briefly; then no."""
+        phase = st.phase
+        assert isinstance(phase, Confirming)
+        if phase.tries >= 1:
+            return self.confirm_no(st, e, profile)
+        key = "delete_confirm" if phase.about == "delete" else "log_consent_again"
+        st = st.with_phase(replace(phase, tries=1))
+        return self.s.say(st, self.s.p(key), self.s.p("yes_no_reprompt"))
+
     def confirm_no(self, st: State, e: Event, profile: _P) -> Outcome:
         phase = st.phase
         assert isinstance(phase, Confirming)

@@ -350,7 +350,11 @@ class Routines:
         switched = state.with_context(
             replace(state.ctx, variant="alone" if variant == "alone" else "partner")
         )
-        moved = replace(routine, track="main", question=None, chosen=-1)
+        gentle = routine.track == "gentle" and bool(
+            self.c.muscles[routine.muscle].gentle_for(switched.ctx.variant)
+        )
+        # The gentler option stays gentle, written for whoever is now doing it (PROTOCOLS 2.1).
+        moved = replace(routine, track="gentle" if gentle else "main", question=None, chosen=-1)
         new = self.steps(switched, moved)
         index = next((i for i, st in enumerate(new) if st.phase == phase), 0)
         return self.speak(switched, replace(moved, step=index), lead=lead)

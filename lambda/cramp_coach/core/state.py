@@ -158,6 +158,7 @@ class Confirming:
     """A yes/no question outside a routine whose answer changes what is stored."""
 
     about: Literal["delete", "log_consent"]
+    tries: int = 0  # "next" or words that answer nothing asked it once more
     kind: Literal["confirming"] = "confirming"
 
 
