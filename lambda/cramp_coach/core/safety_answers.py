@@ -114,9 +114,11 @@ class SafetyAnswers(InfoAnswers):
                 self.s.p("red_flag_reprompt"),
             )  # fmt: skip
         if e.kind == "emergency_number":
+            # In an emergency, the number to call and nothing softer after it.
+            call = self.s.call([phase.flag])
             return self.s.say(
-                st, join(self._numbers(), self.s.p("red_flag_reprompt")),
-                self.s.p("red_flag_reprompt"),
+                st, join(call or self._numbers(), self.s.p("red_flag_reprompt")),
+                self.s.red_flag_reprompt([phase.flag]),
             )  # fmt: skip
         # Short: the most serious advice and its number, then the question still open, or the
         # offer to hear it all again.
