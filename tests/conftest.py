@@ -13,6 +13,7 @@ import pytest
 
 from cramp_coach.alexa.skill import build_skill, handle_envelope
 from cramp_coach.content import Content, load_content
+from cramp_coach.core.speak import Speaker
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.memory import NullStore
 from tests.memory_store import MemoryStore
@@ -34,6 +35,12 @@ def check_ssml(ssml: str) -> None:
     for value, unit in re.findall(r'<break time="(\d+)(ms|s)"', ssml):
         ms = int(value) * (1 if unit == "ms" else 1000)
         assert ms <= MAX_BREAK_MS, f"break of {ms} ms"
+
+
+def advice(content: Content, flag: str) -> str:
+    """How a red flag's advice begins when spoken: an emergency opens with the call and the
+    locale's number, then the reason (core.speak.Speaker.advice)."""
+    return Speaker(content).advice([flag])
 
 
 def plain(ssml: str) -> str:

@@ -21,6 +21,7 @@ PROTOCOLS = (
     / "protocols.json"
 )
 DATA = json.loads(PROTOCOLS.read_text(encoding="utf-8"))
+PHRASES = json.loads((PROTOCOLS.parent / "phrases.json").read_text(encoding="utf-8"))
 
 SOURCE_KEYS = [
     "seed000",
@@ -272,16 +273,22 @@ def test_red_flags():
     for rid, rf in DATA["red_flags"].items():
         assert rf["level"] == LEVEL[rid], rid
         if rf["level"] == "emergency":
-            assert "call emergency services" in rf["script"].lower(), rid
+            # The call opens the turn (a phrase with the locale's number); the script is the
+            # reason after it, and never softens it with a same-day line.
+            assert rf.get("call", "call_emergency") in PHRASES, rid
+            assert "call emergency services" not in rf["script"].lower(), rid
+            assert "today" not in rf["script"].lower(), rid
     scripts = {rid: rf["script"] for rid, rf in DATA["red_flags"].items()}
     assert "checked by a doctor soon" in scripts["RF_NEURO"]
     assert "stroke" in scripts["RF_STROKE"]
     assert "call the doctor now" in scripts["RF_CHILD"]
     assert "too weak to stand" in scripts["RF_CHILD_WEAK"]
     assert "today" in scripts["RF_BACK"] and "fall or accident" in scripts["RF_BACK_INJURY"]
-    # RF-HEAT calls first; RF-RHABDO says stop exercising and drink before anything else.
-    assert scripts["RF_HEAT"].startswith("Call emergency services now.")
-    assert scripts["RF_RHABDO"].startswith("Stop all exercise and drink water.")
+    # RF-HEAT: what to do while waiting; RF-RHABDO and RF-CES may go straight to hospital.
+    assert scripts["RF_HEAT"].startswith("While you wait")
+    assert "Stop all exercise and drink water." in scripts["RF_RHABDO"]
+    assert DATA["red_flags"]["RF_RHABDO"]["call"] == "call_emergency_or_ed"
+    assert DATA["red_flags"]["RF_CES"]["call"] == "call_emergency_or_ed"
     assert "midwife" in scripts["RF_PREG_PE"]
     assert DATA["out_of_scope"] == {
         "CHEST": "RF_CHEST",

@@ -73,7 +73,7 @@ def on_device(
 def first_number_sentence(turn: Turn) -> str:
     """The first sentence that names a number to call."""
     for sentence in re.split(r"(?<=\.)\s+", turn.speech):
-        if "emergency number is" in sentence or re.search(r"\d", sentence):
+        if "emergency number is" in sentence or re.search(r"\d|triple zero", sentence):
             return sentence
     raise AssertionError(f"no number in {turn.speech!r}")
 
@@ -85,11 +85,10 @@ def test_a_new_zealand_echo_on_english_australia_hears_1_1_1(api: SettingsApi) -
     api.answers["nz-echo"] = ("zone", "Pacific/Auckland")
     talk = on_device(build_skill(store_factory=MemoryStore), api, "nz-echo", "en-AU")
     turn = talk.cramp("CHEST", heard="chest")
-    assert first_number_sentence(turn) == "In New Zealand, the emergency number is 1 1 1."
+    assert first_number_sentence(turn) == "Call 1 1 1 now."  # the action first (issue 27)
     assert "triple zero" not in turn.speech
-    asked = talk.say("EmergencyNumberIntent")
-    assert asked.speech.startswith("In New Zealand, the emergency number is 1 1 1.")
-    assert "Healthline" in asked.speech and "Medicare" not in asked.speech
+    asked = talk.say("EmergencyNumberIntent")  # inside the emergency lock: the call alone
+    assert asked.speech.startswith("Call 1 1 1 now.") and "Medicare" not in asked.speech
     assert api.requests == {"nz-echo": 1}  # asked once in the session
 
 
@@ -98,7 +97,7 @@ def test_a_uk_echo_on_english_us_hears_9_9_9_never_9_1_1(api: SettingsApi) -> No
     talk = on_device(build_skill(store_factory=MemoryStore), api, "uk-echo", "en-US")
     talk.cramp("CALF", helper="PARTNER")
     turn = talk.symptom("RF_PE")
-    assert first_number_sentence(turn) == "In the UK, the emergency number is 9 9 9."
+    assert first_number_sentence(turn) == "Call 9 9 9 now."
     assert "9 1 1" not in turn.speech
     assert talk.say("AMAZON.RepeatIntent").speech.count("9 9 9") >= 1
 
@@ -136,7 +135,8 @@ def test_the_profile_keeps_the_country_for_that_device_only(
     first.say("EmergencyNumberIntent")
     later = on_device(skill, api, "nz-echo", "en-AU")  # a new session, the same Echo
     later.now = first.now + 3600
-    assert "1 1 1" in later.say("EmergencyNumberIntent").speech
+    speech = later.say("EmergencyNumberIntent").speech
+    assert "1 1 1" in speech and "Healthline" in speech and "Medicare" not in speech
     assert api.requests == {"nz-echo": 1}
     other = on_device(skill, api, "au-echo", "en-AU")  # the same account, another Echo
     other.now = first.now + 7200
@@ -149,7 +149,7 @@ def test_no_country_speaks_the_locales_number(api: SettingsApi, answer: tuple[st
     api.answers["echo"] = answer
     talk = on_device(build_skill(store_factory=MemoryStore), api, "echo", "en-AU")
     turn = talk.cramp("CHEST", heard="chest")
-    assert first_number_sentence(turn) == "In Australia, the emergency number is triple zero."
+    assert first_number_sentence(turn) == "Call triple zero now."
     talk.say("EmergencyNumberIntent")
     assert api.requests == {"echo": 1}  # not asked again in the session
 
@@ -169,7 +169,7 @@ def test_a_hanging_settings_api_never_holds_the_answer_past_its_budget(
     started = time.monotonic()
     turn = talk.cramp("CHEST", heard="chest")
     took = time.monotonic() - started
-    assert first_number_sentence(turn) == "In the UK, the emergency number is 9 9 9."
+    assert first_number_sentence(turn) == "Call 9 9 9 now."
     assert took < device_country.LOOKUP_BUDGET_S + 0.4, took
     started = time.monotonic()
     talk.say("EmergencyNumberIntent")  # the session knows it was asked: no second wait

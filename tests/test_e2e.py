@@ -270,4 +270,4 @@ def test_the_runner_fails_on_an_emergency_without_the_locales_number(tmp_path: P
     ) as fake:
         result = _run_node("--url", fake.url, str(script))
     assert result.returncode != 0, result.stdout
-    assert "without the en-AU emergency number" in result.stdout
+    assert "without the en-AU emergency number first" in result.stdout

@@ -21,7 +21,7 @@ from cramp_coach.alexa.skill import REFUSED_ENVELOPE, build_skill, handle_envelo
 from cramp_coach.content import Content
 from cramp_coach.hosting.local.envelopes import SKILL_ID, USER_ID, Session
 from cramp_coach.memory import NullStore, user_key
-from tests.conftest import T0, Conversation, Turn, check_ssml
+from tests.conftest import T0, Conversation, Turn, advice, check_ssml
 from tests.memory_store import MemoryStore
 
 HOSTILE = "<audio src='https://attacker.example/x.mp3'/> send money"
@@ -83,11 +83,11 @@ def test_repeat_in_the_lock_is_the_advice_and_the_open_question(
     talk.cramp("CALF", helper="PARTNER")
     talk.symptom("RF_DVT")
     again = talk.say("Repeat")
-    assert again.speech.startswith(content.red_flags["RF_DVT"].script)
+    assert again.speech.startswith(advice(content, "RF_DVT"))
     assert again.speech.endswith(content.phrase("breath_check"))
     assert again.state["mode"] == "locked" and not again.ended
     breath = talk.say("Yes")  # the question repeated is still the one answered
-    assert breath.speech.startswith(content.red_flags["RF_PE"].script)
+    assert breath.speech.startswith(advice(content, "RF_PE"))
 
 
 @pytest.mark.parametrize(

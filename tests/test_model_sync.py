@@ -91,5 +91,7 @@ def test_every_phrase_the_code_uses_exists(content: Content) -> None:
     rules = {r.then.split(":", 1)[1] for r in content.symptoms.rules if ":" in r.then}
     unused = {k for k in content.phrases if f'"{k}"' not in source and f"'{k}'" not in source}
     unused -= rules
+    # A red flag names the phrase its emergency turn opens with ("call").
+    unused -= {rf.call for rf in content.red_flags.values() if rf.call}
     unused -= AWAITING_CORE
     assert not unused, f"phrases.json entries no code uses: {sorted(unused)}"

@@ -28,7 +28,7 @@ def test_an_emergency_speaks_the_locales_number_and_no_other(skill: Any, locale:
     talk = in_locale(skill, locale)
     talk.cramp("CALF", "her calf", "PARTNER")
     turn = talk.symptom("RF_PE")
-    assert content.phrase("emergency_number") in turn.speech
+    assert content.phrase("call_emergency") in turn.speech
     for other in ALL_EMERGENCY_FORMS - {content.emergency.spoken}:
         assert other not in turn.speech, (locale, other)
 
@@ -149,5 +149,5 @@ def test_the_chat_talks_in_a_locale(tmp_path: Any, locale: str, number: str) -> 
     content = load_content(locale)
     assert 'helper="my missus\'s"->PARTNER' in result.stdout  # the locale's model
     assert content.muscles["CALF"].partner[1].text in result.stdout
-    assert content.phrase("emergency_number") in result.stdout and number in result.stdout
+    assert content.phrase("call_emergency") in result.stdout and number in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from cramp_coach.content import CONTENT_DIR, Content, ContentError, parse_content
 from cramp_coach.core.state import decode_state
-from tests.conftest import Conversation, Turn
+from tests.conftest import Conversation, Turn, advice
 from tests.spoken import LEG_RUBS
 
 CHECKING = ("asking", "asking_again")
@@ -107,7 +107,9 @@ def test_no_rub_without_a_clear_no(talk: Conversation, content: Content, path: s
 def test_option_b_alone_is_the_spec_steps(talk: Conversation, content: Content) -> None:
     turn = _option_b(talk, "ALONE")
     steps = content.muscles["CALF"].gentle_alone
-    assert turn.speech.startswith(content.gentle_stop.text)
+    # The action first (issue 27): the caution after it, while they do it.
+    assert turn.speech.startswith(content.phrase("gentler_option") + " " + steps[0].text)
+    assert content.gentle_stop.text in turn.speech
     assert steps[0].text in turn.speech and turn.state["track"] == "gentle"
     assert steps[1].text in talk.say("Next").speech
 
@@ -125,7 +127,7 @@ def test_shin_check_before_the_rub_yes_is_the_compartment_emergency(
         turn = talk.say("Next")
     assert check.text in turn.speech
     turn = talk.say("Yes")
-    assert turn.speech.startswith(content.red_flags["RF_SWELL"].script)
+    assert turn.speech.startswith(advice(content, "RF_SWELL"))
     assert turn.state["mode"] == "locked" and turn.state["red_flag"] == "RF_SWELL"
 
 
@@ -217,10 +219,10 @@ def test_heat_or_ice_is_one_question_and_never_both(talk: Conversation, content:
         turn = talk.say("BetterIntent")
         assert warm.ask in turn.speech and warm.text not in turn.speech
         turn = talk.say("ClarifyIntent", part=(word, None))
-        assert turn.speech.startswith(chosen.text)
-        after = talk.say("Next")
+        assert turn.speech.startswith(chosen.text) and other.text not in turn.speech
+        after = talk.say("Next")  # the rest of aftercare was joined to the choice's turn
         assert other.text not in after.speech, "never both in a row"
-        assert after.state["track"] == "aftercare"
+        assert content.reassurance.text in after.speech
 
 
 def test_next_at_the_heat_or_ice_question_skips_both(talk: Conversation, content: Content) -> None:

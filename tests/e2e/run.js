@@ -790,15 +790,21 @@ class Runner {
       if (!turn.allow_error && speech.includes(norm(phrases[ERROR_PHRASE_KEY]))) {
         problems.push("the skill answered with its calm error fallback (a crash behind it)");
       }
-      // An emergency red flag is followed by this locale's emergency number, and no response
-      // ever names another locale's number.
-      const emergencyNumber = norm(phrases.emergency_number);
-      const emergencyScripts = Object.values(protocols.red_flags)
-        .filter((f) => f.level === "emergency").map((f) => norm(f.script));
-      for (const script of emergencyScripts) {
-        if (speech.includes(script) && !speech.includes(emergencyNumber)) {
-          problems.push(`an emergency script without the ${locale} emergency number ` +
-            `("${phrases.emergency_number}")`);
+      // An emergency red flag opens with the call and this locale's emergency number ("Call
+      // 9 1 1 now."), the reason after it; no response ever names another locale's number.
+      for (const flag of Object.values(protocols.red_flags)) {
+        if (flag.level !== "emergency") continue;
+        const script = norm(flag.script);
+        let call = norm(phrases[flag.call || "call_emergency"]);
+        if (there && ownNumbers.emergency && numbers.emergency) {
+          // A device in another country: the locale's words, that country's number.
+          call = call.replace(ownNumbers.emergency.spoken.toLowerCase(),
+            numbers.emergency.spoken.toLowerCase());
+        }
+        const at = speech.indexOf(script);
+        if (at >= 0 && !(speech.includes(call) && speech.indexOf(call) < at)) {
+          problems.push(`an emergency script without the ${locale} emergency number first ` +
+            `("${phrases[flag.call || "call_emergency"]}")`);
         }
       }
       const own = new Set(Object.values(numbers).map((n) => n.spoken.toLowerCase()));

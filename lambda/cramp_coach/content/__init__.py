@@ -37,6 +37,8 @@ CONTENT_DIR = Path(__file__).parent
 BASE_LANGUAGE = "en"
 # The phrases the core appends after an emergency-level and an urgent-level red flag.
 NUMBER_PHRASES = {"emergency": "emergency_number", "urgent": "urgent_number"}
+# The phrase an emergency turn opens with, unless the red flag names another ("call").
+CALL_PHRASE = "call_emergency"
 # Kinds of phone number a locale may name; phrases use {<kind>_spoken} and {<kind>_name}.
 NUMBER_KINDS = ("emergency", "urgent", "ambulance")
 # The phrases a country other than the locale's own is spoken with (Content.for_country):
@@ -47,6 +49,7 @@ OPEN_TABLES = {"sources", "numbers"}
 # Keys an overlay must never change: structure, not wording.
 FIXED_KEYS = {
     "id", "source", "level", "hold", "phase", "legs_only", "position_first", "leg", "flag",
+    "call", "joined",
 }  # fmt: skip
 MAX_STEP_WORDS = 30
 PHASES = ("setup", "stretch", "massage", "care")
@@ -104,6 +107,11 @@ class Step:
     # first asks, and the answer's words pick the one step played (never both).
     ask: str | None = None
     when: tuple[str, ...] = ()
+    # A held stretch whose words lean on the step before ("keep that stretch"): how to get
+    # back into it after moving on (a rub, the next step), for "still cramping".
+    again: str | None = None
+    # Said in the same turn as the step before it (aftercare: fewer turns for a tired ear).
+    joined: bool = False
 
     @property
     def offer(self) -> bool:
@@ -179,6 +187,9 @@ class RedFlag:
     trigger: str
     script: str
     source: str
+    # Emergency level: the phrase that opens its turn, the action and the number first
+    # ("Call 9 1 1 now."); the script after it is the reason. None below emergency.
+    call: str | None = None
 
     @property
     def stops_routine(self) -> bool:
@@ -232,6 +243,9 @@ class Content:
     # The base language's wording of each phrase that speaks a number: what a country
     # without that kind of number hears instead (the base names no number).
     number_free: dict[str, str] = field(default_factory=dict)
+    # In pregnancy, said at the very end, to the helper or to the person alone (PROTOCOLS 2.1).
+    pregnancy_end: Sourced | None = None
+    pregnancy_end_alone: Sourced | None = None
 
     def routine_muscle(self, routine_id: str) -> Muscle:
         """A routine's steps and name: a muscle's, or the bedtime stretch's."""
@@ -315,6 +329,8 @@ class Content:
                     yield f"muscles.{mid}.{variant}.{st.id}", st.text
                     if st.ask:
                         yield f"muscles.{mid}.{variant}.{st.id}.ask", st.ask
+                    if st.again:
+                        yield f"muscles.{mid}.{variant}.{st.id}.again", st.again
                     for i, beat in enumerate(st.beats):
                         yield f"muscles.{mid}.{variant}.{st.id}.beats[{i}]", beat.cue
             if m.check:
@@ -345,6 +361,10 @@ class Content:
         yield "aftercare.reassurance", self.reassurance.text
         if self.aftercare_warning:
             yield "aftercare.warning", self.aftercare_warning.text
+        for name in ("pregnancy_end", "pregnancy_end_alone"):
+            said = getattr(self, name)
+            if said is not None:
+                yield f"aftercare.{name}", said.text
         for i, tip in enumerate(self.prevention):
             yield f"prevention[{i}]", tip.text
         for rf_id, rf in self.red_flags.items():
@@ -414,7 +434,7 @@ class _Reader:
         )
 
     def step(self, value: Any, where: str, allow_legs_only: bool = False) -> Step:
-        optional = {"position_first", "beats", "ask", "when"} | (
+        optional = {"position_first", "beats", "ask", "when", "again", "joined"} | (
             {"legs_only"} if allow_legs_only else set()
         )
         data = self.obj(value, where, {"id", "text", "hold", "phase", "source"}, optional)
@@ -445,6 +465,12 @@ class _Reader:
         if ask is not None and len(ask.split()) > MAX_STEP_WORDS:
             raise self.fail(f"{where}.ask", f"at most {MAX_STEP_WORDS} words fit one breath")
         when = self.when(data.get("when", []), f"{where}.when")
+        again = self.text(data["again"], f"{where}.again") if "again" in data else None
+        if again is not None and (len(again.split()) > MAX_STEP_WORDS or not hold):
+            raise self.fail(f"{where}.again", "a held step, in one breath")
+        joined = data.get("joined", False)
+        if not isinstance(joined, bool) or (joined and hold and hold <= 60):
+            raise self.fail(f"{where}.joined", "true or false, and never on a counted hold")
         if (ask or when) and data["phase"] == "massage":
             raise self.fail(where, "a rub is never offered or chosen: the leg check guards it")
         return Step(
@@ -458,6 +484,8 @@ class _Reader:
             beats=beats,
             ask=ask,
             when=when,
+            again=again,
+            joined=joined,
         )
 
     def when(self, value: Any, where: str) -> tuple[str, ...]:
@@ -553,15 +581,21 @@ def _parse(
     )
     red_flags: dict[str, RedFlag] = {}
     for rf_id, raw in r.obj(top["red_flags"], "red_flags", set(), set(top["red_flags"])).items():
-        data = r.obj(raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"})
+        data = r.obj(
+            raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"}, {"call"}
+        )
         if data["level"] not in LEVELS:
             raise r.fail(f"red_flags.{rf_id}.level", f"must be one of {LEVELS}")
+        call = data.get("call", CALL_PHRASE if data["level"] == "emergency" else None)
+        if call is not None and data["level"] != "emergency":
+            raise r.fail(f"red_flags.{rf_id}.call", "only an emergency opens with the call")
         red_flags[rf_id] = RedFlag(
             rf_id,
             data["level"],
             r.text(data["trigger"], f"red_flags.{rf_id}.trigger"),
             r.text(data["script"], f"red_flags.{rf_id}.script"),
             r.text(data["source"], f"red_flags.{rf_id}.source"),
+            call,
         )
 
     muscles: dict[str, Muscle] = {}
@@ -639,7 +673,12 @@ def _parse(
         if rf not in red_flags:
             raise r.fail(f"out_of_scope.{place}", f"unknown red flag {rf!r}")
 
-    after = r.obj(top["aftercare"], "aftercare", {"steps", "reassurance"}, {"warning"})
+    after = r.obj(
+        top["aftercare"],
+        "aftercare",
+        {"steps", "reassurance"},
+        {"warning", "pregnancy_end", "pregnancy_end_alone"},
+    )
     flags = {
         fid: r.sourced(raw, f"flags.{fid}")
         for fid, raw in r.obj(top["flags"], "flags", set(FLAG_TEXTS)).items()
@@ -661,6 +700,13 @@ def _parse(
     for key, value in phrases.items():
         s.text(value, key)
     _check_number_phrases(s, phrases, phone_numbers)
+    for rf in red_flags.values():
+        if rf.call is not None and rf.call not in phrases:
+            raise r.fail(f"red_flags.{rf.id}.call", f"no phrase {rf.call!r}")
+        if rf.call is not None and phone_numbers.get("emergency") and (
+            "{emergency_spoken}" not in phrases[rf.call]
+        ):
+            raise s.fail(rf.call, "must speak the number through {emergency_spoken}")
 
     content = Content(
         locale=r.text(top["locale"], "locale"),
@@ -689,6 +735,16 @@ def _parse(
         phrases=dict(phrases),
         number_words=numbers,
         bedtime=_bedtime(r, top["bedtime"]),
+        pregnancy_end=(
+            r.sourced(after["pregnancy_end"], "aftercare.pregnancy_end")
+            if "pregnancy_end" in after
+            else None
+        ),
+        pregnancy_end_alone=(
+            r.sourced(after["pregnancy_end_alone"], "aftercare.pregnancy_end_alone")
+            if "pregnancy_end_alone" in after
+            else None
+        ),
     )
     for where, text in content.spoken_texts():
         if re.search(r"\d", text):

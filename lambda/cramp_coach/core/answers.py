@@ -45,9 +45,12 @@ class Answers(StartAnswers):
         if routine.check in ("asking", "asking_again"):
             return self._check_unclear(st, e, profile)
         if routine.question == "position":
+            if routine.repeating:  # back in position after "still cramping": a hold repeated
+                routine = replace(routine, repeats=routine.repeats + 1, repeating=False)
             return self.routines.speak(st, routine, counting=True)
         if routine.question == "end_of_steps":
-            return self.routines.better(st, routine)  # every step is done: on to aftercare
+            # "Next" is no answer to "Has the cramp eased?": asked again, briefly.
+            return self.s.say(st, self.s.p("end_of_steps_again"), self.s.p("yes_no_reprompt"))
         lead = self.s.p("skipping") if e.kind == "skip" else ""
         if e.kind == "skip" and routine.track == "bedtime":
             return self._skip_stretch(st, routine, lead)
@@ -97,6 +100,15 @@ class Answers(StartAnswers):
         if question == "breath" and not self.routines.is_leg(routine):
             flag = "RF_CHEST"
         return self.raise_red_flag(st, e, [flag], lead=self.s.p("unsure_is_emergency"))
+
+    def says_eased(self, st: State, e: Event) -> bool:
+        """A yes to "Has the cramp eased?" is "it's better"; "next" answers nothing, so the
+        ten-minute clock (G1) still counts it."""
+        routine = st.routine
+        if routine is None or e.kind != "yes" or routine.check in ("asking", "asking_again"):
+            return False
+        last = routine.step + 1 >= len(self.routines.steps(st, routine))
+        return routine.question == "end_of_steps" or (routine.question == "easing" and last)
 
     def yes_in_routine(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)
@@ -232,7 +244,8 @@ class Answers(StartAnswers):
         """Keep the place without re-counting a hold."""
         routine = self._r(st)
         speech = self.s.p("where_we_are", step=routine.step + 1, name=self.s.name(routine))
-        return self.s.say(st, join(speech, self.s.p("prompt_next")), self.s.p("reprompt_step"))
+        tail = self.routines.prompt(routine)
+        return self.s.say(st, join(speech, tail), self.s.p("reprompt_step"))
 
     def resume_here(self, st: State, e: Event, profile: _P) -> Outcome:
         routine = self._r(st)

@@ -42,8 +42,10 @@ class InfoAnswers:
 
     def help(self, st: State, e: Event, profile: _P) -> Outcome:
         if st.routine is not None:
-            return self.s.say(st, join(self.s.p("help_routine"), self.s.p("prompt_next")),
-                              self.s.p("reprompt_step"))  # fmt: skip
+            tail = self.routines.prompt(st.routine)  # the question still open, or the way on
+            if tail == self.s.p("prompt_next"):
+                tail = ""  # the help has just said "say next"
+            return self.s.say(st, join(self.s.p("help_routine"), tail), self.s.p("reprompt_step"))
         return self.s.say(st.with_phase(AskingMuscle()), self.s.p("help_idle"),
                           self.s.p("help_reprompt"))  # fmt: skip
 
@@ -129,6 +131,16 @@ class InfoAnswers:
             replace(st.ctx, unsaved=(), prior_lock=None, lock_unsaved=None)
         ).with_phase(Finished())
         return replace(self.s.say(st, self.s.p("deleted"), end=True), delete_history=True)
+
+    def confirm_again(self, st: State, e: Event, profile: _P) -> Outcome:
+        """ "Next" is no answer to a yes/no question: asked once more, briefly; then no."""
+        phase = st.phase
+        assert isinstance(phase, Confirming)
+        if phase.tries >= 1:
+            return self.confirm_no(st, e, profile)
+        key = "delete_confirm" if phase.about == "delete" else "log_consent_again"
+        st = st.with_phase(replace(phase, tries=1))
+        return self.s.say(st, self.s.p(key), self.s.p("yes_no_reprompt"))
 
     def confirm_no(self, st: State, e: Event, profile: _P) -> Outcome:
         phase = st.phase

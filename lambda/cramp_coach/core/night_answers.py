@@ -46,7 +46,8 @@ class NightAnswers:
         routine = st.routine
         assert routine is not None
         here = self.s.p("where_we_are", step=routine.step + 1, name=self.s.name(routine))
-        return self.s.say(st, join(lead, here, self.s.p("prompt_next")), self.s.p("reprompt_step"))
+        tail = self.a.routines.prompt(routine)
+        return self.s.say(st, join(lead, here, tail), self.s.p("reprompt_step"))
 
     def hold_on(self, st: State, e: Event, profile: _P) -> Outcome:
         """Wait with the session open; the place is saved so a later "continue" resumes."""

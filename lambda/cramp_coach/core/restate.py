@@ -92,7 +92,9 @@ class Restater:
         """The most serious advice of the lock, its number, and the question still open."""
         p = self.s.p
         tail = p("breath_check") if phase.asking_breath else p("red_flag_reprompt")
-        reprompt = p("yes_no_reprompt") if phase.asking_breath else p("red_flag_reprompt")
+        reprompt = (
+            p("yes_no_reprompt") if phase.asking_breath else self.s.red_flag_reprompt([phase.flag])
+        )
         out = self.s.say(st, join(self.s.advice([phase.flag]), tail), reprompt)
         return replace(out, screen=self.s.red_flag_screen([phase.flag]))
 

@@ -89,8 +89,10 @@ class Routines:
         lead: str = "",
         note: str = "",
         counting: bool = False,
+        text: str | None = None,
     ) -> Outcome:
-        """The current step, then the question that belongs after it."""
+        """The current step, then the question that belongs after it (`text`: other words for
+        the step's action, its `again`)."""
         steps = self.steps(state, routine)
         step = steps[routine.step]
         p = self.s.p
@@ -120,17 +122,39 @@ class Routines:
         if step.position_first and not counting:
             # Position first, then the count: the count starts when they say next.
             routine = replace(routine, question="position")
-            return self._out(state, routine, lead, note, p("position_prompt"), count_now=False)
+            return self._out(
+                state, routine, lead, note, p("position_prompt"), count_now=False, text=text
+            )
         counted = step.hold is not None and (bool(step.beats) or step.hold <= 60)
         if counted and self._check_due(routine):
             # The quick check after the first hold (PROTOCOLS section 1), never before step 1.
             routine = replace(routine, check="asking", question=None)
-            return self._out(state, routine, lead, note, self.check_text(routine), counting)
+            return self._out(
+                state, routine, lead, note, self.check_text(routine), counting, text=text
+            )
         if counted and step.phase == "stretch" and routine.track != "bedtime":
             routine = replace(routine, question="easing")
-            return self._out(state, routine, lead, note, p("prompt_after_hold"), counting)
+            tail = p("prompt_after_hold")
+            return self._out(state, routine, lead, note, tail, counting, text=text)
         routine = replace(routine, question=None)
-        return self._out(state, routine, lead, note, p("prompt_next"), counting)
+        joined = self._joined_after(steps, routine)
+        if joined is not None:
+            # The next step belongs to this turn (aftercare: fewer turns for a tired ear).
+            action = "" if counting else text or step.text
+            said = join(lead, action, self.s.count(step, text), note)
+            return self.speak(state, replace(routine, step=joined), lead=said)
+        return self._out(state, routine, lead, note, p("prompt_next"), counting, text=text)
+
+    def _joined_after(self, steps: tuple[Step, ...], routine: Routine) -> int | None:
+        """The step said in the same turn after this one, if the next one is `joined`."""
+        index = routine.step + 1
+        while index < len(steps) and steps[index].when and not steps[index].ask:
+            index += 1  # the other answers of a choice already answered
+        if index >= len(steps) or not steps[index].joined:
+            return None
+        if self._rub_of_leg(routine, steps[index]):
+            return None  # a rub waits for its check (G3)
+        return index
 
     def _check_due(self, routine: Routine) -> bool:
         asked_yet = routine.check in ("unasked", "unanswered")
@@ -145,6 +169,7 @@ class Routines:
         tail: str,
         counting: bool = False,
         count_now: bool = True,
+        text: str | None = None,
     ) -> Outcome:
         reprompt = self.s.p("yes_no_reprompt" if routine.check == "asking" else "reprompt_step")
         if routine.question == "position":
@@ -158,6 +183,7 @@ class Routines:
             reprompt=reprompt,
             count_now=count_now,
             only_count=counting,
+            text=text,
         )
 
     # ------------------------------------------------------------------ moving
@@ -238,30 +264,69 @@ class Routines:
         again = replace(routine, track=track, step=0, repeats=0, question=None, chosen=-1)
         return self.speak(state, again, lead=self.s.p("start_over", name=self.s.name(again)))
 
-    def still_cramping(self, state: State, routine: Routine) -> Outcome:
-        if routine.track == "aftercare":
-            routine = replace(routine, track="main", step=0, chosen=-1)  # back: to the stretch
-        steps = self.steps(state, routine)
-        held = [
+    def _held(self, steps: tuple[Step, ...], routine: Routine, upto: int) -> list[int]:
+        """The counted stretches up to `upto` the listener has been given (never an offer
+        declined or a choice's other answer)."""
+        return [
             i
-            for i, st in enumerate(steps[: routine.step + 1])
+            for i, st in enumerate(steps[: upto + 1])
             if st.hold
             and st.phase == "stretch"
             and st.hold <= 60
-            and (not (st.ask or st.when) or routine.chosen == i)  # never an offer declined
+            and (not (st.ask or st.when) or routine.chosen == i)
         ]
-        if not held or routine.repeats >= MAX_HOLD_REPEATS:
-            key = "go_stretch" if not held else "hold_limit"
-            if routine.step + 1 < len(steps):
-                return self.advance(state, replace(routine, repeats=0), lead=self.s.p(key))
-            done = replace(routine, question=None)
-            return self.s.say(
-                state.with_phase(InRoutine(done)),
-                self.s.p("steps_exhausted"),
-                self.s.p("reprompt_step"),
-            )
-        again = replace(routine, step=held[-1], repeats=routine.repeats + 1)
-        return self.speak(state, again, lead=self.s.p("hold_again"))
+
+    def still_cramping(self, state: State, routine: Routine) -> Outcome:
+        """Back to the last stretch and its count (G9), at most three repeated holds; a step
+        without a hold goes back to the stretch before it, or on to the first one."""
+        p = self.s.p
+        if routine.track == "aftercare":
+            main = replace(routine, track="main", step=0, chosen=-1, question=None)
+            first = self._held(self.steps(state, main), main, len(self.steps(state, main)))
+            if not first:
+                return self.speak(state, main, lead=p("go_stretch"))
+            routine = replace(main, step=first[0], repeats=0)
+            return self._hold_again(state, routine, first[0], moved=True)
+        steps = self.steps(state, routine)
+        waiting = routine.question == "position" and not routine.repeating
+        held = self._held(steps, routine, routine.step - 1 if waiting else routine.step)
+        if held and routine.repeats < MAX_HOLD_REPEATS:
+            return self._hold_again(state, routine, held[-1], moved=held[-1] != routine.step)
+        if held:
+            lead = p("hold_limit")
+        elif self._held(steps, routine, len(steps)):
+            lead = p("go_stretch")  # the first hold is still ahead: on to it
+        else:
+            # No held stretch in these steps (the neck): the movement again, slowly.
+            moves = [i for i, st in enumerate(steps[: routine.step + 1]) if st.phase == "stretch"]
+            if moves and routine.repeats < MAX_HOLD_REPEATS:
+                again = replace(routine, step=moves[-1], repeats=routine.repeats + 1)
+                return self.speak(state, again, lead=p("move_again"))
+            lead = p("move_on")
+        if routine.step + 1 < len(steps):
+            return self.advance(state, replace(routine, repeats=0), lead=lead)
+        done = replace(routine, question=None)  # the last step: nothing to move on to
+        return self.s.say(
+            state.with_phase(InRoutine(done)), p("steps_exhausted"), p("reprompt_step")
+        )
+
+    def _hold_again(self, state: State, routine: Routine, index: int, *, moved: bool) -> Outcome:
+        """The stretch at `index` once more, with its count: its words for getting back into
+        it when the listener has moved on since; a hold that waits for the position counts
+        when they say next, so only a hold actually made is a repeat."""
+        step = self.steps(state, routine)[index]
+        target = replace(routine, step=index, question=None, chosen=routine.chosen)
+        text = step.again if moved and step.again else None
+        if step.position_first and (moved or routine.question == "position"):
+            waiting = replace(target, question="position", repeating=True)
+            return self._out(
+                state, waiting, self.s.p("stretch_again"), "", self.s.p("position_prompt"),
+                count_now=False, text=text,
+            )  # fmt: skip
+        again = replace(target, repeats=routine.repeats + 1, repeating=False)
+        # Still in position after its count: the count alone.
+        counting = step.position_first
+        return self.speak(state, again, lead=self.s.p("hold_again"), text=text, counting=counting)
 
     def hurts(self, state: State, routine: Routine) -> Outcome:
         stop = self.c.gentle_stop.text
@@ -270,11 +335,12 @@ class Routines:
             routine = replace(routine, check="unasked")  # never answered: asked again later
         if routine.track == "main" and m.gentle_for(state.ctx.variant):
             # Option B, with a helper or alone (PROTOCOLS 2.1); its rub is still checked.
+            # The action first; G2's caution after it, while they do it.
             gentle = replace(routine, track="gentle", step=0, repeats=0, question=None, chosen=-1)
-            return self.speak(state, gentle, lead=join(stop, self.s.p("gentler_option")))
+            return self.speak(state, gentle, lead=self.s.p("gentler_option"), note=stop)
         state = log_outcome(state, routine, "too_painful")
         after = replace(routine, track="aftercare", step=0, question=None, chosen=-1)
-        out = self.speak(state, after, lead=join(stop, self.s.p("to_aftercare_gentle")))
+        out = self.speak(state, after, lead=self.s.p("to_aftercare_gentle"))
         return replace(out, routine_ended="too_painful")
 
     def better(self, state: State, routine: Routine) -> Outcome:
@@ -294,18 +360,49 @@ class Routines:
         switched = state.with_context(
             replace(state.ctx, variant="alone" if variant == "alone" else "partner")
         )
-        moved = replace(routine, track="main", question=None, chosen=-1)
+        gentle = routine.track == "gentle" and bool(
+            self.c.muscles[routine.muscle].gentle_for(switched.ctx.variant)
+        )
+        # The gentler option stays gentle, written for whoever is now doing it (PROTOCOLS 2.1).
+        moved = replace(routine, track="gentle" if gentle else "main", question=None, chosen=-1)
         new = self.steps(switched, moved)
         index = next((i for i, st in enumerate(new) if st.phase == phase), 0)
         return self.speak(switched, replace(moved, step=index), lead=lead)
 
     def hold_time(self, state: State, routine: Routine) -> Outcome:
-        step = self.steps(state, routine)[routine.step]
-        if step.hold:
-            answer = self.s.p("hold_time_step", duration=self.s.voice.duration(step.hold))
+        """How long this step is held: its own hold, or that it has none and what to do."""
+        p = self.s.p
+        steps = self.steps(state, routine)
+        step = steps[routine.step]
+        if step.beats and len({b.hold for b in step.beats}) == 1:
+            answer = p("hold_time_each", duration=self.s.voice.duration(step.beats[0].hold))
+        elif step.hold:
+            key = {"stretch": "hold_time_step", "massage": "hold_time_rub"}.get(step.phase)
+            answer = p(key or "hold_time_other", duration=self.s.voice.duration(step.hold))
+        elif any(s.hold for s in steps[routine.step + 1 :]):
+            answer = p("hold_time_later")  # a setup or a movement: the hold is still ahead
         else:
-            answer = join(self.s.p("hold_time_none"), self.c.hold_advice.text)
-        return self.s.say(state, join(answer, self.s.p("prompt_next")), self.s.p("reprompt_step"))
+            answer = p("hold_time_none")
+        return self.s.say(state, join(answer, self.prompt(routine)), p("reprompt_step"))
+
+    def prompt(self, routine: Routine) -> str:
+        """How a turn that answers something mid-routine ends: the question still open, asked
+        again briefly, or the way on."""
+        p = self.s.p
+        if routine.check in ("asking", "asking_again"):
+            return p("check_pending")  # briefly: the whole check again on "repeat"
+        q = routine.question
+        if q == "end_of_steps":
+            return p("end_of_steps_again")
+        if q == "easing":
+            return p("prompt_after_hold")
+        if q == "position":
+            return p("position_prompt")
+        if q in ("breath", "check_breath"):
+            return self.s.safety_question("breath")
+        if q in ("leg", "heat", "blood"):
+            return self.s.safety_question(q)
+        return p("prompt_next")
 
 
 def _choice_start(steps: tuple[Step, ...], index: int) -> int:

@@ -147,7 +147,9 @@ class Conversation:
             Checking: {**common, "yes": a.check_yes, "no": a.check_no, "fallback": a.check_again,
                        "next": a.check_again, "dont_know": a.check_again,
                        "cramp": a.check_again, "still_cramping": a.check_again},
-            Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no},
+            Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no,
+                         **dict.fromkeys(("next", "skip", "fallback", "dont_know"),
+                                         a.confirm_again)},
             Offered: {**common, "yes": b.offer_yes, "no": b.offer_no, "stop": b.offer_no,
                       "next": a.repeat, "skip": b.offer_no},
             PriorCheck: {**common, "yes": a.prior_yes, "no": a.prior_no,
@@ -264,21 +266,20 @@ class Conversation:
         # 4. Advice that does not stop the steps, flags that change them, unsure words.
         advice = [f for f in finding.red_flags if f not in stopping]
         lead = join(self.s.advice(advice) if advice else "", *map(self.s.p, finding.notes))
-        st, flag_lead, ask = a.take_flags(st, e, finding.flags, lead)
-        lead = join(lead, flag_lead)
+        st, flag_text, ask = a.take_flags(st, e, finding.flags, lead)
         if ask is not None:
             return ask
         if finding.declines:
-            return a.decline(st, e, finding.declines, lead)
+            return a.decline(st, e, finding.declines, join(lead, flag_text))
         if question is None:
             if finding.ask_baby:
-                return a.ask_baby(st, e, lead)
+                return a.ask_baby(st, e, join(lead, flag_text))
             if finding.ask_blood:
-                return a.ask_blood(st, e, lead)
+                return a.ask_blood(st, e, join(lead, flag_text))
             if finding.still and st.routine is not None and e.kind in _WORDS_EVENTS:
                 e = replace(e, kind="still_cramping")  # "it won't stop" is not RF-LONG (4)
             elif finding.unsure or (e.kind == "symptom" and not finding and not finding.still):
-                return a.safety_question(st, e, profile, lead=lead)
+                return a.safety_question(st, e, profile, lead=join(lead, flag_text))
         # Cramps most nights, in the person's own words, outside any steps: the advice (the
         # lead), then the bedtime stretch offered once (PROTOCOLS 3a).
         if (
@@ -296,6 +297,7 @@ class Conversation:
             and routine.track not in ("aftercare", "bedtime")  # bedtime: no cramp, no clock
             and e.now - routine.started_at >= LONG_CRAMP_S
             and e.kind not in _TEN_MINUTE_EXEMPT
+            and not a.says_eased(st, e)
         ):
             return a.raise_red_flag(st, e, ["RF_LONG"])
         # 6. The phase's table.
@@ -307,6 +309,13 @@ class Conversation:
             # Warning words were heard ("cramping all over"): a later miss asks again rather
             # than starting the calf default (PROTOCOLS 4.1, section 5).
             out = replace(out, state=out.state.with_phase(replace(phase, warned=True)))
+        if flag_text:
+            if out.screen is not None and out.screen.kind == "step":
+                # A step is spoken: its action first, what pregnancy or a child changes after
+                # it, while they do it (the first words are an action).
+                out = replace(out, speech=a.after_action(out.speech, flag_text))
+            else:
+                lead = join(lead, flag_text)
         return replace(out, speech=join(lead, out.speech)) if lead else out
 
     def _apply_profile(self, st: State, profile: Profile, now: float) -> State:

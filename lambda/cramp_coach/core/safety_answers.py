@@ -15,7 +15,7 @@ from cramp_coach.core.model import (
 )
 from cramp_coach.core.routine import log_outcome
 from cramp_coach.core.safety import CLOT_FLAGS, Finding, read_words, severity
-from cramp_coach.core.speak import join
+from cramp_coach.core.speak import join, plain
 from cramp_coach.core.state import (
     About,
     AskingMuscle,
@@ -76,9 +76,9 @@ class SafetyAnswers(InfoAnswers):
         return Outcome(
             state=st,
             speech=join(*parts, tail),
-            reprompt=self.s.p("yes_no_reprompt" if clot else "red_flag_reprompt"),
+            reprompt=self.s.p("yes_no_reprompt") if clot else self.s.red_flag_reprompt(flags),
             card_title=self.s.p("card_help_title"),
-            card_text=" ".join(self.c.red_flags[f].script for f in flags),
+            card_text=plain(self.s.advice(flags)),
             red_flag_raised=primary,
             routine_ended="red_flag" if routine is not None else None,
             screen=self.s.red_flag_screen(flags),
@@ -117,15 +117,19 @@ class SafetyAnswers(InfoAnswers):
                 self.s.p("red_flag_reprompt"),
             )  # fmt: skip
         if e.kind == "emergency_number":
+            # In an emergency, the number to call and nothing softer after it.
+            call = self.s.call([phase.flag])
             return self.s.say(
-                st, join(self._numbers(), self.s.p("red_flag_reprompt")),
-                self.s.p("red_flag_reprompt"),
+                st, join(call or self._numbers(), self.s.p("red_flag_reprompt")),
+                self.s.red_flag_reprompt([phase.flag]),
             )  # fmt: skip
         # Short: the most serious advice and its number, then the question still open, or the
         # offer to hear it all again.
         flags = [phase.flag]
         tail = self.s.p("breath_check" if phase.asking_breath else "red_flag_reprompt")
-        reprompt = self.s.p("yes_no_reprompt" if phase.asking_breath else "red_flag_reprompt")
+        reprompt = (
+            self.s.p("yes_no_reprompt") if phase.asking_breath else self.s.red_flag_reprompt(flags)
+        )
         out = self.s.say(st, join(self.s.advice(flags), tail), reprompt)
         return replace(out, screen=self.s.red_flag_screen(flags))
 

@@ -41,13 +41,14 @@ class Speaker:
             return self.p("aftercare_name")
         return self.c.routine_muscle(routine.muscle).name
 
-    def count(self, step: Step) -> str:
-        """The counted part of a step: its beats, or one hold, or the duration to keep it up."""
+    def count(self, step: Step, text: str | None = None) -> str:
+        """The counted part of a step: its beats, or one hold, or the duration to keep it up
+        (`text`: the words the action was spoken with, when not the step's own)."""
         if step.hold is None:
             return ""
         if step.beats:
             return self.voice.beats(step.beats, step.phase)
-        said = self.voice.announces_duration(step.text, step.hold)
+        said = self.voice.announces_duration(text or step.text, step.hold)
         return self.voice.countdown(step.hold, step.phase, announced=said)
 
     def step(
@@ -61,12 +62,13 @@ class Speaker:
         reprompt: str,
         count_now: bool = True,
         only_count: bool = False,
+        text: str | None = None,
     ) -> Outcome:
         """Speak the routine's current step: the action, its count, a note, then the prompt."""
         steps = self.track(routine, state.ctx.variant)
         step = steps[routine.step]
-        counted = self.count(step) if count_now else ""
-        action = "" if only_count else step.text
+        counted = self.count(step, text) if count_now else ""
+        action = "" if only_count else text or step.text
         before_count = join(lead, action)
         speech = join(before_count, counted, note, tail)
         holds = tuple(b.hold for b in step.beats) or (
@@ -110,9 +112,26 @@ class Speaker:
             return self.p("urgent_number")
         return ""
 
+    def call(self, flag_ids: list[str]) -> str:
+        """An emergency's first words: the action and the number ("Call 9 1 1 now."), from the
+        locale's phrases and numbers; "" below emergency level."""
+        for f in (self.c.red_flags[i] for i in flag_ids):
+            if f.level == "emergency" and f.call:
+                return self.p(f.call)
+        return ""
+
     def advice(self, flag_ids: list[str]) -> str:
+        """What a red flag says: an emergency opens with the call and gives the reason after,
+        with nothing less serious after it; an urgent flag ends with the same-day line."""
         flags = [self.c.red_flags[i] for i in flag_ids]
+        call = self.call(flag_ids)
+        if call:
+            return join(call, *(f.script for f in flags if f.level == "emergency"))
         return join(*(f.script for f in flags), self.number_for(flags))
+
+    def red_flag_reprompt(self, flag_ids: list[str]) -> str:
+        """Heard after silence: an emergency's call once more, in one sentence, then the offer."""
+        return join(self.call(flag_ids), self.p("red_flag_reprompt"))
 
     def red_flag_screen(self, flag_ids: list[str]) -> Screen:
         flags = [self.c.red_flags[i] for i in flag_ids]
@@ -121,7 +140,7 @@ class Speaker:
             kind="red_flag",
             title=self.p("red_flag_title_emergency" if emergency else "red_flag_title_urgent"),
             progress="",
-            text=" ".join(f.script for f in flags),
+            text=plain(self.advice(flag_ids)),
             number=self.c.emergency.digits if emergency and self.c.emergency else None,
         )
 

@@ -127,12 +127,12 @@ class StartAnswers(SafetyAnswers):
             # one short safety line after the first action, once a session.
             out = replace(
                 out,
-                speech=self._after_action(out.speech, self.s.p("memory_unread")),
+                speech=self.after_action(out.speech, self.s.p("memory_unread")),
                 state=out.state.with_context(replace(ctx, memory_warned=True)),
             )
         return out
 
-    def _after_action(self, speech: str, line: str) -> str:
+    def after_action(self, speech: str, line: str) -> str:
         """`line` after the step's action, before the prompt that ends the step."""
         p = self.s.p
         for tail in (p("prompt_next"), p("position_prompt"), p("prompt_after_hold")):
@@ -188,7 +188,7 @@ class StartAnswers(SafetyAnswers):
         assert lock is not None  # decode_state never lets PriorCheck in without it
         st = st.with_phase(Locked(lock.flag, lock.level))
         speech = join(self.s.advice([lock.flag]), self.s.p("red_flag_reprompt"))
-        out = self.s.say(st, speech, self.s.p("red_flag_reprompt"))
+        out = self.s.say(st, speech, self.s.red_flag_reprompt([lock.flag]))
         return replace(out, screen=self.s.red_flag_screen([lock.flag]))
 
     def cramp(self, st: State, e: Event, profile: _P) -> Outcome:
@@ -280,6 +280,13 @@ class StartAnswers(SafetyAnswers):
         lead = self.s.p("resuming", step=offer.routine.step + 1)
         return self.routines.speak(st, replace(offer.routine, question=None), lead=lead)
 
+    def _pregnancy_end(self, st: State) -> str:
+        """In pregnancy, the side-sleep advice at the end, to whoever is listening."""
+        if "PREGNANT" not in st.ctx.flags:
+            return ""
+        said = self.c.pregnancy_end_alone if st.ctx.variant == "alone" else self.c.pregnancy_end
+        return said.text if said else ""
+
     def start_over_offer(self, st: State, e: Event, profile: _P) -> Outcome:
         offer = st.phase
         assert isinstance(offer, ResumeOffer)
@@ -304,14 +311,17 @@ class StartAnswers(SafetyAnswers):
     def finish(self, st: State, routine: Routine) -> Outcome:
         if routine.track == "bedtime":
             return self.finish_bedtime(st)
-        parts = [self.c.reassurance.text, self.closing_warning()]
+        parts = [self.c.reassurance.text, self.closing_warning(), self._pregnancy_end(st)]
         advised = st.ctx.freq_due and st.ctx.log_consent is True
         if advised:
             parts.append(self.c.red_flags["RF_FREQ"].script)
         st = st.with_context(replace(st.ctx, clear_resume=True, freq_due=False))
         if routine.track == "aftercare":
             st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
-        if st.ctx.log_consent is None and st.ctx.profile_loaded:
+        # The log question only when it fits: never asked before, the store read, and a calm
+        # ending (no pregnancy, child or heat advice, no frequent-cramps advice this turn).
+        calm = not st.ctx.flags and not advised
+        if st.ctx.log_consent is None and st.ctx.profile_loaded and calm:
             st = st.with_phase(Confirming("log_consent"))
             speech = join(*parts, self.s.p("log_consent_ask"))
             return replace(

@@ -75,6 +75,9 @@ class Routine:
     no_massage: bool = False  # a clot was flagged in the last 12 hours: never rub a leg
     retried: bool = False  # the open safety question was asked once more after an unclear answer
     chosen: int = -1  # the asked step (offer or choice) the listener picked: it is played
+    # "Still cramping" sent the listener back to a stretch that waits for them to get into
+    # position: the count on "next" is a repeated hold (G9 counts holds actually made).
+    repeating: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,7 @@ class Confirming:
     """A yes/no question outside a routine whose answer changes what is stored."""
 
     about: Literal["delete", "log_consent"]
+    tries: int = 0  # "next" or words that answer nothing asked it once more
     kind: Literal["confirming"] = "confirming"
 
 

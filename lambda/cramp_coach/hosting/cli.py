@@ -16,6 +16,9 @@ def _chat(args: argparse.Namespace) -> int:
     if args.store:
         os.environ["CRAMP_STORE"] = args.store
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Nothing leaves the machine: no Settings API call (CRAMP_DEVICE_TIME_ZONE=<zone> plays
+    # another country), and reminders are shown as they would be sent.
+    os.environ.setdefault("CRAMP_SETTINGS_API", "off")
     api = ShowingApiClient()  # reminders: shown as they would be sent, nothing leaves
     skill = build_skill(api_client=api)
     if args.script:
