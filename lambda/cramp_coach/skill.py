@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -29,19 +29,15 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import SkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
-from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
-    RenderDocumentDirective,
-)
-from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
 from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach import display, metrics, turn
+from cramp_coach import metrics, turn
 from cramp_coach.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.content import load_content, resolve_locale
-from cramp_coach.core import Conversation, Event, Outcome, needs_profile
+from cramp_coach.core import Conversation, Event, Outcome, needs_profile, safety
 from cramp_coach.core.state import State
 from cramp_coach.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.memory import Memory
@@ -218,10 +214,12 @@ def event_from(handler_input: HandlerInput) -> Event:
         return Event("launch", now)
     if kind == "SessionEndedRequest":
         return Event("session_ended", now)
-    if isinstance(request, UserEvent):
-        # A tap on the night display's "Next" (SendEvent with the argument "next").
-        tapped = "next" if list(request.arguments or [])[:1] == ["next"] else "fallback"
-        return Event(tapped, now, request_id=str(request.request_id or ""))
+    if kind == "Alexa.Presentation.APL.UserEvent":
+        # A tap on the night display's "Next" (SendEvent with the argument "next"). Read by
+        # its type name: the APL model is imported only for devices with a screen.
+        arguments = getattr(request, "arguments", None)
+        tapped = "next" if list(arguments or [])[:1] == ["next"] else "fallback"
+        return Event(tapped, now, request_id=str(getattr(request, "request_id", "") or ""))
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")
@@ -278,6 +276,14 @@ def _speak(handler_input: HandlerInput, outcome: Outcome) -> Response:
     builder = handler_input.response_builder
     screen = outcome.screen if supports_apl(handler_input) else None
     if screen is not None:
+        # Here, not at import: a speaker without a screen (most one-shots) never loads the
+        # APL model package (about 8 ms of a cold start) or the documents.
+        from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
+            RenderDocumentDirective,
+        )
+
+        from cramp_coach import display
+
         document, datasources = display.render(screen)
         builder.add_directive(
             RenderDocumentDirective(token=display.TOKEN, document=document, datasources=datasources)
@@ -327,7 +333,8 @@ class ConversationHandler(AbstractRequestHandler):
         key = _user_key(handler_input)
         profile = self._memory.load(key, event.now) if needs_profile(state, event) else None
         outcome = conversation.handle(state, event, profile)
-        outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
+        first = bool(session and session.new)
+        outcome = replace(outcome, state=self._memory.save(key, event.now, outcome, first=first))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = sealed(outcome.state, session_id)
         log.info(
@@ -442,13 +449,16 @@ class ResponseLogInterceptor(AbstractResponseInterceptor):
 
 
 def build_skill(
-    store_factory: Callable[[], Store] | None = None, prepare_store: bool = False
+    store_factory: Callable[[], Store] | None = None,
+    prepare_store: bool = False,
+    preload: Iterable[str] = (),
 ) -> CustomSkill:
     """The whole skill, ready for Lambda, the web service or the local chat.
 
-    `prepare_store` builds the store before the first request: right under SnapStart, whose
-    snapshot keeps it; without SnapStart it would only move the AWS SDK's cost into the init
-    of containers that may serve requests needing no memory (CanFulfillIntentRequest).
+    `prepare_store` builds the store (its AWS client) before the first request, and `preload`
+    loads these locales' content and compiles their symptom models: what AWS Lambda's init
+    should do, since it runs at full CPU while a request gets memory/1769 of a vCPU (see
+    lambda_entry). Elsewhere both happen on first use.
     """
     memory = Memory(store_factory or store_from_env)
     if prepare_store:
@@ -460,12 +470,16 @@ def build_skill(
 
     def conversation(locale: str) -> Conversation:
         # One per content folder (en-GB, ..., or the English base for any other locale), so
-        # garbage locales cannot grow the cache. Content is read on the first request that
-        # needs it, not at import: the cold start stays small.
+        # garbage locales cannot grow the cache.
         folder = resolve_locale(locale)
         if folder not in conversations:
-            conversations[folder] = Conversation(load_content(folder))
+            content = load_content(folder)
+            safety.prepare(content)
+            conversations[folder] = Conversation(content)
         return conversations[folder]
+
+    for locale in preload:
+        conversation(locale)
 
     builder = SkillBuilder()
     skill_id: str | None = os.environ.get("SKILL_ID") or None

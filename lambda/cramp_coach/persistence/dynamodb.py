@@ -1,8 +1,8 @@
 """DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml.
 
-The client is boto3's (make_client), built the first time a request needs stored memory
-(every session's first turn: a red flag of the last 12 hours must be heard before any steps;
-a CanFulfillIntentRequest or a SessionEndedRequest with nothing to write never builds it).
+The client is botocore's (make_client). In AWS Lambda it is built during the init, at full
+CPU (lambda_entry: Memory.prepare), because every session's first turn reads the 12-hour
+red-flag lock before any steps; elsewhere it is built the first time a request needs it.
 
 A hard deadline per turn (cramp_coach.turn): all store work of a turn, every call and retry,
 ends by the turn's deadline, whatever the table does. botocore's timeouts are per socket read
@@ -173,12 +173,15 @@ def _region(endpoint_url: str | None) -> str | None:
 
 
 def make_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 DynamoDB client, bounded timeouts and retries; endpoint_url: a local server."""
-    import boto3  # lazily: see the module docstring
+    """A botocore DynamoDB client, bounded timeouts and retries; endpoint_url: a local server.
 
-    # A session of its own: boto3's default session is not safe to share across threads.
-    session = boto3.session.Session()
-    return session.client(
+    botocore directly: the store speaks the low-level API (attribute values as sent), so
+    boto3's session and resource layers would be imports for nothing.
+    """
+    from botocore.session import Session  # only where a DynamoStore is built
+
+    # A session of its own, not botocore's shared default one.
+    return Session().create_client(
         "dynamodb",
         region_name=_region(endpoint_url),
         endpoint_url=endpoint_url,
@@ -300,7 +303,7 @@ class DynamoStore:
             skipped = deadline in self._failed
         if skipped:
             raise StoreError(f"DynamoDB {operation} skipped for the rest of this turn")
-        # Building the client (importing boto3) counts against the turn too: on a busy
+        # Building the client (importing botocore) counts against the turn too: on a busy
         # machine it can take a good part of the budget. Left unfinished, it completes on its
         # worker thread and the next turn has it.
         client = self._client or within(deadline, "client", lambda: self.client)
