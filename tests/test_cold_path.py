@@ -142,6 +142,7 @@ def test_a_lambda_init_prepares_what_the_first_turn_needs_and_nothing_else(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "not prepared" not in done.stderr  # priming the store and the locales worked
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["loaded"] == ["botocore"]
     assert result["prepared"] == {"content": 2, "matchers": 2}

@@ -41,10 +41,14 @@ class Memory:
         self._deferral: Deferral | None = None
 
     def prepare(self) -> None:
-        """Build the store (and its AWS client) now, e.g. during a SnapStart init."""
+        """Build the store (and its AWS client) now, and prime it where it can be (a Lambda
+        init, which runs at full CPU: lambda_entry)."""
         store = self.store
         if hasattr(store, "client"):
             store.client  # noqa: B018  (the DynamoStore property builds its SDK client)
+        prime = getattr(store, "prime", None)
+        if callable(prime):
+            prime()
 
     @property
     def store(self) -> Store:
