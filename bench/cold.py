@@ -489,6 +489,7 @@ def measure(
     with_profile: bool = True,
     model_runs: int = 0,
     sizes: tuple[int, ...] = (),
+    function_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Start the local server, prepare the tables, run every scenario ``runs`` times; then,
     if `model_runs`, the Lambda CPU model at each memory size in `sizes`."""
@@ -501,7 +502,7 @@ def measure(
             words = prepare_tables(endpoint, now)
         from bench import deployed
 
-        plan = scenarios(now, variants, deployed.build(Path(tmp)), words)
+        plan = scenarios(now, variants, deployed.build(Path(tmp), function_dir), words)
         paths: dict[str, Path] = {}
         envs: dict[str, dict[str, str]] = {}
         for scenario in plan:

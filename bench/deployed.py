@@ -126,14 +126,16 @@ def clean_python(python: str, root: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def build(root: Path) -> dict[str, Path]:
+def build(root: Path, function_dir: Path | None = None) -> dict[str, Path]:
     """Build hello, floor, official, runtime and a clean interpreter under root;
-    SkillFunction is the sam build output."""
+    SkillFunction is the sam build output (or `function_dir`: another build of the function
+    made by lambda/Makefile, e.g. an earlier commit's, to compare with)."""
     python = python313()
     if python is None:
         raise RuntimeError("python3.13 is not on PATH (pyenv: PYENV_VERSION=3.13.0:3.11.7)")
-    if not SAM_FUNCTION_DIR.is_dir():
-        raise RuntimeError("no .aws-sam/build/SkillFunction: run `make deploy-check` first")
+    function_dir = function_dir or SAM_FUNCTION_DIR
+    if not function_dir.is_dir():
+        raise RuntimeError(f"no {function_dir}: run `make deploy-check` first")
     hello = root / "hello"
     _makefile_build(python, hello)
     shutil.rmtree(hello / "cramp_coach")
@@ -153,7 +155,7 @@ def build(root: Path) -> dict[str, Path]:
     _pip_target(python, runtime, f"boto3=={boto3}", platform=False)
     return {
         "python": clean_python(python, root),
-        "SkillFunction": SAM_FUNCTION_DIR,
+        "SkillFunction": function_dir,
         "hello": hello,
         "floor": floor,
         "official": official,

@@ -370,6 +370,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="cold runs per scenario per memory size under the Lambda CPU model "
         "(default 10, --quick 5; 0 skips the model)",
     )
+    parser.add_argument(
+        "--function-dir",
+        type=Path,
+        default=None,
+        help="measure this build of the function instead of .aws-sam/build/SkillFunction "
+        "(e.g. an earlier commit's `make -C lambda build-SkillFunction ARTIFACTS_DIR=...`)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
     args = parser.parse_args(argv)
     args.runs = args.runs or (10 if args.quick else 20)
@@ -395,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         with_profile=not args.quick,
         model_runs=args.model_runs,
         sizes=lambda_cpu.MEMORY_SIZES_MB,
+        function_dir=args.function_dir,
     )
     print(f"warm: {args.warm} requests per type ...", file=sys.stderr, flush=True)
     warm_result = warm.measure(args.warm)
@@ -418,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
                 "warm": args.warm,
                 "quick": args.quick,
                 "model_runs": args.model_runs,
+                "function_dir": str(args.function_dir or "sam build output"),
                 "artifact": args.artifact,
             },
             "seconds": round(time.perf_counter() - started, 1),
