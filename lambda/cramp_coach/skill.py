@@ -479,7 +479,6 @@ def build_skill(
             conversations[folder] = Conversation(content)
         return conversations[folder]
 
-
     builder = SkillBuilder()
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
