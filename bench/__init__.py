@@ -1,10 +1,13 @@
 """Cramp Coach benchmarks: cold start, warm latency, memory, artifact size, speech time.
 
 Run from the repository root: ``.venv/bin/python -m bench`` (``--quick``, ``--runs N``).
-The figures and how to read them are in the README's "Performance" section; the modules:
+The figures and how to read them are in docs/performance.md; the modules:
 
-- ``cold``: fresh processes (``_child.py``) against a local DynamoDB (moto), beside the two
-  baselines in ``baselines/``, with variants (the launch through boto3, the deploy artifact);
+- ``cold``: fresh processes (``_child.py``) on a clean python3.13 venv against a local
+  DynamoDB (moto), beside the three baselines in ``baselines/`` (hello world, hello world plus
+  one botocore read, the official persistence pattern), then again under ``lambda_cpu``;
+- ``lambda_cpu``: the Lambda CPU model (init at full CPU, the handler call at memory/1769 of a
+  CPU through a cgroup's CFS quota) at 128, 256, 512 and 1024 MB;
 - ``warm``: in-process latency per request type, no database I/O;
 - ``speech``: time to first instruction, synthesized with espeak-ng;
 - ``artifact``: size of the `sam build` output (or an equivalent pip build).

@@ -6,18 +6,28 @@ Imports nothing but ``time`` before taking its start time; reads a prebuilt requ
 (so no envelope-building code is imported), imports the entry module, handles the one request
 and prints one JSON line: phase times; the raw perf_counter readings at its start and at the
 response (CLOCK_MONOTONIC on Linux, the same clock as the parent's, which times the spawn);
-peak RSS after the response; whether the AWS SDK got loaded; the response's speech.
+peak RSS after the response; whether the AWS SDK got loaded; the response's speech; which of
+certifi / requests / urllib3 the interpreter had imported before this file ran (a clean
+interpreter: none). With BENCH_CGROUP_PROCS set it joins that cgroup after the import and
+before the handler call (bench/lambda_cpu.py: the Lambda CPU model).
 """
 
 import time
 
 _START = time.perf_counter()
 
+import sys  # noqa: E402  (already loaded by the interpreter: free)
+
+# Whatever the interpreter's own start-up imported: a site .pth that imports certifi in every
+# process would flatter every ratio (issue 23); the bench runs children on a clean venv.
+_AT_START = [name for name in ("certifi", "requests", "urllib3") if name in sys.modules]
+
 import importlib  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
+import os  # noqa: E402
 
 AWS_MODULES = ("boto3", "botocore")
+APL_MODEL = "ask_sdk_model.interfaces.alexa.presentation.apl"
 
 
 def _aws_loaded() -> list[str]:
@@ -50,6 +60,13 @@ def main() -> None:
     module = importlib.import_module(module_name)
     t_import = time.perf_counter()
     aws_after_import = _aws_loaded()
+    procs = os.environ.get("BENCH_CGROUP_PROCS")
+    if procs:
+        # The Lambda CPU model (bench/lambda_cpu.py): the init ran at full CPU; from here on
+        # this process gets memory/1769 of a CPU, as an invocation does.
+        with open(procs, "w", encoding="ascii") as group:
+            group.write(str(os.getpid()))
+    t_invoke = time.perf_counter()
     response = module.handler(event, None)
     t_response = time.perf_counter()
 
@@ -63,10 +80,13 @@ def main() -> None:
                 "total_ms": (t_response - _START) * 1e3,
                 "startup_ms": (t_event - _START) * 1e3,
                 "import_ms": (t_import - t_event) * 1e3,
-                "request_ms": (t_response - t_import) * 1e3,
+                "request_ms": (t_response - t_invoke) * 1e3,
+                "join_ms": (t_invoke - t_import) * 1e3,
+                "start_imports": _AT_START,
                 "peak_rss_kib": rss_kib,
                 "aws_after_import": aws_after_import,
                 "aws_after_response": _aws_loaded(),
+                "apl_model_loaded": APL_MODEL in sys.modules,
                 "ssml": speech.get("ssml") or speech.get("text") or "",
             }
         )

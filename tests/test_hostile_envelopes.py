@@ -164,7 +164,9 @@ def test_a_flood_of_forged_entries_is_never_stored(night: Conversation, store: M
 def test_genuine_entries_riding_in_the_session_are_stored_when_the_table_is_back(
     night: Conversation, store: MemoryStore
 ) -> None:
-    store.fail_saves = 2
+    # The first answer writes no log entry alone (issue 23: it rides to the next turn), so
+    # the first save is the first "Next"'s, and it fails.
+    store.fail_saves = 1
     night.cramp("CALF", helper="PARTNER")
     night.say("Next")
     assert _entries(store) == []
@@ -363,6 +365,7 @@ def test_fuzzed_envelopes_never_raise(
 def test_the_user_key_is_what_the_store_sees(night: Conversation, store: MemoryStore) -> None:
     """The store is keyed by the salted hash, never the Alexa user id (unchanged by the gate)."""
     night.cramp("CALF", helper="PARTNER")
+    night.say("Next")  # the entry is written by the session's second turn (issue 23)
     assert store.load(user_key(USER_ID), T0 + 10).recent_muscles == ["CALF"]
 
 

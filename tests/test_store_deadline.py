@@ -127,13 +127,14 @@ def test_a_session_ended_while_the_table_is_down_loses_nothing(
     """The entry of a routine stopped while the table hangs outlives the session (the spool),
     and a later session's turn writes it once the table is back."""
     dev = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
-    assert text(dev.cramp(T0)).startswith(STEP1)  # healthy: the entry is in_progress
+    # Healthy, but the first answer writes no log entry alone (issue 23): it rides.
+    assert text(dev.cramp(T0)).startswith(STEP1)
     proxy.mode = "hang"
     dev.intent("BetterIntent", T0 + 30)
     goodbye = dev.intent("AMAZON.StopIntent", T0 + 40)
     assert goodbye.end and goodbye.seconds < BOUND_S
     assert spool.stat().st_mode & 0o777 == 0o600
-    assert [i["outcome"]["S"] for i in stored(moto_server, table)] == ["in_progress"]
+    assert stored(moto_server, table) == []  # nothing reached the table: all of it waits
     proxy.mode = "pass"
     later = Device(build_skill(lambda: DynamoStore(table, endpoint_url=proxy.endpoint)), USER)
     assert later.launch(T0 + 4 * 3600).seconds < BOUND_S

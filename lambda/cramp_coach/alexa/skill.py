@@ -13,9 +13,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ask_sdk_core.dispatch_components.exception_components import AbstractExceptionHandler
@@ -30,10 +30,6 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.context import Context
 from ask_sdk_model.intent_request import IntentRequest
-from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
-    RenderDocumentDirective,
-)
-from ask_sdk_model.interfaces.alexa.presentation.apl.user_event import UserEvent
 from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.interfaces.system.system_state import SystemState
 from ask_sdk_model.request_envelope import RequestEnvelope
@@ -43,12 +39,12 @@ from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 from ask_sdk_model.ui.simple_card import SimpleCard
 
-from cramp_coach.alexa import display, metrics, reminders
+from cramp_coach.alexa import metrics, reminders
 from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.alexa.device_country import BoundedApiClient, device_country, device_tag
 from cramp_coach.alexa.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.content import load_content, resolve_locale
-from cramp_coach.core import Conversation, Event, Outcome, needs_profile
+from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, safety
 from cramp_coach.core.state import State
 from cramp_coach.memory import Store, store_from_env, turn, user_key, user_salt
 from cramp_coach.memory.load_save import Memory
@@ -236,10 +232,12 @@ def event_from(handler_input: HandlerInput) -> Event:
         return Event("launch", now)
     if kind == "SessionEndedRequest":
         return Event("session_ended", now)
-    if isinstance(request, UserEvent):
-        # A tap on the night display's "Next" (SendEvent with the argument "next").
-        tapped = "next" if list(request.arguments or [])[:1] == ["next"] else "fallback"
-        return Event(tapped, now, request_id=str(request.request_id or ""))
+    if kind == "Alexa.Presentation.APL.UserEvent":
+        # A tap on the night display's "Next" (SendEvent with the argument "next"). Read by
+        # its type name: the APL model is imported only for devices with a screen.
+        arguments = getattr(request, "arguments", None)
+        tapped = "next" if list(arguments or [])[:1] == ["next"] else "fallback"
+        return Event(tapped, now, request_id=str(getattr(request, "request_id", "") or ""))
     if isinstance(request, ConnectionsResponse):
         return _permission_event(request, now)
     if not isinstance(request, IntentRequest) or request.intent is None:
@@ -323,6 +321,14 @@ def _speak(
             builder.add_directive(directive)
     screen = outcome.screen if supports_apl(handler_input) else None
     if screen is not None:
+        # Here, not at import: a speaker without a screen (most one-shots) never loads the
+        # APL model package (about 8 ms of a cold start) or the documents.
+        from ask_sdk_model.interfaces.alexa.presentation.apl.render_document_directive import (
+            RenderDocumentDirective,
+        )
+
+        from cramp_coach.alexa import display
+
         document, datasources = display.render(screen)
         builder.add_directive(
             RenderDocumentDirective(token=display.TOKEN, document=document, datasources=datasources)
@@ -389,7 +395,8 @@ class ConversationHandler(AbstractRequestHandler):
             outcome = conversation.handle(state, event, profile)
         if "country" in outcome.prefs and tag is not None:
             outcome = replace(outcome, prefs={**outcome.prefs, "country_device": tag})
-        outcome = replace(outcome, state=self._memory.save(key, event.now, outcome))
+        first = bool(session and session.new)
+        outcome = replace(outcome, state=self._memory.save(key, event.now, outcome, first=first))
         metrics.emit_turn(outcome.red_flag_raised, outcome.routine_ended)
         attributes[STATE_KEY] = sealed(outcome.state, session_id)
         log.info(
@@ -519,12 +526,14 @@ def build_skill(
     store_factory: Callable[[], Store] | None = None,
     prepare_store: bool = False,
     api_client: ApiClient | None = None,
+    preload: Iterable[str] = (),
 ) -> CustomSkill:
     """The whole skill, ready for Lambda, the web service or the local chat.
 
-    `prepare_store` builds the store before the first request: right under SnapStart, whose
-    snapshot keeps it; without SnapStart it would only move the AWS SDK's cost into the init
-    of containers that may serve requests needing no memory (CanFulfillIntentRequest).
+    `prepare_store` builds the store (its AWS client) before the first request, and `preload`
+    loads these locales' content and compiles their symptom models: what AWS Lambda's init
+    should do, since it runs at full CPU while a request gets memory/1769 of a vCPU (see
+    lambda_entry). Elsewhere both happen on first use.
     """
     memory = Memory(store_factory or store_from_env)
     if prepare_store:
@@ -536,11 +545,12 @@ def build_skill(
 
     def conversation(locale: str) -> Conversation:
         # One per content folder (en-GB, ..., or the English base for any other locale), so
-        # garbage locales cannot grow the cache. Content is read on the first request that
-        # needs it, not at import: the cold start stays small.
+        # garbage locales cannot grow the cache.
         folder = resolve_locale(locale)
         if folder not in conversations:
-            conversations[folder] = Conversation(load_content(folder))
+            content = load_content(folder)
+            safety.prepare(content)
+            conversations[folder] = Conversation(content)
         return conversations[folder]
 
     # Service clients (the Settings API for the device's time zone, through
@@ -559,7 +569,67 @@ def build_skill(
     builder.add_global_request_interceptor(AttributesGate(conversation))
     builder.add_global_request_interceptor(RequestLogInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
-    return CrampSkill(skill_configuration=builder.skill_configuration)
+    skill = CrampSkill(skill_configuration=builder.skill_configuration)
+    for locale in preload:
+        try:
+            _prime(skill, conversation(locale), locale)
+        except Exception as exc:  # never in the way of the init: the first request pays
+            log.error("locale %s not prepared (%s)", locale, type(exc).__name__)
+    return skill
+
+
+def _primer(locale: str, now: float) -> dict[str, Any]:
+    """A one-shot envelope ("her calf is cramping") for priming: no real user, no store."""
+
+    def slot(name: str, heard: str, value_id: str) -> dict[str, Any]:
+        match = {"code": "ER_SUCCESS_MATCH"}
+        value = {"value": {"name": heard, "id": value_id}}
+        found = {"authority": "primer", "status": match, "values": [value]}
+        return {"name": name, "value": heard, "resolutions": {"resolutionsPerAuthority": [found]}}
+
+    system = {
+        "application": {"applicationId": "primer"},
+        "user": {"userId": "primer"},
+        "device": {"deviceId": "primer", "supportedInterfaces": {}},
+    }
+    return {
+        "version": "1.0",
+        "session": {"new": True, "sessionId": "primer", "attributes": {}, "user": {"userId": "p"}},
+        "context": {"System": system},
+        "request": {
+            "type": "IntentRequest",
+            "requestId": "primer",
+            "timestamp": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "locale": locale,
+            "intent": {
+                "name": "CrampIntent",
+                "slots": {
+                    "muscle": slot("muscle", "calf", "CALF"),
+                    "helper": slot("helper", "her", "PARTNER"),
+                },
+            },
+        },
+    }
+
+
+def _prime(skill: CustomSkill, conversation: Conversation, locale: str) -> None:
+    """A one-shot's first-request work done once, in the init: the envelope deserialized (the
+    SDK imports the timestamp parser and the slot models on first use), the core's turn, the
+    seal, the response built and serialized. Nothing goes through the store, the handlers,
+    the metrics or the log: it only leaves this process's caches warm. In AWS Lambda the
+    init runs at full CPU and a request at memory/1769 of one, where this work costs up to
+    fourteen times as long."""
+    now = time.time()
+    envelope = skill.serializer.deserialize(
+        payload=json.dumps(_primer(locale, now)), obj_type=RequestEnvelope
+    )
+    handler_input = HandlerInput(request_envelope=envelope)
+    outcome = conversation.handle(State(), event_from(handler_input), Profile())
+    attributes: dict[str, object] = {STATE_KEY: sealed(outcome.state, "primer")}
+    response = _speak(handler_input, outcome)
+    skill.serializer.serialize(
+        ResponseEnvelope(version="1.0", response=response, session_attributes=attributes)
+    )
 
 
 def configure_logging() -> None:

@@ -312,6 +312,13 @@ def _muscle_terms(model: SymptomModel) -> _TermIndex:
     return _TermIndex(owners)
 
 
+def prepare(content: Content) -> None:
+    """Build this locale's phrase indexes and number patterns now rather than on first use:
+    in AWS Lambda the init runs at full CPU and a request at a fraction of one."""
+    _matcher(content.symptoms)
+    _muscle_terms(content.symptoms)
+
+
 def muscle_in_words(texts: tuple[str, ...], content: Content) -> str | None:
     """The one muscle (or vague place) the words name, or None (none, or more than one)."""
     terms = _muscle_terms(content.symptoms)

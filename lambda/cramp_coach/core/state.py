@@ -12,12 +12,14 @@ import logging
 import math
 import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, TypeAlias, cast, get_args
-
-import dacite
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast, get_args
 
 from cramp_coach.content import BEDTIME, Content
 from cramp_coach.core.model import Event, LogEntry
+
+if TYPE_CHECKING:
+    import dacite
 
 log = logging.getLogger(__name__)
 
@@ -304,17 +306,25 @@ def _tuple(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-_CONFIG = dacite.Config(
-    strict=True,
-    check_types=True,
-    type_hooks={float: _number, tuple[str, ...]: _tuple, tuple[LogEntry, ...]: _tuple},
-)
+@cache
+def _dacite() -> tuple[Any, dacite.Config]:
+    """dacite and the strict config, imported when a state is first decoded: a new session
+    (every cold one-shot) has none, so its cold start never loads them."""
+    import dacite
+
+    config = dacite.Config(
+        strict=True,
+        check_types=True,
+        type_hooks={float: _number, tuple[str, ...]: _tuple, tuple[LogEntry, ...]: _tuple},
+    )
+    return dacite, config
 
 
 def decode_routine(data: Any, content: Content) -> Routine | None:
     """A routine from the store or the attributes, or None when any part is wrong."""
+    dacite, config = _dacite()
     try:
-        routine = dacite.from_dict(Routine, data, config=_CONFIG)
+        routine = dacite.from_dict(Routine, data, config=config)
     except (dacite.DaciteError, TypeError, ValueError):
         return None
     return routine if routine_fits(routine, content) else None
@@ -351,18 +361,19 @@ def decode_state(data: Any, content: Content) -> State:
     """Session attributes -> State. Missing means a new session; anything corrupt starts afresh."""
     if data is None:
         return State()
+    dacite, config = _dacite()
     try:
         if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
             raise ValueError("unknown state version")
         raw_phase = data["phase"]
         cls = _BY_KIND[raw_phase["kind"]]
-        phase = dacite.from_dict(cls, raw_phase, config=_CONFIG)
+        phase = dacite.from_dict(cls, raw_phase, config=config)
         raw_ctx = data["ctx"]
         if isinstance(raw_ctx, dict):
             # Sessions begun before "repeat" was rebuilt from the state carried the words
             # themselves: ignored, never spoken.
             raw_ctx = {k: v for k, v in raw_ctx.items() if k not in _RETIRED_CTX}
-        ctx = dacite.from_dict(Context, raw_ctx, config=_CONFIG)
+        ctx = dacite.from_dict(Context, raw_ctx, config=config)
     except (dacite.DaciteError, KeyError, TypeError, ValueError):
         log.warning("session state unreadable; starting afresh")
         return State()

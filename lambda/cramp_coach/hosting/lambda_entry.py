@@ -1,7 +1,12 @@
 """AWS Lambda entry point (template.yaml: Handler cramp_coach.hosting.lambda_entry.handler).
 
-Only what every request needs is imported here; the DynamoDB store builds its boto3 client
-the first time a request needs stored memory (see persistence/dynamodb.py: make_client).
+Lambda runs this module's import (the init) at full CPU and each invocation at memory/1769 of
+a vCPU (a quarter of one at 512 MB, a fourteenth at 128 MB). So everything a session's first
+turn needs is done here, once per container: the DynamoDB client is built (its botocore
+imports, service model and credentials), and the content of this region's locales is loaded
+with its symptom models compiled. The first request then makes one read (the 12-hour
+red-flag lock) and its own work. Anything the one-shot does not use stays out of the init:
+the APL model (skill._speak, for screens only), the spool's sqlite3, a Lambda client.
 
 Two kinds of event arrive: Alexa request envelopes, and this function's own asynchronous
 invocations carrying writes a session could not make before it ended (persistence/deferred.py:
@@ -19,14 +24,32 @@ from cramp_coach.memory import Store, StoreError, deferred, store_from_env, user
 
 log = logging.getLogger("cramp_coach")
 
+# The locales each of the skill's endpoints serves (ARCHITECTURE "Locales"); another locale
+# still works, its content loaded on its first request.
+REGION_LOCALES: dict[str, tuple[str, ...]] = {
+    "us-east-1": ("en-US", "en-CA"),
+    "eu-west-1": ("en-GB", "en-IN"),
+    "us-west-2": ("en-AU",),
+}
+
+
+def init_locales(region: str | None) -> tuple[str, ...]:
+    """The locales whose content the init loads: this region's, else en-US."""
+    return REGION_LOCALES.get(region or "", ("en-US",))
+
+
 configure_logging()
 user_salt()  # a missing salt fails the init (Runtime.ImportModuleError names it), not a request
-# SnapStart is off by default (template.yaml). When it is switched on, this init runs once per
-# published version and is snapshotted, so building the boto3 client here takes it off every
-# restored cold start. Without SnapStart it stays lazy: the first request that needs the store
-# (a session's first turn, for the 12-hour red-flag lock) builds it; CanFulfillIntentRequest
-# and an empty SessionEndedRequest never pay for the AWS SDK.
-_skill = build_skill(prepare_store=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start")
+# In Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME and AWS_LAMBDA_INITIALIZATION_TYPE)
+# the init prepares everything; imported anywhere else (tests, tools) the store and content
+# stay lazy, read from the environment when first needed.
+_IN_LAMBDA = bool(
+    os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE")
+)
+_skill = build_skill(
+    prepare_store=_IN_LAMBDA,
+    preload=init_locales(os.environ.get("AWS_REGION")) if _IN_LAMBDA else (),
+)
 _deferred_store: list[Store] = []  # built on the first deferred-writes event only
 # Left of the function's timeout when a deferred write gives up (it raises: Lambda retries).
 _DEFERRED_MARGIN_S = 1.0

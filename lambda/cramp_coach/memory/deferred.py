@@ -29,17 +29,19 @@ import json
 import logging
 import math
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cramp_coach.memory import Saved, Store, StoreError, turn, user_salt
 from cramp_coach.memory.items import ENTRY_FIELDS, entry_rid
+
+if TYPE_CHECKING:
+    import sqlite3
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,14 @@ SPOOL_RESERVE_S = 0.1
 INVOKE_RESERVE_S = 0.4
 _SPOOL_BUSY_S = 0.2
 _ONE = "SELECT pk, at, body FROM pending WHERE scope = ? AND pk = ?"
+
+
+def _db() -> Any:
+    """sqlite3, imported when a spool file is first opened: a cold start with nothing kept
+    (the usual case) never loads it. Its errors can only occur once it is loaded."""
+    import sqlite3
+
+    return sqlite3
 
 
 class InvalidDeferred(ValueError):
@@ -313,12 +323,15 @@ class Spool:
         self._uri = f"file:cramp-spool-{id(self)}?mode=memory&cache=shared"
 
     def _open(self, wait: float) -> sqlite3.Connection:
+        conn: sqlite3.Connection
         if self.path is not None:
-            return sqlite3.connect(self.path, timeout=wait, isolation_level=None)
+            conn = _db().connect(self.path, timeout=wait, isolation_level=None)
+            return conn
         if self._memory is None:
             # Held open: a shared in-memory database lives while one connection does.
-            self._memory = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-        return sqlite3.connect(self._uri, uri=True, timeout=wait, isolation_level=None)
+            self._memory = _db().connect(self._uri, uri=True, check_same_thread=False)
+        conn = _db().connect(self._uri, uri=True, timeout=wait, isolation_level=None)
+        return conn
 
     @contextmanager
     def _connect(self, create: bool) -> Iterator[sqlite3.Connection | None]:
@@ -380,7 +393,7 @@ class Spool:
                     )
             log.info("deferred writes kept for a later turn (%d entries)", len(merged.entries))
             return True
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, _db().Error) as exc:
             log.error("deferred writes not kept (%s): lost", type(exc).__name__)
             return False
 
@@ -410,7 +423,7 @@ class Spool:
                 if conn is None:
                     return None
                 row = conn.execute(_ONE, (self.scope, user_key)).fetchone()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, _db().Error) as exc:
             log.warning("deferred writes unreadable (%s)", type(exc).__name__)
             return None
         return self._row(row)
@@ -441,7 +454,7 @@ class Spool:
                         )
                         log.warning("unreadable deferred writes dropped")
                         continue
-            except (OSError, sqlite3.Error) as exc:
+            except (OSError, _db().Error) as exc:
                 log.warning("deferred writes unreadable (%s)", type(exc).__name__)
                 break
             # The table call runs outside the spool's transaction: a slow table never holds
@@ -474,7 +487,7 @@ class Spool:
                     left = pending.after(saved)
                 self._put(conn, self.scope, left)
                 return left.empty()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, _db().Error) as exc:
             log.warning("deferred writes not settled (%s)", type(exc).__name__)
             return False
 
@@ -511,11 +524,12 @@ class SelfInvoke:
 
     def _lambda_client(self, budget: float = 0.0) -> Any:
         if self._client is None:
-            import boto3  # only on this failure path: most containers never pay for it
+            # Only on this failure path: most containers never build it.
             from botocore.config import Config
+            from botocore.session import Session
 
             budget = max(0.1, budget or turn.remaining())
-            self._client = boto3.session.Session().client(
+            self._client = Session().create_client(
                 "lambda",
                 config=Config(
                     connect_timeout=budget,
@@ -536,7 +550,7 @@ class SelfInvoke:
             with turn.bounded(INVOKE_RESERVE_S):
                 deadline = turn.current()
                 assert deadline is not None
-                # Building the client (importing boto3) counts against the turn too: left
+                # Building the client (importing botocore) counts against the turn too: left
                 # unfinished, it completes on its worker thread and a later turn has it.
                 budget = turn.remaining()  # read here: the worker thread has no turn
                 client = self._client or within(

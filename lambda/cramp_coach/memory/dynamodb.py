@@ -1,8 +1,8 @@
 """DynamoDB store (CRAMP_STORE=dynamodb): the table from template.yaml.
 
-The client is boto3's (make_client), built the first time a request needs stored memory
-(every session's first turn: a red flag of the last 12 hours must be heard before any steps;
-a CanFulfillIntentRequest or a SessionEndedRequest with nothing to write never builds it).
+The client is botocore's (make_client). In AWS Lambda it is built during the init, at full
+CPU (lambda_entry: Memory.prepare), because every session's first turn reads the 12-hour
+red-flag lock before any steps; elsewhere it is built the first time a request needs it.
 
 A hard deadline per turn (cramp_coach.memory.turn): all store work of a turn, every call and retry,
 ends by the turn's deadline, whatever the table does. botocore's timeouts are per socket read
@@ -95,6 +95,15 @@ _LOCK_IF_URGENT = (
 )
 
 _IN_FLIGHT = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+_PRIME_ID = "cramp-coach-prime"
+_EMPTY_PAGE = b'{"Count":0,"Items":[],"ScannedCount":0}'
+
+
+class _Canned:
+    """A response body as botocore reads one (`stream()`): an empty Query page."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield _EMPTY_PAGE
 
 
 def client_config() -> Any:
@@ -170,12 +179,15 @@ def _region(endpoint_url: str | None) -> str | None:
 
 
 def make_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 DynamoDB client, bounded timeouts and retries; endpoint_url: a local server."""
-    import boto3  # lazily: see the module docstring
+    """A botocore DynamoDB client, bounded timeouts and retries; endpoint_url: a local server.
 
-    # A session of its own: boto3's default session is not safe to share across threads.
-    session = boto3.session.Session()
-    return session.client(
+    botocore directly: the store speaks the low-level API (attribute values as sent), so
+    boto3's session and resource layers would be imports for nothing.
+    """
+    from botocore.session import Session  # only where a DynamoStore is built
+
+    # A session of its own, not botocore's shared default one.
+    return Session().create_client(
         "dynamodb",
         region_name=_region(endpoint_url),
         endpoint_url=endpoint_url,
@@ -258,6 +270,27 @@ class DynamoStore:
 
         return default_spool_path()
 
+    def prime(self) -> None:
+        """One load run through the whole client in this process and answered by a canned
+        empty page (botocore's own before-send event), never sent: the first call's one-time
+        work (request serialization, endpoint rules, signing, response parsing, this store's
+        worker thread) then happens in AWS Lambda's init, at full CPU, instead of in the first
+        request at a fraction of a CPU. Nothing is read or written."""
+        from botocore.awsrequest import AWSResponse
+
+        client = self.client
+
+        def canned(request: Any, **_: Any) -> Any:
+            headers: Any = {"Content-Type": "application/x-amz-json-1.0"}
+            return AWSResponse(request.url, 200, headers, _Canned())
+
+        event = "before-send.dynamodb.Query"
+        client.meta.events.register(event, canned, unique_id=_PRIME_ID)
+        try:
+            self.load("0" * 64, time.time())
+        finally:
+            client.meta.events.unregister(event, unique_id=_PRIME_ID)
+
     # ------------------------------------------------------------------ plumbing
     @property
     def client(self) -> Any:
@@ -297,7 +330,7 @@ class DynamoStore:
             skipped = deadline in self._failed
         if skipped:
             raise StoreError(f"DynamoDB {operation} skipped for the rest of this turn")
-        # Building the client (importing boto3) counts against the turn too: on a busy
+        # Building the client (importing botocore) counts against the turn too: on a busy
         # machine it can take a good part of the budget. Left unfinished, it completes on its
         # worker thread and the next turn has it.
         client = self._client or within(deadline, "client", lambda: self.client)

@@ -41,10 +41,14 @@ class Memory:
         self._deferral: Deferral | None = None
 
     def prepare(self) -> None:
-        """Build the store (and its AWS client) now, e.g. during a SnapStart init."""
+        """Build the store (and its AWS client) now, and prime it where it can be (a Lambda
+        init, which runs at full CPU: lambda_entry)."""
         store = self.store
         if hasattr(store, "client"):
             store.client  # noqa: B018  (the DynamoStore property builds its SDK client)
+        prime = getattr(store, "prime", None)
+        if callable(prime):
+            prime()
 
     @property
     def store(self) -> Store:
@@ -115,7 +119,7 @@ class Memory:
                 )
         return profile
 
-    def save(self, key: str, now: float, outcome: Outcome) -> State:
+    def save(self, key: str, now: float, outcome: Outcome, *, first: bool = False) -> State:
         """Write what this turn changed, and what earlier turns could not write.
 
         Returns the state to keep: outcome.state without what the store now has. The red-flag
@@ -123,14 +127,18 @@ class Memory:
         written; a save that runs out of time writes what it can, most important first, and
         the rest keeps riding. When the session ends with writes left, they are handed to the
         deferral (persistence.deferred), which makes them later.
+
+        `first`: the session's first turn (its first answer, the one a cold start makes the
+        listener wait for). It makes the profile read and only the writes that cannot wait:
+        a log entry alone rides to the session's next turn or its end.
         """
         turn.claim((key, now))
         try:
-            return self._save(key, now, outcome)
+            return self._save(key, now, outcome, first)
         finally:
             turn.end()  # this request's store work is over
 
-    def _save(self, key: str, now: float, outcome: Outcome) -> State:
+    def _save(self, key: str, now: float, outcome: Outcome, first: bool = False) -> State:
         state = outcome.state
         ctx = state.ctx
         if outcome.delete_history:
@@ -149,10 +157,17 @@ class Memory:
             or lock
             or outcome.freq_advised
         )
+        ending = outcome.end_session
         if not changes:
             self._drain(key, now)
             return state
-        ending = outcome.end_session
+        if first and not ending and _only_entries(outcome):
+            # A session's first answer (a cold one-shot's step 1) does not wait for a log
+            # entry's write: the entry rides in the session, as an unwritten one always does,
+            # and the next turn or the session's end writes it (or hands it to the deferral).
+            # The lock, the resume snapshot and preferences are never held back like this.
+            return state
+
         # A failed lock save is kept outside the session at once (write-ahead), so time is
         # held back for that as for a session's end.
         reserve = self._reserve_s() if ending or (lock and lock != ctx.lock_kept) else 0.0
@@ -248,6 +263,22 @@ class Memory:
             self.deferral.forget(key)
         except Exception as exc:
             log.error("deferred writes not forgotten (%s)", type(exc).__name__)
+
+
+def _only_entries(outcome: Outcome) -> bool:
+    """Whether log entries are this turn's only changes to store."""
+    ctx = outcome.state.ctx
+    return bool(
+        ctx.unsaved
+        and not (
+            outcome.prefs
+            or outcome.save_resume
+            or ctx.clear_resume
+            or ctx.lock_unsaved
+            or outcome.freq_advised
+            or outcome.delete_history
+        )
+    )
 
 
 def _rids(entries: list[dict[str, object]]) -> set[str]:
