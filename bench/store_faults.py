@@ -48,7 +48,7 @@ def _reseal(state: dict[str, Any], session_id: str) -> None:
     """The planted backlog is what an outage leaves riding: seal it as the skill would have
     (issue 21: an unsealed state starts afresh). Older code (--code) has no seal."""
     try:
-        from cramp_coach.alexa.skill import SEAL_KEY, seal
+        from cramp_coach.alexa.attributes import SEAL_KEY, seal
     except ImportError:
         return
     state[SEAL_KEY] = seal({k: v for k, v in state.items() if k != SEAL_KEY}, session_id)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cramp_coach.alexa.skill import sealed
+from cramp_coach.alexa.attributes import sealed
 from cramp_coach.content import BEDTIME, Content, available_locales, load_content
 from cramp_coach.core import Conversation as Core
 from cramp_coach.core import Event

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa.skill import INTENT_EVENTS
+from cramp_coach.alexa.events import INTENT_EVENTS
 from cramp_coach.content import Content, load_content
 from cramp_coach.hosting.local.nlu import MODELS_DIR
 from tests.spec import SUB_LEVEL_FLAGS

@@ -1,5 +1,4 @@
-"""One locale's merged documents (protocols.json and phrases.json) -> `Content`, validated.
-"""
+"""One locale's merged documents (protocols.json and phrases.json) -> `Content`, validated."""
 
 from __future__ import annotations
 

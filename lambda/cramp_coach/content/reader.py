@@ -1,5 +1,4 @@
-"""Reading the content files: typed values out of JSON, each error naming the file and the place.
-"""
+"""Reading the content files: typed values out of JSON, each error naming the file and the place."""
 
 from __future__ import annotations
 

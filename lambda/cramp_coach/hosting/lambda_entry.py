@@ -6,7 +6,7 @@ turn needs is done here, once per container: the DynamoDB client is built (its b
 imports, service model and credentials), and the content of this region's locales is loaded
 with its symptom models compiled. The first request then makes one read (the 12-hour
 red-flag lock) and its own work. Anything the one-shot does not use stays out of the init:
-the APL model (skill._speak, for screens only), the spool's sqlite3, a Lambda client.
+the APL model (speaking.speak, for screens only), the spool's sqlite3, a Lambda client.
 
 Two kinds of event arrive: Alexa request envelopes, and this function's own asynchronous
 invocations carrying writes a session could not make before it ended (persistence/deferred.py:
