@@ -175,7 +175,8 @@ def prepare_tables(endpoint: str, now: float) -> dict[str, str]:
 
     from cramp_coach.alexa.skill import build_skill, handle_envelope
     from cramp_coach.hosting.local.envelopes import Session
-    from cramp_coach.memory.dynamodb import DynamoStore, table_definition
+    from cramp_coach.memory.dynamodb import DynamoStore
+    from cramp_coach.memory.dynamodb_calls import table_definition
 
     client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     client.create_table(**table_definition(CRAMP_TABLE))

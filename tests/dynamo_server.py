@@ -27,7 +27,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from cramp_coach.hosting.local.loopback import free_port
-from cramp_coach.memory.dynamodb import table_definition
+from cramp_coach.memory.dynamodb_calls import table_definition
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

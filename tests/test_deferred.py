@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 
 from cramp_coach.alexa.skill import build_skill
-from cramp_coach.memory import StoreError, deferred, user_key
-from cramp_coach.memory.deferred import InvalidDeferred, Pending, Spool, signed_event
+from cramp_coach.memory import StoreError, deferral, deferred, self_invoke, user_key
+from cramp_coach.memory.deferred import InvalidDeferred, Pending, signed_event
 from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.spool import Spool
 from tests.dynamo_server import LoopbackMoto, create_table, items_of, moto_server
 from tests.persistence_envelopes import T0, Device, log_on
 from tests.trickle_server import TrickleProxy, proxy
@@ -105,7 +106,7 @@ def in_lambda(
     monkeypatch.setenv("CRAMP_USER_SALT", SALT)
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", fake_lambda.endpoint)
     monkeypatch.setenv("CRAMP_SPOOL_PATH", str(tmp_path / "tmp" / "deferred.sqlite3"))
-    deferred.invoked_as(ALIAS_ARN)
+    self_invoke.invoked_as(ALIAS_ARN)
     return fake_lambda
 
 
@@ -259,10 +260,10 @@ def test_the_spool_drains_oldest_first_to_its_own_table_only(
     for key in users:
         store.save(key, T0 - 60, entries=[], prefs={"log_consent": True}, resume=None,
                    clear_resume=False, freq_advised=False)  # fmt: skip
-    spool = deferred.deferral_for(store)
+    spool = deferral.deferral_for(store)
     for i, key in enumerate(users):
         spool.keep(Pending(key, T0 + i, (entry(f"s{i}", T0 + i),)))
-    assert deferred.deferral_for(others).drain(others, T0 + 100) == 0  # not its writes
+    assert deferral.deferral_for(others).drain(others, T0 + 100) == 0  # not its writes
     assert spool.drain(store, T0 + 100, first=users[2]) == 3
     for i, key in enumerate(users):
         assert stored_logs(moto_server, mine, key) == [(f"s{i}", "eased")]

@@ -19,7 +19,8 @@ import pytest
 
 from cramp_coach.alexa.skill import build_skill
 from cramp_coach.memory import RETENTION_S, Store, user_key
-from cramp_coach.memory.dynamodb import DynamoStore, _plain
+from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.dynamodb_calls import _plain
 from cramp_coach.memory.sqlite import SqliteStore
 from tests.dynamo_server import LoopbackMoto, admin_client, create_table, items_of, moto_server
 from tests.persistence_envelopes import DAY, MINUTE, T0, Device, Turn, log_on

@@ -21,7 +21,8 @@ import pytest
 from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
 from cramp_coach.memory import StoreError, turn, user_key
-from cramp_coach.memory.dynamodb import CALL_ATTEMPTS, DynamoStore
+from cramp_coach.memory.dynamodb import DynamoStore
+from cramp_coach.memory.dynamodb_calls import CALL_ATTEMPTS
 from tests.dynamo_server import (
     LoopbackMoto,
     create_table,

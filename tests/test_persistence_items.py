@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from cramp_coach.core.model import FREQ_WINDOW_S
 from cramp_coach.memory import RETENTION_S
-from cramp_coach.memory.dynamodb import _from_av, _to_av
+from cramp_coach.memory.dynamodb_calls import _from_av, _to_av
 from cramp_coach.memory.items import (
     LEGACY_PROFILE_ATTRS,
     LOG_END,

@@ -453,7 +453,7 @@ def test_samconfig_defaults() -> None:
 
 
 def test_local_table_definition_matches_the_deployed_table(cfn: Template) -> None:
-    from cramp_coach.memory.dynamodb import table_definition
+    from cramp_coach.memory.dynamodb_calls import table_definition
 
     _, table = only(cfn, "AWS::DynamoDB::Table")
     local = table_definition("any")

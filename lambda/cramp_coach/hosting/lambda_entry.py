@@ -9,7 +9,7 @@ red-flag lock) and its own work. Anything the one-shot does not use stays out of
 the APL model (speaking.speak, for screens only), the spool's sqlite3, a Lambda client.
 
 Two kinds of event arrive: Alexa request envelopes, and this function's own asynchronous
-invocations carrying writes a session could not make before it ended (persistence/deferred.py:
+invocations carrying writes a session could not make before it ended (memory/deferred.py:
 signed with an HMAC keyed from the stack's salt; anything else is refused).
 """
 
@@ -20,7 +20,7 @@ import os
 from typing import Any
 
 from cramp_coach.alexa.skill import build_skill, configure_logging, handle_envelope
-from cramp_coach.memory import Store, StoreError, deferred, store_from_env, user_salt
+from cramp_coach.memory import Store, StoreError, deferred, self_invoke, store_from_env, user_salt
 
 log = logging.getLogger("cramp_coach")
 
@@ -60,7 +60,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deferred-writes event, write it)."""
     if deferred.is_deferred_event(event):
         return _write_deferred(event, context)
-    deferred.invoked_as(getattr(context, "invoked_function_arn", None))
+    self_invoke.invoked_as(getattr(context, "invoked_function_arn", None))
     return handle_envelope(_skill, event, context)  # begins the turn's store budget at once
 
 

@@ -16,7 +16,8 @@ from cramp_coach.core import Outcome, Profile, snapshot
 from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S
 from cramp_coach.core.state import State
 from cramp_coach.memory import Saved, Store, turn
-from cramp_coach.memory.deferred import Deferral, Pending, deferral_for
+from cramp_coach.memory.deferral import deferral_for
+from cramp_coach.memory.deferred import Deferral, Pending
 from cramp_coach.memory.items import entry_rid
 from cramp_coach.memory.lock import lock_attrs, lock_may_replace, server_time
 
