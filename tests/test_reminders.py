@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa import reminders
+from cramp_coach.alexa import api_client, reminder_requests, reminders
 from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content
 from cramp_coach.memory import NullStore
 from tests.conftest import Conversation, Turn
 from tests.reminders_server import TOKEN, Plan, RemindersServer, check_reminder_request
 
-SCOPE = reminders.SCOPE
+SCOPE = reminder_requests.SCOPE
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def test_nothing_listening_is_down(content: Content) -> None:
 def test_a_hanging_or_trickling_api_cannot_outlast_the_turn(
     server: RemindersServer, content: Content, monkeypatch: pytest.MonkeyPatch, plan: Plan
 ) -> None:
-    monkeypatch.setattr(reminders, "REMINDER_BUDGET_S", 1.0)
+    monkeypatch.setattr(api_client, "REMINDER_BUDGET_S", 1.0)
     server.api.plans = [Plan(), plan]  # the create call hangs, or its answer trickles
     talk = _talk(server)
     started = time.monotonic()
@@ -255,7 +255,7 @@ def test_a_hanging_or_trickling_api_cannot_outlast_the_turn(
 def test_the_budget_covers_every_call_of_the_turn(
     server: RemindersServer, content: Content, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reminders, "REMINDER_BUDGET_S", 1.0)
+    monkeypatch.setattr(api_client, "REMINDER_BUDGET_S", 1.0)
     talk = _talk(server)
     remind(talk, "half ten")
     talk.session.restart()

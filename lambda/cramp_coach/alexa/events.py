@@ -16,7 +16,7 @@ from ask_sdk_model.intent_request import IntentRequest
 from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 
-from cramp_coach.alexa import reminders
+from cramp_coach.alexa import reminder_requests
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Event
 from cramp_coach.memory import user_key
@@ -190,7 +190,7 @@ def event_from(handler_input: HandlerInput) -> Event:
 
 def _permission_event(request: ConnectionsResponse, now: float) -> Event:
     """Alexa's answer to the reminders permission asked by voice: ACCEPTED, DENIED or
-    NOT_ANSWERED; the time asked for rides in the token (reminders.permission_directive)."""
+    NOT_ANSWERED; the time asked for rides in the token (reminder_requests.permission_directive)."""
     payload = request.payload if isinstance(request.payload, dict) else {}
     status = payload.get("status") if str(request.name or "") == "AskFor" else None
     return Event(
@@ -198,7 +198,7 @@ def _permission_event(request: ConnectionsResponse, now: float) -> Event:
         now,
         request_id=str(request.request_id or ""),
         permission=str(status) if status in ("ACCEPTED", "DENIED", "NOT_ANSWERED") else None,
-        time=reminders.token_time(request.token),
+        time=reminder_requests.token_time(request.token),
     )
 
 

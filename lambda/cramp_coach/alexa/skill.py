@@ -27,7 +27,8 @@ from ask_sdk_model.response import Response
 from ask_sdk_model.response_envelope import ResponseEnvelope
 from ask_sdk_model.services.api_client import ApiClient
 
-from cramp_coach.alexa import metrics, reminders
+from cramp_coach.alexa import metrics
+from cramp_coach.alexa.api_client import DeadlineApiClient
 from cramp_coach.alexa.attributes import (
     CHECKED_ATTR,
     AttributesGate,
@@ -235,7 +236,7 @@ def build_skill(
     # handler_input.service_client_factory; reminders, through the handler that makes them)
     # call through api clients bounded in time, never the SDK's unbounded default. CrampSkill
     # gives a request without a context an empty one, so the SDK's token lookup never fails.
-    api = api_client or reminders.BoundedApiClient()
+    api = api_client or DeadlineApiClient()
     builder = CustomSkillBuilder(api_client=BoundedApiClient())
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]

@@ -1,7 +1,7 @@
 """The chat's Reminders API: nothing leaves the machine; each call is shown as it would be sent.
 
 `make chat` has no Alexa account behind it. The skill is built with this ApiClient instead of
-the bounded HTTP one (reminders.BoundedApiClient): it answers the calls the skill makes as
+the bounded HTTP one (api_client.DeadlineApiClient): it answers the calls the skill makes as
 the API documents them (the device's time zone unset: 204; a reminder created: its
 alertToken; the skill's reminders listed; a reminder deleted) and keeps what it created for
 the chat session, and the chat prints each request, the reminder's JSON body included.
