@@ -6,20 +6,18 @@
 
 Starts the server (default: `cramp-coach serve` as it runs, waitress; or gunicorn's workers,
 see SERVERS) with the real app and *full* request verification: a throw-away PKI (root CA
--> leaf for echo-api.amazon.com) is generated here, the root is the only trust anchor and
-the certificate download is served from memory (as in the tests; no network). Each request
-is a correctly signed, fresh envelope (launch, cramp intent, next), so the measured path is
-signature + chain (cached) + timestamp + skill id + skill. For each concurrency level it
-sends at most --requests requests or runs at most --max-seconds, then prints req/s and
-p50/p99 latency. Exits 1 on any error (non-200 or transport failure).
+-> leaf for echo-api.amazon.com, bench/signed_requests.py) is generated for the run, the root
+is the only trust anchor and the certificate download is served from memory (as in the tests;
+no network). Each request is a correctly signed, fresh envelope (launch, cramp intent, next),
+so the measured path is signature + chain (cached) + timestamp + skill id + skill. For each
+concurrency level it sends at most --requests requests or runs at most --max-seconds, then
+prints req/s and p50/p99 latency. Exits 1 on any error (non-200 or transport failure).
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
-import json
 import os
 import random
 import statistics
@@ -29,14 +27,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cramp_coach.hosting.local.loopback import free_port, wait_until_healthy
 
-SKILL_ID = "amzn1.ask.skill.bench-0000"
-CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-bench.pem"
+# The PKI and the signed requests; imported under the names tests/ and bench/slow_clients.py
+# import from here.
+if TYPE_CHECKING or __package__:  # bench.load_webservice: python -m, the tests (and mypy)
+    from bench.signed_requests import CERT_URL, SKILL_ID
+    from bench.signed_requests import make_pki as _make_pki
+    from bench.signed_requests import signed_pool as _signed_pool
+else:  # python bench/load_webservice.py, and the servers' load_webservice (bench/ on sys.path)
+    from signed_requests import CERT_URL, SKILL_ID
+    from signed_requests import make_pki as _make_pki
+    from signed_requests import signed_pool as _signed_pool
+
 PKI_ENV = "CRAMP_BENCH_PKI_DIR"
 
 
@@ -119,118 +125,6 @@ SERVERS: dict[str, Callable[[int, int], list[str]]] = {
 
 
 # --- client side --------------------------------------------------------------------------
-
-
-def _make_pki(directory: Path) -> Any:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.now(UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    usage = dict(
-        content_commitment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(name("Bench Root"))
-        .issuer_name(name("Bench Root"))
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                key_encipherment=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                **usage,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False
-        )
-        .sign(root_key, hashes.SHA256())
-    )
-    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(name("echo-api.amazon.com"))
-        .issuer_name(root.subject)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("echo-api.amazon.com")]), critical=False
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_encipherment=True,
-                key_cert_sign=False,
-                crl_sign=False,
-                **usage,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
-            critical=False,
-        )
-        .sign(root_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (directory / "root.pem").write_bytes(root.public_bytes(pem))
-    (directory / "chain.pem").write_bytes(leaf.public_bytes(pem) + root.public_bytes(pem))
-    return leaf_key
-
-
-def _signed_pool(leaf_key: Any, size: int) -> list[tuple[bytes, dict[str, str]]]:
-    """Fresh signed requests (timestamps now; Alexa itself may resend within 150 s)."""
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    from cramp_coach.hosting.local.envelopes import Session
-
-    now = time.time()
-    pool = []
-    for i in range(size):
-        session = Session(skill_id=SKILL_ID)
-        envelope = [
-            session.launch(now),
-            session.intent(
-                "CrampIntent", now, {"muscle": ("calf", "CALF"), "helper": ("her", "PARTNER")}
-            ),
-            session.intent("AMAZON.NextIntent", now),
-        ][i % 3]
-        body = json.dumps(envelope).encode()
-        signature = base64.b64encode(leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256()))
-        pool.append(
-            (
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "SignatureCertChainUrl": CERT_URL,
-                    "Signature-256": signature.decode(),
-                },
-            )
-        )
-    return pool
 
 
 def _run_level(

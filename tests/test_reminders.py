@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa import api_client, reminder_requests, reminders
+from cramp_coach.alexa import api_client, reminder_requests
 from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content
 from cramp_coach.memory import NullStore

@@ -1,6 +1,6 @@
 """The inputs of the skill package and their checks: the endpoint ARN, the URLs, the regions.
 
-Used by build_skill_package.py. Standard library only.
+Used by build_skill_package.py and skill_manifest.py. Standard library only.
 """
 
 from __future__ import annotations
