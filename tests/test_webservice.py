@@ -687,19 +687,19 @@ def test_verification_needs_a_skill_id(monkeypatch: pytest.MonkeyPatch, pki: Pki
 def test_unverified_only_with_both_flags(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cramp_coach.hosting import webservice
+    from cramp_coach.hosting import web_config, webservice
 
     monkeypatch.setenv("CRAMP_VERIFY", "0")
     monkeypatch.delenv("CRAMP_ALLOW_UNVERIFIED", raising=False)
     with pytest.raises(ConfigurationError):
-        webservice.verify_from_env()
+        web_config.verify_from_env()
     monkeypatch.setenv("CRAMP_ALLOW_UNVERIFIED", "1")
     monkeypatch.setenv("CRAMP_STORE", "none")
     app = webservice.app_from_env()
     assert app.extensions["cramp_coach"]["verify"] is False
     assert "REQUEST VERIFICATION IS OFF" in capsys.readouterr().err
     monkeypatch.delenv("CRAMP_VERIFY")
-    assert webservice.verify_from_env() is True
+    assert web_config.verify_from_env() is True
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cramp_coach.hosting.arrival import MAX_BODY_BYTES, arrival_server
-from cramp_coach.hosting.webservice import create_app, warn_unverified
+from cramp_coach.hosting.web_config import warn_unverified
+from cramp_coach.hosting.webservice import create_app
 
 # waitress: slow clients cost a socket in its event loop, never a thread. It reads each
 # request whole (headers and body, within the size limits) before a thread runs the app.

@@ -45,11 +45,9 @@ from cramp_coach.hosting import verification  # noqa: F401
 
 # isort: split
 
-import contextlib
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -67,14 +65,15 @@ from flask_ask_sdk.skill_adapter import (
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 from cramp_coach.alexa.envelope import MAX_ENVELOPE_DEPTH, depth_over
+from cramp_coach.hosting.access_log import ACCESS_LOG, _configure_access_log, _RefusalFilter, _short
 from cramp_coach.hosting.arrival import MAX_BODY_BYTES, TurnClock
 from cramp_coach.hosting.verification import (
     AlexaRequestVerifier,
     Clock,
     Fetcher,
     SkillIdVerifier,
-    VerificationException,
 )
+from cramp_coach.hosting.web_config import ConfigurationError, verify_from_env, warn_unverified
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -87,26 +86,12 @@ __all__ = [
 # Bodies nested deeper than Alexa ever sends are refused before the SDK or the skill recurse
 # into them (RecursionError, a 500): the same bound as the Lambda path's.
 MAX_JSON_DEPTH = MAX_ENVELOPE_DEPTH
-ACCESS_LOG = logging.getLogger("cramp_coach.access")
 log = logging.getLogger("cramp_coach.hosting.webservice")
 
-UNVERIFIED_BANNER = """
-!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
-!!  WARNING: REQUEST VERIFICATION IS OFF (local testing only)                   !!
-!!  Signatures, certificate chains, timestamps and the skill id are NOT checked.!!
-!!  Anyone who can reach this port can drive the skill. Never expose it.        !!
-!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
-"""
 
 
-class ConfigurationError(ValueError):
-    """The service was asked to start in a way that would be unsafe or cannot work."""
 
 
-def warn_unverified(stream: Any = None) -> None:
-    """The loud start-up warning when verification is off."""
-    print(UNVERIFIED_BANNER, file=stream or sys.stderr, flush=True)
-    log.warning("request verification is OFF: local testing only")
 
 
 def _resolve_skill_id(skill: CustomSkill, skill_id: str | None) -> str | None:
@@ -118,34 +103,10 @@ def _resolve_skill_id(skill: CustomSkill, skill_id: str | None) -> str | None:
     return str(found) if found else None
 
 
-def _configure_access_log() -> None:
-    if not ACCESS_LOG.handlers:  # idempotent: create_app may run many times (tests, workers)
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        ACCESS_LOG.addHandler(handler)
-        ACCESS_LOG.setLevel(logging.INFO)
-        ACCESS_LOG.propagate = False
 
 
-class _RefusalFilter(logging.Filter):
-    """flask-ask-sdk logs each refused request with a full traceback (log flooding under
-    attack). Keep one line, and hand the reason to the access log instead."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == "Request verification failed" and record.exc_info:
-            error = record.exc_info[1]
-            reason = str(error) if isinstance(error, VerificationException) else "verification"
-            with contextlib.suppress(RuntimeError):  # outside a request context
-                g.refused = reason
-            record.msg = f"request refused: {reason}"
-            record.exc_info = None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
 
 
-def _short(value: object) -> str | None:
-    """Only short strings reach the log (type and intent names are short identifiers)."""
-    return value[:80] if isinstance(value, str) else None
 
 
 def _refuse(reason: str) -> BadRequest:
@@ -312,28 +273,8 @@ def create_app(
 
 
 
-def _flag(value: str | None) -> bool | None:
-    if value is None or value.strip() == "":
-        return None
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"not a boolean: {value!r}")
 
 
-def verify_from_env() -> bool:
-    """CRAMP_VERIFY=0 turns verification off only together with CRAMP_ALLOW_UNVERIFIED=1."""
-    verify = _flag(os.environ.get("CRAMP_VERIFY"))
-    if verify is None or verify:
-        return True
-    if _flag(os.environ.get("CRAMP_ALLOW_UNVERIFIED")) is not True:
-        raise ConfigurationError(
-            "CRAMP_VERIFY=0 also needs CRAMP_ALLOW_UNVERIFIED=1 (local testing only); "
-            "refusing to start without request verification"
-        )
-    return False
 
 
 def app_from_env() -> Flask:
