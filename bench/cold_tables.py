@@ -75,7 +75,8 @@ def prepare_tables(endpoint: str, now: float) -> dict[str, str]:
     words the locked user's one-shot must and must not say."""
     import boto3
 
-    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.handle import handle_envelope
+    from cramp_coach.alexa.skill import build_skill
     from cramp_coach.hosting.local.envelopes import Session
     from cramp_coach.memory.dynamodb import DynamoStore
     from cramp_coach.memory.dynamodb_calls import table_definition

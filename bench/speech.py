@@ -80,7 +80,8 @@ def _ssml(response: dict[str, Any]) -> str:
 def measure() -> dict[str, Any]:
     if espeak() is None:
         return {"skipped": "espeak-ng not found (apt-get install -y espeak-ng)"}
-    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.handle import handle_envelope
+    from cramp_coach.alexa.skill import build_skill
     from cramp_coach.content import load_content
     from cramp_coach.hosting.local.envelopes import Session
     from cramp_coach.memory import NullStore

@@ -33,7 +33,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def request_types() -> dict[str, tuple[str, dict[str, Any]]]:
     """One envelope per request type, each in the session state it is normally sent in."""
-    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.handle import handle_envelope
+    from cramp_coach.alexa.skill import build_skill
     from cramp_coach.hosting.local.envelopes import Session
     from cramp_coach.memory import NullStore
 
@@ -94,7 +95,8 @@ def measure(requests: int, rounds: int = 5, warmup: int = 200) -> dict[str, Any]
     process was not running (other processes on a shared machine), so when the two p99 differ
     a lot the tail is the machine's, not the code's.
     """
-    from cramp_coach.alexa.skill import build_skill, configure_logging, handle_envelope
+    from cramp_coach.alexa.handle import handle_envelope
+    from cramp_coach.alexa.skill import build_skill, configure_logging
     from cramp_coach.memory import NullStore
 
     configure_logging()  # as lambda_entry does (LOG_LEVEL, default INFO)

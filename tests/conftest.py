@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa.skill import build_skill, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content, load_content
 from cramp_coach.core.speak import Speaker
 from cramp_coach.hosting.local.envelopes import Session

@@ -15,7 +15,7 @@ from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
 
-from cramp_coach.alexa.skill import handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
 from cramp_coach.hosting.local.envelopes import Session
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC).timestamp()  # a Monday, 2 a.m. UTC

@@ -14,7 +14,8 @@ import pytest
 
 from cramp_coach.alexa.can_fulfill import IN_SESSION_ONLY, can_fulfill
 from cramp_coach.alexa.events import INTENT_EVENTS
-from cramp_coach.alexa.skill import build_skill, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.memory import Store

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
+from cramp_coach.alexa.handle import REFUSED_ENVELOPE, handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import ROUTINE_MUSCLES, Content, Step, load_content
 from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.memory import NullStore

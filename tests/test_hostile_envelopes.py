@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cramp_coach.alexa.skill import REFUSED_ENVELOPE, build_skill, handle_envelope
+from cramp_coach.alexa.handle import REFUSED_ENVELOPE, handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content
 from cramp_coach.hosting.local.envelopes import SKILL_ID, USER_ID, Session
 from cramp_coach.memory import NullStore, user_key

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from bench import lock_faults
-from cramp_coach.alexa.skill import build_skill, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content, load_content
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.memory import user_key

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from cramp_coach.alexa.skill import build_skill, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content
 from cramp_coach.memory import NullStore
 from tests.conftest import Conversation

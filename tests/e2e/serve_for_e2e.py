@@ -13,7 +13,7 @@ with werkzeug's threaded WSGI server until SIGTERM/SIGINT. Flask's development s
 gunicorn are not used: the test needs a port chosen by the OS and a clean stop.
 
 ``--app standin`` serves a 15-line Flask app that hands the JSON body to
-``cramp_coach.alexa.skill.handle_envelope`` instead (for when the web service is broken and you
+``cramp_coach.alexa.handle.handle_envelope`` instead (for when the web service is broken and you
 want to tell the web layer's faults from the skill's).
 """
 
@@ -51,7 +51,8 @@ def webservice_app() -> Any:
 def standin_app() -> Any:
     from flask import Flask, jsonify, request
 
-    from cramp_coach.alexa.skill import build_skill, handle_envelope
+    from cramp_coach.alexa.handle import handle_envelope
+    from cramp_coach.alexa.skill import build_skill
 
     skill = build_skill()
     app = Flask("cramp_coach_e2e_standin")

@@ -32,7 +32,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cramp_coach.alexa.skill import build_skill, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import Content, load_content
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.hosting.local.nlu import InteractionModel, normalize
@@ -363,7 +364,7 @@ def _slots(raw: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
 
 
 class Night:
-    """One vignette's conversation: real envelopes through skill.handle_envelope."""
+    """One vignette's conversation: real envelopes through handle.handle_envelope."""
 
     def __init__(self, locale: str) -> None:
         self.locale = locale

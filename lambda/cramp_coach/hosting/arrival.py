@@ -66,7 +66,7 @@ class TurnClock:
 def _late(environ: dict[str, Any], start_response: Callable[..., Any], waited: float) -> Any:
     """The calm fallback, in the request's locale when its body says one: nothing stored,
     nothing run, and no words of the request used but the locale."""
-    from cramp_coach.alexa.skill import calm_response_envelope
+    from cramp_coach.alexa.handle import calm_response_envelope
 
     try:
         length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_BODY_BYTES)

@@ -19,7 +19,8 @@ import logging
 import os
 from typing import Any
 
-from cramp_coach.alexa.skill import build_skill, configure_logging, handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
+from cramp_coach.alexa.skill import build_skill, configure_logging
 from cramp_coach.memory import Store, StoreError, deferred, self_invoke, store_from_env, user_salt
 
 log = logging.getLogger("cramp_coach")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
-from cramp_coach.alexa.skill import handle_envelope
+from cramp_coach.alexa.handle import handle_envelope
 from cramp_coach.hosting.local.envelopes import Session
 from cramp_coach.hosting.local.nlu import MODELS_DIR, InteractionModel, normalize
 from cramp_coach.hosting.local.reminders_api import ShowingApiClient
