@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cramp_coach.core.model import (
-    Event,
-    Outcome,
-    Profile,
-)
+from cramp_coach.core.model import Event, Profile
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.routine import log_outcome
 from cramp_coach.core.speak import join
 from cramp_coach.core.start_answers import StartAnswers

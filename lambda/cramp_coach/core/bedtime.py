@@ -14,7 +14,8 @@ from dataclasses import replace
 from cramp_coach.content import BEDTIME
 from cramp_coach.core.answers import Answers
 from cramp_coach.core.clock import reminder_time, spoken_time
-from cramp_coach.core.model import Event, Outcome, Profile, Reminder
+from cramp_coach.core.model import Event, Profile, Reminder
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.speak import join
 from cramp_coach.core.state import (
     AskingMuscle,

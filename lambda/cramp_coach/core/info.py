@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content
-from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Outcome, Profile
+from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Profile
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.routine import Routines, log_outcome
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.state import AskingMuscle, Confirming, Finished, Paused, State

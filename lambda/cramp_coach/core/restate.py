@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content
-from cramp_coach.core.model import Event, Outcome
+from cramp_coach.core.model import Event
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.state import (

@@ -27,8 +27,9 @@ from typing import Any
 from cramp_coach.content import COUNTRY_TEMPLATES, NUMBER_PHRASES, Content, number_fields
 from cramp_coach.core import answers, start_answers
 from cramp_coach.core.bedtime import BedtimeAnswers
-from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Profile
 from cramp_coach.core.night_answers import NightAnswers
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
 from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity

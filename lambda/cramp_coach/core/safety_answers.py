@@ -8,11 +8,8 @@ from dataclasses import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.info import InfoAnswers
-from cramp_coach.core.model import (
-    Event,
-    Outcome,
-    Profile,
-)
+from cramp_coach.core.model import Event, Profile
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.routine import log_outcome
 from cramp_coach.core.safety import CLOT_FLAGS, Finding, read_words, severity
 from cramp_coach.core.speak import join, plain

@@ -14,9 +14,9 @@ from cramp_coach.core.model import (
     LONG_CRAMP_S,
     RESUME_WINDOW_S,
     Event,
-    Outcome,
     Profile,
 )
+from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.routine import log_outcome
 from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.core.safety_answers import SafetyAnswers
