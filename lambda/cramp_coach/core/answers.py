@@ -11,10 +11,7 @@ from dataclasses import replace
 
 from cramp_coach.core.model import Event, Profile
 from cramp_coach.core.outcome import Outcome
-from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.speak import join
-from cramp_coach.core.start_answers import StartAnswers
-from cramp_coach.core.state import (
+from cramp_coach.core.phases import (
     AskingMuscle,
     Checking,
     Clarifying,
@@ -23,9 +20,12 @@ from cramp_coach.core.state import (
     Locked,
     Paused,
     Routine,
-    State,
     Variant,
 )
+from cramp_coach.core.routine import log_outcome
+from cramp_coach.core.speak import join
+from cramp_coach.core.start_answers import StartAnswers
+from cramp_coach.core.state import State
 
 _P = Profile | None
 

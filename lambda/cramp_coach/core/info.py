@@ -11,9 +11,10 @@ from dataclasses import replace
 from cramp_coach.content import Content
 from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Profile
 from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import AskingMuscle, Confirming, Finished, Paused
 from cramp_coach.core.routine import Routines, log_outcome
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import AskingMuscle, Confirming, Finished, Paused, State
+from cramp_coach.core.state import State
 
 _P = Profile | None
 

@@ -59,7 +59,7 @@ class Profile:
 
     default_variant: str | None = None
     quiet: bool | None = None
-    resume: dict[str, Any] | None = None  # a state.snapshot() of an interrupted routine
+    resume: dict[str, Any] | None = None  # a state_codec.snapshot() of an interrupted routine
     resume_saved_at: float | None = None
     recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
     recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts

@@ -13,9 +13,10 @@ from dataclasses import replace
 from cramp_coach.content import BEDTIME, Content, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry
 from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import InRoutine, Question, Routine, Track
 from cramp_coach.core.safety import CLOT_FLAGS
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State, Track
+from cramp_coach.core.state import MAX_UNSAVED, State
 
 
 def log_outcome(state: State, routine: Routine, outcome: str) -> State:

@@ -30,12 +30,7 @@ from cramp_coach.core.bedtime import BedtimeAnswers
 from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Profile
 from cramp_coach.core.night_answers import NightAnswers
 from cramp_coach.core.outcome import Outcome
-from cramp_coach.core.restate import Restater
-from cramp_coach.core.routine import Routines
-from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
-from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.speech import wrap_voice
-from cramp_coach.core.state import (
+from cramp_coach.core.phases import (
     AskingMuscle,
     Checking,
     Clarifying,
@@ -44,15 +39,18 @@ from cramp_coach.core.state import (
     Idle,
     InRoutine,
     Locked,
-    LockRecord,
     Offered,
     Paused,
     PriorCheck,
     ResumeOffer,
-    State,
-    as_answered,
-    decode_state,
 )
+from cramp_coach.core.restate import Restater
+from cramp_coach.core.routine import Routines
+from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.speech import wrap_voice
+from cramp_coach.core.state import LockRecord, State, as_answered
+from cramp_coach.core.state_codec import decode_state
 
 Handler = Callable[[State, Event, Profile | None], Outcome]
 # Events the ten-minute rule lets through: they neither continue nor restart the steps.

@@ -17,11 +17,7 @@ from cramp_coach.core.model import (
     Profile,
 )
 from cramp_coach.core.outcome import Outcome
-from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.safety import CLOT_FLAGS
-from cramp_coach.core.safety_answers import SafetyAnswers
-from cramp_coach.core.speak import join
-from cramp_coach.core.state import (
+from cramp_coach.core.phases import (
     PRIOR_QUESTIONS,
     AskingMuscle,
     Checking,
@@ -31,15 +27,17 @@ from cramp_coach.core.state import (
     Idle,
     InRoutine,
     Locked,
-    LockRecord,
     Offered,
     PriorCheck,
     ResumeOffer,
     Routine,
-    State,
-    decode_snapshot,
-    person,
 )
+from cramp_coach.core.routine import log_outcome
+from cramp_coach.core.safety import CLOT_FLAGS
+from cramp_coach.core.safety_answers import SafetyAnswers
+from cramp_coach.core.speak import join
+from cramp_coach.core.state import LockRecord, State, person
+from cramp_coach.core.state_codec import decode_snapshot
 
 _P = Profile | None
 # The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
