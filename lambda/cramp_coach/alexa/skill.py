@@ -44,7 +44,7 @@ from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
 from cramp_coach.alexa.device_country import BoundedApiClient, device_country, device_tag
 from cramp_coach.alexa.envelope import STATE_KEY, admitted, foreign
 from cramp_coach.content import load_content, resolve_locale
-from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, safety
+from cramp_coach.core import Conversation, Event, Outcome, Profile, needs_profile, symptom_reading
 from cramp_coach.core.state import State
 from cramp_coach.memory import Store, store_from_env, turn, user_key, user_salt
 from cramp_coach.memory.load_save import Memory
@@ -549,7 +549,7 @@ def build_skill(
         folder = resolve_locale(locale)
         if folder not in conversations:
             content = load_content(folder)
-            safety.prepare(content)
+            symptom_reading.prepare(content)
             conversations[folder] = Conversation(content)
         return conversations[folder]
 

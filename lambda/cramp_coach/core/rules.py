@@ -46,11 +46,12 @@ from cramp_coach.core.phases import (
 )
 from cramp_coach.core.restate import Restater
 from cramp_coach.core.routine import Routines
-from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
+from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
 from cramp_coach.core.speak import Speaker, join
 from cramp_coach.core.speech import wrap_voice
 from cramp_coach.core.state import LockRecord, State, as_answered
 from cramp_coach.core.state_codec import decode_state
+from cramp_coach.core.symptom_reading import muscle_in_words
 
 Handler = Callable[[State, Event, Profile | None], Outcome]
 # Events the ten-minute rule lets through: they neither continue nor restart the steps.
