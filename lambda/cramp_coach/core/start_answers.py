@@ -9,8 +9,6 @@ from dataclasses import replace
 from typing import Literal
 
 from cramp_coach.core.model import (
-    FREQ_THRESHOLD,
-    FREQ_WINDOW_S,
     LONG_CRAMP_S,
     RESUME_WINDOW_S,
     Event,
@@ -48,14 +46,6 @@ _PRECAUTION = {
     "baby": "RF_INFANT",
     "blood": "RF_ISCH",
 }
-
-
-def frequent(profile: Profile, now: float) -> bool:
-    """RF-FREQ: three or more routines in seven days, advised at most once a week."""
-    if profile.freq_advised_at is not None and now - profile.freq_advised_at < FREQ_WINDOW_S:
-        return False
-    starts = {round(t) for t in profile.recent_starts if now - t < FREQ_WINDOW_S}
-    return len(starts) + 1 >= FREQ_THRESHOLD  # this night's routine counts too
 
 
 class StartAnswers(SafetyAnswers):
