@@ -1,8 +1,9 @@
-"""What each event does in each phase: the handlers named in rules.Conversation's tables.
+"""What each event does in each phase: the handlers named in the tables (phase_tables.py).
 
 Each handler takes (state, event, profile) and returns an Outcome with a new state. The
-safety handlers live in safety_answers.py, starting a routine in start_answers.py, answers
-that do not move the steps in info.py; this file holds the handlers inside a routine.
+safety handlers live in safety_answers.py, starting a routine in start_answers.py, its end in
+ending_answers.py, answers that do not move the steps in info.py; this file holds the handlers
+inside a routine.
 """
 
 from __future__ import annotations

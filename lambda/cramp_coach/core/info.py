@@ -108,7 +108,7 @@ class InfoAnswers:
         return self._answer(st, self.s.p(key), {"log_consent": keep})
 
     def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
-        raise NotImplementedError  # StartAnswers
+        raise NotImplementedError  # EndingAnswers (ending_answers.py)
 
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
         return self._consent(st, True, "log_on")
