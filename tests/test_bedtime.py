@@ -19,16 +19,10 @@ from cramp_coach.content import BEDTIME, Content, available_locales, load_conten
 from cramp_coach.core import Conversation as Core
 from cramp_coach.core import Event
 from cramp_coach.core.model import LONG_CRAMP_S, Profile
+from cramp_coach.core.phases import Finished, InRoutine, Offered, Paused, Routine
 from cramp_coach.core.speech import hold_plan
-from cramp_coach.core.state import (
-    Finished,
-    InRoutine,
-    Offered,
-    Paused,
-    Routine,
-    State,
-    decode_state,
-)
+from cramp_coach.core.state import State
+from cramp_coach.core.state_codec import decode_state
 from tests.conftest import Conversation, Turn
 from tests.memory_store import MemoryStore
 

@@ -83,7 +83,7 @@ PROBE = """
 import json, sys
 import cramp_coach.hosting.lambda_entry as entry
 from cramp_coach.content import _load
-from cramp_coach.core import safety
+from cramp_coach.core import symptom_reading
 from cramp_coach.memory import dynamodb
 
 loaded = sorted(m for m in (
@@ -92,7 +92,7 @@ loaded = sorted(m for m in (
 ) if m in sys.modules)
 prepared = {
     "content": _load.cache_info().currsize,
-    "matchers": safety._matcher.cache_info().currsize,
+    "matchers": symptom_reading._matcher.cache_info().currsize,
 }
 
 def refuse(*args, **kwargs):

@@ -246,6 +246,18 @@ def test_an_envelope_nested_deeper_than_alexa_ever_sends_gets_the_calm_answer(
     assert turn.speech == content.phrase("error") and not turn.ended
 
 
+@pytest.mark.parametrize("place", ["session", "request", "context"])
+def test_a_reserved_key_alexa_never_sends_gets_the_calm_answer(
+    monkeypatch: pytest.MonkeyPatch, content: Content, place: str
+) -> None:
+    """"__dict__" would wipe the SDK model object's fields (the fuzz found it in a session)."""
+    skill = _lambda_skill(monkeypatch, None)
+    envelope = Session().launch(T0)
+    envelope.setdefault(place, {})["__dict__"] = {}
+    turn = Turn(handle_envelope(skill, envelope))
+    assert turn.speech == content.phrase("error") and not turn.ended
+
+
 def test_a_slot_longer_than_anyone_says_asks_the_safe_question(
     talk: Conversation, content: Content
 ) -> None:

@@ -128,7 +128,8 @@ def test_embedded_default_runs_with_nothing_else(tmp_path: Path) -> None:
     """The local run path: default store, no AWS SDK imported, memory across processes."""
     code = (
         "import sys\n"
-        "from cramp_coach.alexa.skill import build_skill, handle_envelope\n"
+        "from cramp_coach.alexa.handle import handle_envelope\n"
+        "from cramp_coach.alexa.skill import build_skill\n"
         "from tests.persistence_envelopes import Device, T0\n"
         "dev = Device(build_skill())\n"
         "if sys.argv[1] == 'first':\n"

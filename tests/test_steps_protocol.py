@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cramp_coach.content import CONTENT_DIR, Content, ContentError, parse_content
-from cramp_coach.core.state import decode_state
+from cramp_coach.core.state_codec import decode_state
 from tests.conftest import Conversation, Turn, advice
 from tests.spoken import LEG_RUBS
 

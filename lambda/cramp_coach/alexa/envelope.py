@@ -49,6 +49,21 @@ def depth_over(value: Any, limit: int) -> bool:
     return False
 
 
+def dunder_key(value: Any) -> bool:
+    """Whether any object key starts with "__": Alexa never sends one, and the SDK's deserializer
+    would set it as an attribute of its model objects ("__dict__" wipes a Session's fields)."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(isinstance(key, str) and key.startswith("__") for key in item):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def foreign(event: Any, skill_ids: str | frozenset[str] | None) -> str | None:
     """Why this request is not for the skill (None when it is, or when no id is configured)."""
     if not skill_ids:

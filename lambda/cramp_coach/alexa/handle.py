@@ -12,7 +12,7 @@ from typing import Any
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model.request_envelope import RequestEnvelope
 
-from cramp_coach.alexa.envelope import admitted, foreign
+from cramp_coach.alexa.envelope import admitted, dunder_key, foreign
 from cramp_coach.content import load_content
 from cramp_coach.memory import turn
 
@@ -73,6 +73,9 @@ def _handle(skill: CustomSkill, event: Any, context: Any) -> dict[str, Any]:
         log.warning("request refused: %s", refused)
         return dict(REFUSED_ENVELOPE)
     own = admitted(event)
+    if dunder_key(own):
+        log.warning("request envelope with a reserved key")
+        return calm_response_envelope(event)
     try:
         envelope = skill.serializer.deserialize(payload=json.dumps(own), obj_type=RequestEnvelope)
     except Exception:

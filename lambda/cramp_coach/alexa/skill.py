@@ -55,7 +55,11 @@ from cramp_coach.alexa.handlers import (
 from cramp_coach.alexa.priming import prime_locale
 from cramp_coach.alexa.speaking import speak
 from cramp_coach.content import load_content, resolve_locale
-from cramp_coach.core import Conversation, needs_profile, safety
+from cramp_coach.core import (
+    Conversation,
+    needs_profile,
+    symptom_reading,
+)
 from cramp_coach.memory import Store, store_from_env
 from cramp_coach.memory.load_save import Memory
 
@@ -227,7 +231,7 @@ def build_skill(
         folder = resolve_locale(locale)
         if folder not in conversations:
             content = load_content(folder)
-            safety.prepare(content)
+            symptom_reading.prepare(content)
             conversations[folder] = Conversation(content)
         return conversations[folder]
 

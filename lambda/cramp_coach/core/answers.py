@@ -1,23 +1,18 @@
-"""What each event does in each phase: the handlers named in rules.Conversation's tables.
+"""What each event does in each phase: the handlers named in the tables (phase_tables.py).
 
 Each handler takes (state, event, profile) and returns an Outcome with a new state. The
-safety handlers live in safety_answers.py, starting a routine in start_answers.py, answers
-that do not move the steps in info.py; this file holds the handlers inside a routine.
+safety handlers live in safety_answers.py, starting a routine in start_answers.py, its end in
+ending_answers.py, answers that do not move the steps in info.py; this file holds the handlers
+inside a routine.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from cramp_coach.core.model import (
-    Event,
-    Outcome,
-    Profile,
-)
-from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.speak import join
-from cramp_coach.core.start_answers import StartAnswers
-from cramp_coach.core.state import (
+from cramp_coach.core.model import Event, Profile
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import (
     AskingMuscle,
     Checking,
     Clarifying,
@@ -26,9 +21,12 @@ from cramp_coach.core.state import (
     Locked,
     Paused,
     Routine,
-    State,
     Variant,
 )
+from cramp_coach.core.routine import log_outcome
+from cramp_coach.core.speak import join
+from cramp_coach.core.start_answers import StartAnswers
+from cramp_coach.core.state import State
 
 _P = Profile | None
 

@@ -14,9 +14,9 @@ from dataclasses import replace
 from cramp_coach.content import BEDTIME
 from cramp_coach.core.answers import Answers
 from cramp_coach.core.clock import reminder_time, spoken_time
-from cramp_coach.core.model import Event, Outcome, Profile, Reminder
-from cramp_coach.core.speak import join
-from cramp_coach.core.state import (
+from cramp_coach.core.model import Event, Profile, Reminder
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import (
     AskingMuscle,
     Checking,
     Finished,
@@ -25,8 +25,9 @@ from cramp_coach.core.state import (
     Offered,
     Paused,
     PriorCheck,
-    State,
 )
+from cramp_coach.core.speak import join
+from cramp_coach.core.state import State
 
 _P = Profile | None
 # Results after which the reminder's turn ends the session (a bad time asks again).

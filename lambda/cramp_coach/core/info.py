@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content
-from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Outcome, Profile
+from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Profile
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import AskingMuscle, Confirming, Finished, Paused
 from cramp_coach.core.routine import Routines, log_outcome
 from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import AskingMuscle, Confirming, Finished, Paused, State
+from cramp_coach.core.state import State
 
 _P = Profile | None
 
@@ -106,7 +108,7 @@ class InfoAnswers:
         return self._answer(st, self.s.p(key), {"log_consent": keep})
 
     def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
-        raise NotImplementedError  # StartAnswers
+        raise NotImplementedError  # EndingAnswers (ending_answers.py)
 
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
         return self._consent(st, True, "log_on")

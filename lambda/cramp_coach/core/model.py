@@ -1,4 +1,6 @@
-"""The data the conversation core works on: events in, state and outcomes out.
+"""The plain data the conversation core works on: events in, the stored profile, and the
+screens and reminders a turn may bring (the state is in state.py, a turn's Outcome in
+outcome.py).
 
 Everything here is plain data that survives a round trip through JSON, because
 the state lives in Alexa session attributes between turns and in the store
@@ -8,10 +10,7 @@ between sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from cramp_coach.core.state import State
+from typing import Any, Literal
 
 RESUME_WINDOW_S = 30 * 60  # a routine interrupted within this is offered on launch
 LOCK_WINDOW_S = 12 * 3600  # a stopping red flag is remembered this long
@@ -60,7 +59,7 @@ class Profile:
 
     default_variant: str | None = None
     quiet: bool | None = None
-    resume: dict[str, Any] | None = None  # a state.snapshot() of an interrupted routine
+    resume: dict[str, Any] | None = None  # a state_codec.snapshot() of an interrupted routine
     resume_saved_at: float | None = None
     recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
     recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts
@@ -121,26 +120,3 @@ class Reminder:
 
     def answer(self, result: str) -> str:
         return dict(self.answers).get(result, dict(self.answers).get("down", ""))
-
-
-@dataclass
-class Outcome:
-    """What to say and what the adapters should remember."""
-
-    state: State
-    speech: str  # SSML body without the <speak> wrapper
-    reprompt: str | None = None
-    end_session: bool = False
-    card_title: str | None = None
-    card_text: str | None = None
-    save_resume: bool = False  # store the state's routine as the resumable one
-    prefs: dict[str, Any] = field(default_factory=dict)  # preference changes to store
-    delete_history: bool = False
-    freq_advised: bool = False
-    red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)
-    routine_ended: str | None = None  # how a routine ended this turn (for metrics)
-    screen: Screen | None = None
-    # This turn speaks a number to call and the device's country is not known yet: the adapter
-    # may look it up and run the turn again with Event.country (docs/emergency-numbers.md).
-    wants_country: bool = False
-    reminder: Reminder | None = None  # the adapter creates or cancels it, then speaks its answer

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from cramp_coach.core.answers import Answers
-from cramp_coach.core.model import Event, Outcome, Profile
+from cramp_coach.core.model import Event, Profile
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import AskingMuscle, Finished, Idle, InRoutine, Paused
 from cramp_coach.core.speak import join
-from cramp_coach.core.state import AskingMuscle, Finished, Idle, InRoutine, Paused, State
+from cramp_coach.core.state import State
 
 _P = Profile | None
 

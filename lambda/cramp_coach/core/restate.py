@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from cramp_coach.content import Content
-from cramp_coach.core.model import Event, Outcome
-from cramp_coach.core.routine import Routines
-from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import (
+from cramp_coach.core.model import Event
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import (
     PRIOR_QUESTIONS,
     AskingMuscle,
     Checking,
@@ -28,8 +27,10 @@ from cramp_coach.core.state import (
     PriorCheck,
     ResumeOffer,
     Routine,
-    State,
 )
+from cramp_coach.core.routine import Routines
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.state import State
 
 # Given an answered kind and the state, the handler that answers it (None: not here).
 AnswerFor = Callable[[State, str], Callable[..., Outcome] | None]

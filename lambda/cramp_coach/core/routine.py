@@ -1,20 +1,24 @@
-"""Moving through a routine: one step per turn, holds counted, the leg checked before a rub.
+"""Moving through a routine: one step per turn, holds again, easing, a gentler track.
 
-Every function takes the state and the routine and returns an Outcome whose state is new.
+Every function takes the state and the routine and returns an Outcome whose state is new. How
+the step a move lands on is spoken (its count, the leg check before a rub) is in
+routine_steps.py, the base of Routines.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import replace
 
-from cramp_coach.content import BEDTIME, Content, Step
-from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry, Outcome
+from cramp_coach.content import BEDTIME, Step
+from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import InRoutine, Routine, Track
+from cramp_coach.core.routine_steps import RoutineSteps, choice_end, choice_start
 from cramp_coach.core.safety import CLOT_FLAGS
-from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.state import MAX_UNSAVED, InRoutine, Question, Routine, State, Track
+from cramp_coach.core.speak import join
+from cramp_coach.core.state import MAX_UNSAVED, State
 
 
 def log_outcome(state: State, routine: Routine, outcome: str) -> State:
@@ -28,29 +32,9 @@ def log_outcome(state: State, routine: Routine, outcome: str) -> State:
     return state.with_context(replace(state.ctx, unsaved=kept))
 
 
-class Routines:
-    def __init__(
-        self, content: Content, speaker: Speaker, finish: Callable[[State, Routine], Outcome]
-    ) -> None:
-        self.c = content
-        self.s = speaker
-        self._finish = finish  # the end of aftercare: the conversation says goodnight
-
-    def is_leg(self, routine: Routine) -> bool:
-        return self.c.routine_muscle(routine.muscle).leg
-
-    def steps(self, state: State, routine: Routine) -> tuple[Step, ...]:
-        return self.s.track(routine, state.ctx.variant)
-
-    # ------------------------------------------------------------------ the leg check (G3)
-    def check_text(self, routine: Routine) -> str:
-        """The muscle's own check (the shin's compartment question), else the shared one."""
-        check = self.c.routine_muscle(routine.muscle).check
-        return check.text if check else self.c.safety_check.text
-
-    def check_flag(self, routine: Routine) -> str:
-        check = self.c.routine_muscle(routine.muscle).check
-        return check.flag if check else "RF_DVT"
+class Routines(RoutineSteps):
+    """Moving through a routine: starting it, next and back, the holds again, easing, a
+    harder or gentler track, alone or helped; every move speaks through RoutineSteps.speak."""
 
     # ------------------------------------------------------------------ starting
     def start(
@@ -79,112 +63,6 @@ class Routines:
             notes.append(m.pregnancy.text)
         state = log_outcome(state, routine, "in_progress")
         return self.speak(state, routine, lead=lead, note=join(*notes))
-
-    # ------------------------------------------------------------------ speaking a step
-    def speak(
-        self,
-        state: State,
-        routine: Routine,
-        *,
-        lead: str = "",
-        note: str = "",
-        counting: bool = False,
-        text: str | None = None,
-    ) -> Outcome:
-        """The current step, then the question that belongs after it (`text`: other words for
-        the step's action, its `again`)."""
-        steps = self.steps(state, routine)
-        step = steps[routine.step]
-        p = self.s.p
-        if self._rub_of_leg(routine, step) and not (
-            routine.check == "clear" and not routine.no_massage
-        ):
-            # Whatever path lands on a rub of a leg (continue, a switch of muscle, the end of
-            # the steps), the rub waits for a clear no to its check (G3, 4.1).
-            if routine.no_massage or routine.step == 0:
-                kept = replace(routine, question=None)
-                skip = p("skip_rub_clot" if routine.no_massage else "skip_rub_unchecked")
-                speech = join(lead, skip, p("prompt_next"))
-                return self.s.say(state.with_phase(InRoutine(kept)), speech, p("reprompt_step"))
-            # Asked from the step before, so a clear no comes back to this rub (advance).
-            asked = replace(routine, step=routine.step - 1, check="asking", question=None)
-            speech = join(lead, p("before_rub"), self.check_text(routine))
-            return self.s.say(state.with_phase(InRoutine(asked)), speech, p("yes_no_reprompt"))
-        if (step.ask or step.when) and routine.chosen != routine.step:
-            # Offered or chosen, never chained: ask the step's question (at a choice's start).
-            first = _choice_start(steps, routine.step)
-            again = routine.question == "choice_again"  # asked once already
-            question: Question = "offer" if step.offer else "choice_again" if again else "choice"
-            asked = replace(routine, step=first, question=question)
-            ask = steps[first].ask or ""
-            reprompt = p("yes_no_reprompt") if step.offer else join(ask, p("choice_skip"))
-            return self.s.say(state.with_phase(InRoutine(asked)), join(lead, note, ask), reprompt)
-        if step.position_first and not counting:
-            # Position first, then the count: the count starts when they say next.
-            routine = replace(routine, question="position")
-            return self._out(
-                state, routine, lead, note, p("position_prompt"), count_now=False, text=text
-            )
-        counted = step.hold is not None and (bool(step.beats) or step.hold <= 60)
-        if counted and self._check_due(routine):
-            # The quick check after the first hold (PROTOCOLS section 1), never before step 1.
-            routine = replace(routine, check="asking", question=None)
-            return self._out(
-                state, routine, lead, note, self.check_text(routine), counting, text=text
-            )
-        if counted and step.phase == "stretch" and routine.track != "bedtime":
-            routine = replace(routine, question="easing")
-            tail = p("prompt_after_hold")
-            return self._out(state, routine, lead, note, tail, counting, text=text)
-        routine = replace(routine, question=None)
-        joined = self._joined_after(steps, routine)
-        if joined is not None:
-            # The next step belongs to this turn (aftercare: fewer turns for a tired ear).
-            action = "" if counting else text or step.text
-            said = join(lead, action, self.s.count(step, text), note)
-            return self.speak(state, replace(routine, step=joined), lead=said)
-        return self._out(state, routine, lead, note, p("prompt_next"), counting, text=text)
-
-    def _joined_after(self, steps: tuple[Step, ...], routine: Routine) -> int | None:
-        """The step said in the same turn after this one, if the next one is `joined`."""
-        index = routine.step + 1
-        while index < len(steps) and steps[index].when and not steps[index].ask:
-            index += 1  # the other answers of a choice already answered
-        if index >= len(steps) or not steps[index].joined:
-            return None
-        if self._rub_of_leg(routine, steps[index]):
-            return None  # a rub waits for its check (G3)
-        return index
-
-    def _check_due(self, routine: Routine) -> bool:
-        asked_yet = routine.check in ("unasked", "unanswered")
-        return asked_yet and routine.track != "aftercare" and self.is_leg(routine)
-
-    def _out(
-        self,
-        state: State,
-        routine: Routine,
-        lead: str,
-        note: str,
-        tail: str,
-        counting: bool = False,
-        count_now: bool = True,
-        text: str | None = None,
-    ) -> Outcome:
-        reprompt = self.s.p("yes_no_reprompt" if routine.check == "asking" else "reprompt_step")
-        if routine.question == "position":
-            reprompt = self.s.p("position_wait")
-        return self.s.step(
-            state.with_phase(InRoutine(routine)),
-            routine,
-            lead=lead,
-            note=note,
-            tail=tail,
-            reprompt=reprompt,
-            count_now=count_now,
-            only_count=counting,
-            text=text,
-        )
 
     # ------------------------------------------------------------------ moving
     def advance(self, state: State, routine: Routine, *, lead: str = "") -> Outcome:
@@ -220,10 +98,6 @@ class Routines:
         speech = join(*notes, self.s.p("end_of_steps_question", name=self.s.name(routine)))
         return self.s.say(state.with_phase(InRoutine(asked)), speech, self.s.p("yes_no_reprompt"))
 
-    def _rub_of_leg(self, routine: Routine, step: Step) -> bool:
-        # Every track, aftercare too: whatever path reaches a rub of a leg passes the check.
-        return step.phase == "massage" and self.is_leg(routine)
-
     # ------------------------------------------------------------------ asked steps
     def accept(self, state: State, routine: Routine) -> Outcome:
         """A clear yes to an offer: the offered step, played now."""
@@ -231,7 +105,7 @@ class Routines:
 
     def skip_asked(self, state: State, routine: Routine, lead: str = "") -> Outcome:
         """An offer declined, or a choice left unanswered: on past it, none of it played."""
-        end = _choice_end(self.steps(state, routine), routine.step)
+        end = choice_end(self.steps(state, routine), routine.step)
         return self.advance(state, replace(routine, step=end, question=None), lead=lead)
 
     def choose(self, state: State, routine: Routine, event: Event) -> Outcome | None:
@@ -239,7 +113,7 @@ class Routines:
         steps = self.steps(state, routine)
         heard = {w for text in event.heard for w in re.findall(r"[a-z']+", text.lower())}
         said = heard | {event.part or "", event.kind}
-        end = _choice_end(steps, routine.step)
+        end = choice_end(steps, routine.step)
         picked = [i for i in range(routine.step, end + 1) if said & set(steps[i].when)]
         if len(picked) != 1:
             return None
@@ -255,7 +129,7 @@ class Routines:
                 break
             back = replace(back, step=back.step - 1)
         if steps[back.step].when and back.chosen != back.step:
-            back = replace(back, step=_choice_start(steps, back.step))  # the one question
+            back = replace(back, step=choice_start(steps, back.step))  # the one question
         return self.speak(state, back)
 
     def start_over(self, state: State, routine: Routine) -> Outcome:
@@ -403,17 +277,3 @@ class Routines:
         if q in ("leg", "heat", "blood"):
             return self.s.safety_question(q)
         return p("prompt_next")
-
-
-def _choice_start(steps: tuple[Step, ...], index: int) -> int:
-    """The step that asks the choice `index` belongs to (itself for an offer or a plain step)."""
-    while index > 0 and steps[index].when and not steps[index].ask:
-        index -= 1
-    return index
-
-
-def _choice_end(steps: tuple[Step, ...], index: int) -> int:
-    """The last answer of the choice asked at `index` (itself for an offer)."""
-    while index + 1 < len(steps) and steps[index + 1].when and not steps[index + 1].ask:
-        index += 1
-    return index

@@ -12,7 +12,7 @@ How a turn is decided, in this order:
    the "my baby" question and unsure words (which ask the safety question) are taken
    before the phase sees the event.
 5. Ten-minute guard (G1): a routine still going after ten minutes stops with RF-LONG.
-6. The phase's own table: `Conversation.tables[phase type][event kind]`.
+6. The phase's own table: `Conversation.tables[phase type][event kind]` (phase_tables.py).
 
 Pure: no ASK, no I/O, no clock (time comes in the event).
 """
@@ -20,40 +20,34 @@ Pure: no ASK, no I/O, no clock (time comes in the event).
 from __future__ import annotations
 
 import string
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from cramp_coach.content import COUNTRY_TEMPLATES, NUMBER_PHRASES, Content, number_fields
-from cramp_coach.core import answers, start_answers
+from cramp_coach.core.answers import Answers
 from cramp_coach.core.bedtime import BedtimeAnswers
-from cramp_coach.core.model import LOCK_WINDOW_S, LONG_CRAMP_S, Event, Outcome, Profile
+from cramp_coach.core.model import LONG_CRAMP_S, Event, Profile
 from cramp_coach.core.night_answers import NightAnswers
-from cramp_coach.core.restate import Restater
-from cramp_coach.core.routine import Routines
-from cramp_coach.core.safety import CLOT_FLAGS, detect, muscle_in_words, severity
-from cramp_coach.core.speak import Speaker, join
-from cramp_coach.core.speech import wrap_voice
-from cramp_coach.core.state import (
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phase_tables import Handler, phase_tables
+from cramp_coach.core.phases import (
     AskingMuscle,
-    Checking,
-    Clarifying,
-    Confirming,
     Finished,
     Idle,
-    InRoutine,
     Locked,
-    LockRecord,
     Offered,
-    Paused,
-    PriorCheck,
     ResumeOffer,
-    State,
-    as_answered,
-    decode_state,
 )
+from cramp_coach.core.profile_context import apply_profile
+from cramp_coach.core.restate import Restater
+from cramp_coach.core.routine import Routines
+from cramp_coach.core.safety import CLOT_FLAGS, detect, severity
+from cramp_coach.core.speak import Speaker, join
+from cramp_coach.core.speech import wrap_voice
+from cramp_coach.core.state import State, as_answered
+from cramp_coach.core.state_codec import decode_state
+from cramp_coach.core.symptom_reading import muscle_in_words
 
-Handler = Callable[[State, Event, Profile | None], Outcome]
 # Events the ten-minute rule lets through: they neither continue nor restart the steps.
 # Events that carry only words (no intent of their own) and may be read as "still cramping".
 _WORDS_EVENTS = frozenset({"symptom", "fallback", "cramp", "clarify"})
@@ -94,7 +88,7 @@ class Conversation:
             and (key in NUMBER_PHRASES.values() or number_fields(text))
             and {f for _, f, _, _ in string.Formatter().parse(text) if f} <= number_fields(text)
         )
-        self.a = answers.Answers(content, self.s)
+        self.a = Answers(content, self.s)
         self.r = Routines(content, self.s, self.a.finish)
         self.a.routines = self.r
         restater = Restater(content, self.s, self.r)
@@ -102,66 +96,7 @@ class Conversation:
         a = self.a
         n = NightAnswers(a)
         b = self.b = BedtimeAnswers(a)
-        # Issue 24: the bedtime stretch and its nightly reminder, from every phase.
-        bedtime: dict[str, Handler] = {
-            "bedtime": b.bedtime, "reminder": b.reminder, "stop_reminder": b.stop_reminder,
-            "permission": b.permission, "prevention": b.prevention,
-        }  # fmt: skip
-        # Issue 22: hold-on, "the other leg", the side of a limb, questions asked mid-cramp.
-        night: dict[str, Handler] = {
-            "hold_on": n.hold_on, "other_side": n.other_side, "how_to_stop": n.how_to_stop,
-            "why": n.question, "again": n.question, "heat_ice": n.question,
-            "painkiller": n.question,
-        }  # fmt: skip
-        routine: dict[str, Handler] = {
-            "next": a.next, "skip": a.next, "yes": a.yes_in_routine, "no": a.no_in_routine,
-            "previous": a.previous, "start_over": a.start_over, "repeat": a.repeat,
-            "pause": a.pause, "resume": a.resume_here, "stop": a.stop, "cramp": n.cramp,
-            "better": a.better, "still_cramping": a.still_cramping, "hurts": a.hurts,
-            "alone": a.variant, "helper": a.variant, "hold_time": a.hold_time,
-            "fallback": a.safety_question, "clarify": n.correct_part,
-            "symptom": a.routine_advice_done, "dont_know": a.help,
-        }  # fmt: skip
-        common: dict[str, Handler] = {
-            "launch": a.launch, "help": a.help, "disclaimer": a.disclaimer, "repeat": a.repeat,
-            "count": a.count, "delete_history": a.delete_history,
-            "voice": a.voice, "doctor": a.doctor, "emergency_number": a.emergency_number,
-            "log_on": a.log_on, "log_off": a.log_off, "stop": a.stop, "resume": a.resume,
-            "cramp": a.cramp, "alone": a.variant, "helper": a.variant, "better": a.better_idle,
-            "hold_time": a.hold_time, "symptom": a.ask_muscle, "fallback": a.fallback_idle,
-            **night, **bedtime,
-        }  # fmt: skip
-        asking: dict[str, Handler] = {
-            "fallback": a.miss, "next": a.miss, "dont_know": a.miss, "yes": a.miss,
-            "no": a.miss, "clarify": a.miss, "skip": a.miss,
-        }  # fmt: skip
-        self.tables: dict[type[Any], dict[str, Handler]] = {
-            Idle: common,
-            Finished: common,
-            AskingMuscle: {**common, **asking},
-            Clarifying: {**common, **asking, "clarify": a.clarify},
-            InRoutine: {**common, **routine},
-            Paused: {**common, **routine, "next": a.resume_here, "yes": a.resume_here},
-            ResumeOffer: {**common, "yes": a.resume, "next": a.resume, "no": a.ask_muscle,
-                          "start_over": a.start_over_offer},
-            Checking: {**common, "yes": a.check_yes, "no": a.check_no, "fallback": a.check_again,
-                       "next": a.check_again, "dont_know": a.check_again,
-                       "cramp": a.check_again, "still_cramping": a.check_again},
-            Confirming: {**common, "yes": a.confirm_yes, "no": a.confirm_no,
-                         **dict.fromkeys(("next", "skip", "fallback", "dont_know"),
-                                         a.confirm_again)},
-            Offered: {**common, "yes": b.offer_yes, "no": b.offer_no, "stop": b.offer_no,
-                      "next": a.repeat, "skip": b.offer_no},
-            PriorCheck: {**common, "yes": a.prior_yes, "no": a.prior_no,
-                         **dict.fromkeys(("fallback", "dont_know", "next", "skip", "resume",
-                                          "still_cramping", "better", "clarify"),
-                                         a.prior_unclear)},
-        }  # fmt: skip
-        self.defaults: dict[type[Any], Handler] = {
-            InRoutine: a.where_we_are, Paused: a.where_we_are, Checking: a.check_again,
-            Confirming: a.confirm_no, AskingMuscle: a.miss, Clarifying: a.miss,
-            PriorCheck: a.prior_unclear,
-        }  # fmt: skip
+        self.tables, self.defaults = phase_tables(a, n, b)
 
     def _answer_for(self, st: State, kind: str) -> Handler | None:
         """The handler that gave answer `kind` in this phase (for "repeat")."""
@@ -179,7 +114,7 @@ class Conversation:
         turn's Event.country, the session's, or the profile's), else the locale's; a turn that
         speaks one while the country is not known says so (Outcome.wants_country)."""
         if profile is not None and not state.ctx.profile_loaded:
-            state = self._apply_profile(state, profile, event.now)
+            state = apply_profile(state, profile, event.now, self.c)
         learned = event.country if state.ctx.country is None else None
         if learned is not None:
             state = state.with_context(replace(state.ctx, country=learned))
@@ -317,49 +252,6 @@ class Conversation:
             else:
                 lead = join(lead, flag_text)
         return replace(out, speech=join(lead, out.speech)) if lead else out
-
-    def _apply_profile(self, st: State, profile: Profile, now: float) -> State:
-        ctx = st.ctx
-        variant = ctx.variant
-        if not ctx.variant_known and profile.default_variant in ("partner", "alone"):
-            variant = "alone" if profile.default_variant == "alone" else "partner"
-        stored = self._stored_lock(profile, now)
-        return st.with_context(
-            replace(
-                st.ctx,
-                # Unread (the table failed): the next turn tries again.
-                profile_loaded=not profile.unread,
-                memory_unread=profile.unread and stored is None and ctx.prior_lock is None,
-                quiet=ctx.quiet if ctx.quiet is not None else profile.quiet,
-                variant=variant,
-                log_consent=profile.log_consent,
-                freq_due=start_answers.frequent(profile, now),
-                prior_lock=stored or ctx.prior_lock,
-                country=ctx.country if ctx.country is not None else _code(profile.country),
-            )
-        )
-
-    def _stored_lock(self, profile: Profile, now: float) -> LockRecord | None:
-        raw = profile.lock
-        if not isinstance(raw, dict):
-            return None
-        flag, level, muscle, at = (raw.get(k) for k in ("flag", "level", "muscle", "at"))
-        if flag not in self.c.red_flags or level not in ("emergency", "urgent"):
-            return None
-        if not isinstance(at, int | float) or not 0 <= now - at < LOCK_WINDOW_S:
-            return None
-        known_muscle = muscle if muscle in self.c.muscles else None
-        about = raw.get("about")
-        return LockRecord(str(flag), "emergency" if level == "emergency" else "urgent",
-                          known_muscle, float(at),
-                          about if about in ("partner", "speaker") else "unknown")  # fmt: skip
-
-
-def _code(value: object) -> str | None:
-    """A stored country code, or None when it is not one."""
-    if isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper():
-        return value
-    return None
 
 
 __all__ = ["CLOT_FLAGS", "Conversation", "needs_profile"]

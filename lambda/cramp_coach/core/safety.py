@@ -2,7 +2,7 @@
 
 Alexa resolves some warning words to a SYMPTOM id, but people describe a clot as "way fatter
 and redder than the other one", a baby as "the bub", heatstroke as "really muddled and hot".
-Every raw slot text is read with the locale's symptom model:
+Every raw slot text is read with the locale's symptom model (steps 1 to 4: symptom_reading.py):
 
 1. phrases that only look like warnings are consumed first ("toe nail", "hot water bottle");
 2. every other phrase becomes a concept, longest phrase first ("lips are blue" is breathing,
@@ -22,19 +22,15 @@ cramping, not RF-LONG). A gap in the words never lowers the level.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Literal
 
 from cramp_coach.content import CONTEXT_FLAGS, Content
-from cramp_coach.content.symptoms import ANSWER_CONCEPTS, SymptomModel
 from cramp_coach.core.model import Event
+from cramp_coach.core.symptom_reading import Reading, read_concepts
 
 # Never rub a leg flagged for a clot, swelling or a blocked blood supply (G3, RF-SWELL, RF-ISCH).
 CLOT_FLAGS = ("RF_DVT", "RF_PREG", "RF_SWELL", "RF_ISCH")
-_NEGATION_WINDOW = 3  # words before a concept that can deny it ("isn't really that swollen")
-_FILLERS = frozenset({"um", "uh", "er", "erm", "oh", "well", "so", "okay", "ok", "alexa", "hmm"})
 
 Answer = Literal["yes", "no", "unsure"]
 _NOT_SYMPTOMS = frozenset({"YES", "NO", "UNSURE", "ADULT", "STILL", "ALL_CLEAR"})
@@ -65,195 +61,7 @@ class Finding:
         return any(not c.startswith("AT_") and c not in _NOT_SYMPTOMS for c in self.concepts)
 
 
-def normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("-", " ")
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text).split())
-
-
-_Owners = tuple[str, ...]
-_Candidate = tuple[tuple[str, ...], int, _Owners]  # (tokens, characters, owners)
-
-
-class _TermIndex:
-    """Phrases found word by word, the longest at each position first, whole words only.
-
-    Why not one regex: an alternation of ~1,000 phrases is tried phrase by phrase at every
-    character (measured: 1.4 ms to read one short sentence, and 85 ms to compile on the first
-    request of a cold start). Indexed by first word, a sentence is read in microseconds.
-    A phrase word ending in "*" matches any word it begins; the last word may carry "'s" or a
-    plural "s" ("the bub's leg", "cramps").
-    """
-
-    def __init__(self, owners: dict[str, _Owners]) -> None:
-        exact: dict[str, list[_Candidate]] = {}
-        prefixed: dict[str, list[_Candidate]] = {}
-        for term, who in owners.items():
-            tokens = tuple(term.split())
-            entry = (tokens, len(term), who)
-            first = tokens[0]
-            if first.endswith("*"):
-                prefixed.setdefault(first[:-1], []).append(entry)
-            else:
-                exact.setdefault(first, []).append(entry)
-
-        def longest_first(items: list[_Candidate]) -> tuple[_Candidate, ...]:
-            return tuple(sorted(items, key=lambda c: (-len(c[0]), -c[1])))
-
-        self._exact = {w: longest_first(c) for w, c in exact.items()}
-        self._prefixed = tuple((p, longest_first(c)) for p, c in prefixed.items())
-
-    @staticmethod
-    def _fits(token: str, word: str, last: bool) -> bool:
-        if token.endswith("*"):
-            return word.startswith(token[:-1])
-        if word == token:
-            return True
-        return last and word in (token + "'s", token + "s'", token + "s")
-
-    def _candidates(self, word: str) -> list[_Candidate]:
-        keys = {word, word.removesuffix("'s"), word.removesuffix("s'"), word.removesuffix("s")}
-        found = [c for key in keys for c in self._exact.get(key, ())]
-        found += [c for p, cs in self._prefixed if word.startswith(p) for c in cs]
-        return sorted(found, key=lambda c: (-len(c[0]), -c[1]))
-
-    def find(self, words: list[str]) -> list[tuple[int, int, _Owners]]:
-        """(first word, word after the last, owners) of each phrase, left to right."""
-        found, i = [], 0
-        while i < len(words):
-            for tokens, _, who in self._candidates(words[i]):
-                end = i + len(tokens)
-                if end <= len(words) and all(
-                    self._fits(t, words[i + k], i + k == end - 1) for k, t in enumerate(tokens)
-                ):
-                    found.append((i, end, who))
-                    i = end
-                    break
-            else:
-                i += 1
-        return found
-
-
-@dataclass(frozen=True)
-class _Matcher:
-    terms: _TermIndex
-    durations: re.Pattern[str]
-    ages: re.Pattern[str]
-
-
-_IGNORE = "IGNORE"
-
-
-@cache
-def _matcher(model: SymptomModel) -> _Matcher:
-    """The phrase index and the number patterns, built once per locale."""
-    owners: dict[str, list[str]] = {}
-    for term in model.ignore:
-        owners.setdefault(term, []).append(_IGNORE)
-    for concept, words in model.concepts:
-        for term in words:
-            if concept not in owners.setdefault(term, []):
-                owners[term].append(concept)
-    terms = _TermIndex({t: tuple(o) for t, o in owners.items()})
-    numbers = sorted((w for w, _ in model.number_words), key=len, reverse=True)
-    units_after_tens = r"(?: (?:and )?(?:one|two|three|four|five|six|seven|eight|nine))?"
-    number = r"(?:\d+|(?:" + "|".join(map(re.escape, numbers)) + ")" + units_after_tens + ")"
-    d = model.durations
-    units = "|".join(map(re.escape, (*d.minute_words, *d.hour_words)))
-    fixed = "|".join(map(re.escape, sorted((p for p, _ in d.fixed), key=len, reverse=True)))
-    durations = re.compile(
-        rf"(?<![a-z0-9'])(?:(?P<fixed>{fixed})"
-        rf"|(?P<every>every )?(?P<n>{number})(?: of)? (?P<unit>{units}))(?![a-z0-9'])"
-    )
-    a = model.ages
-    age_units = "|".join(map(re.escape, (*a.year_words, *a.month_words)))
-    ages = re.compile(rf"(?<![a-z0-9'])(?P<n>{number}) (?P<unit>{age_units})(?:'s)?(?![a-z0-9'])")
-    return _Matcher(terms, durations, ages)
-
-
-def _value(words: str, model: SymptomModel) -> int:
-    """'twenty five' -> 25, '20' -> 20, 'a' -> 1."""
-    table = dict(model.number_words)
-    total = 0
-    for word in words.split():
-        if word.isdigit():
-            total += int(word)
-        elif word != "and":
-            total += table.get(word, 0)
-    return total
-
-
-def _minutes(text: str, model: SymptomModel, matcher: _Matcher) -> int:
-    """The longest duration stated, in minutes (0 when none); "every ten minutes" is not one."""
-    d, longest = model.durations, 0
-    fixed = dict(d.fixed)
-    for m in matcher.durations.finditer(text):
-        if m.group("fixed"):
-            longest = max(longest, fixed[m.group("fixed")])
-        elif not m.group("every"):
-            n = _value(m.group("n"), model)
-            longest = max(longest, n * (60 if m.group("unit") in d.hour_words else 1))
-    return longest
-
-
-def _age_concepts(text: str, model: SymptomModel, matcher: _Matcher) -> set[str]:
-    a, found = model.ages, set()
-    for m in matcher.ages.finditer(text):
-        n = _value(m.group("n"), model)
-        years = n if m.group("unit") in a.year_words else 0
-        if years < a.infant_under_years:
-            found.add("INFANT")
-        elif years < a.child_under_years:
-            found.add("CHILD")
-    return found
-
-
-def _denied(words_before: list[str], model: SymptomModel) -> bool:
-    for word in reversed(words_before[-_NEGATION_WINDOW:]):
-        if word in model.negation_blockers:
-            return False
-        if word in model.negations:
-            return True
-    return False
-
-
-@dataclass
-class _Read:
-    present: set[str] = field(default_factory=set)
-    denied: set[str] = field(default_factory=set)
-    minutes: int = 0
-
-
-def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
-    """A slot that heard only a denial ("not" | "red or swollen") denies what the others name."""
-    denials = [t for t in texts if t and all(w in model.negations for w in t.split())]
-    if not denials or len(denials) == len(texts):
-        return texts
-    return [f"{denials[0]} {t}" for t in texts if t not in denials]
-
-
-def _read(texts: tuple[str, ...], model: SymptomModel) -> _Read:
-    matcher = _matcher(model)
-    out = _Read()
-    for text in _joined_denials([normalize(raw) for raw in texts], model):
-        if not text:
-            continue
-        out.minutes = max(out.minutes, _minutes(text, model, matcher))
-        out.present |= _age_concepts(text, model, matcher)
-        words = text.split()
-        for start, _, owners in matcher.terms.find(words):
-            if _IGNORE in owners:
-                continue
-            answer_only = {c for c in owners if c in ANSWER_CONCEPTS}
-            if answer_only and not all(w in _FILLERS for w in words[:start]):
-                owners = tuple(c for c in owners if c not in answer_only)
-            if not owners:
-                continue
-            denied = not answer_only and _denied(words[:start], model)
-            (out.denied if denied else out.present).update(owners)
-    return out
-
-
-def _answer(read: _Read) -> Answer | None:
+def _answer(read: Reading) -> Answer | None:
     present = read.present
     if "YES" in present:
         return "yes"
@@ -270,7 +78,7 @@ def read_words(
 ) -> Finding:
     """What the raw words say, by the locale's symptom model."""
     model = content.symptoms
-    read = _read(texts, model)
+    read = read_concepts(texts, model)
     present = set(read.present)
     d = model.durations
     if read.minutes >= d.long_minutes:
@@ -302,28 +110,6 @@ def read_words(
         denied=frozenset(read.denied - read.present),
         answer=_answer(read),
     )
-
-
-@cache
-def _muscle_terms(model: SymptomModel) -> _TermIndex:
-    # The ignored phrases too, so "toe nails" names no toe.
-    owners: dict[str, _Owners] = {w: () for w in model.ignore}
-    owners.update({w: (m,) for m, words in model.muscle_words for w in words})
-    return _TermIndex(owners)
-
-
-def prepare(content: Content) -> None:
-    """Build this locale's phrase indexes and number patterns now rather than on first use:
-    in AWS Lambda the init runs at full CPU and a request at a fraction of one."""
-    _matcher(content.symptoms)
-    _muscle_terms(content.symptoms)
-
-
-def muscle_in_words(texts: tuple[str, ...], content: Content) -> str | None:
-    """The one muscle (or vague place) the words name, or None (none, or more than one)."""
-    terms = _muscle_terms(content.symptoms)
-    found = {m for t in texts for _, _, who in terms.find(normalize(t).split()) for m in who}
-    return found.pop() if len(found) == 1 else None
 
 
 def severity(flag_id: str, content: Content) -> int:

@@ -8,26 +8,21 @@ from dataclasses import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.info import InfoAnswers
-from cramp_coach.core.model import (
-    Event,
-    Outcome,
-    Profile,
-)
-from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.safety import CLOT_FLAGS, Finding, read_words, severity
-from cramp_coach.core.speak import join, plain
-from cramp_coach.core.state import (
+from cramp_coach.core.model import Event, Profile
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import (
     About,
     AskingMuscle,
     Checking,
     InRoutine,
     Level,
     Locked,
-    LockRecord,
     Question,
-    State,
-    person,
 )
+from cramp_coach.core.routine import log_outcome
+from cramp_coach.core.safety import CLOT_FLAGS, Finding, read_words, severity
+from cramp_coach.core.speak import join, plain
+from cramp_coach.core.state import LockRecord, State, person
 
 _P = Profile | None
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 from cramp_coach.content import Content, RedFlag, Step
-from cramp_coach.core.model import Outcome, Screen
+from cramp_coach.core.model import Screen
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import Routine
 from cramp_coach.core.speech import Voice, hold_plan
-from cramp_coach.core.state import Routine, State
+from cramp_coach.core.state import State
 
 _TAGS = re.compile(r"<[^>]+>")
 

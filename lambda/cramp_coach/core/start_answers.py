@@ -1,6 +1,6 @@
 """Starting steps: the answers to a safety question, a muscle named (or not), the launch and
-its resume offer, and the end of a routine. Every new routine starts in `start`, so a red flag
-from the last 12 hours is heard first.
+its resume offer. Every new routine starts in `start`, so a red flag from the last 12 hours is
+heard first. The end of a routine is in ending_answers.py (the base of StartAnswers).
 """
 
 from __future__ import annotations
@@ -8,38 +8,29 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from cramp_coach.core.ending_answers import EndingAnswers
 from cramp_coach.core.model import (
-    FREQ_THRESHOLD,
-    FREQ_WINDOW_S,
     LONG_CRAMP_S,
     RESUME_WINDOW_S,
     Event,
-    Outcome,
     Profile,
 )
-from cramp_coach.core.routine import log_outcome
-from cramp_coach.core.safety import CLOT_FLAGS
-from cramp_coach.core.safety_answers import SafetyAnswers
-from cramp_coach.core.speak import join
-from cramp_coach.core.state import (
+from cramp_coach.core.outcome import Outcome
+from cramp_coach.core.phases import (
     PRIOR_QUESTIONS,
     AskingMuscle,
     Checking,
     Clarifying,
-    Confirming,
-    Finished,
     Idle,
     InRoutine,
     Locked,
-    LockRecord,
-    Offered,
     PriorCheck,
     ResumeOffer,
-    Routine,
-    State,
-    decode_snapshot,
-    person,
 )
+from cramp_coach.core.safety import CLOT_FLAGS
+from cramp_coach.core.speak import join
+from cramp_coach.core.state import LockRecord, State, person
+from cramp_coach.core.state_codec import decode_snapshot
 
 _P = Profile | None
 # The red flag an unanswered safety question falls back to (PROTOCOLS 4.1).
@@ -52,15 +43,7 @@ _PRECAUTION = {
 }
 
 
-def frequent(profile: Profile, now: float) -> bool:
-    """RF-FREQ: three or more routines in seven days, advised at most once a week."""
-    if profile.freq_advised_at is not None and now - profile.freq_advised_at < FREQ_WINDOW_S:
-        return False
-    starts = {round(t) for t in profile.recent_starts if now - t < FREQ_WINDOW_S}
-    return len(starts) + 1 >= FREQ_THRESHOLD  # this night's routine counts too
-
-
-class StartAnswers(SafetyAnswers):
+class StartAnswers(EndingAnswers):
     def check_yes(self, st: State, e: Event, profile: _P) -> Outcome:
         phase = st.phase
         assert isinstance(phase, Checking)
@@ -280,57 +263,9 @@ class StartAnswers(SafetyAnswers):
         lead = self.s.p("resuming", step=offer.routine.step + 1)
         return self.routines.speak(st, replace(offer.routine, question=None), lead=lead)
 
-    def _pregnancy_end(self, st: State) -> str:
-        """In pregnancy, the side-sleep advice at the end, to whoever is listening."""
-        if "PREGNANT" not in st.ctx.flags:
-            return ""
-        said = self.c.pregnancy_end_alone if st.ctx.variant == "alone" else self.c.pregnancy_end
-        return said.text if said else ""
-
     def start_over_offer(self, st: State, e: Event, profile: _P) -> Outcome:
         offer = st.phase
         assert isinstance(offer, ResumeOffer)
         return self.start(
             st.with_context(replace(st.ctx, variant=offer.variant)), offer.routine.muscle, e
         )
-
-    def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
-        """The bedtime stretch offered (PROTOCOLS 3a): one short question, once a session."""
-        st = st.with_phase(Offered("bedtime", tips)).with_context(
-            replace(st.ctx, bedtime_offered=True)
-        )
-        question = self.s.p("bedtime_prevention_offer") if tips else self.c.bedtime.offer.text
-        return self.s.say(st, join(lead, question), self.s.p("yes_no_reprompt"))
-
-    def finish_bedtime(self, st: State) -> Outcome:
-        """The end of the stretch: its closing line, then a nightly reminder is offered."""
-        st = st.with_phase(Offered("reminder")).with_context(replace(st.ctx, clear_resume=True))
-        speech = join(self.c.bedtime.closing.text, self.s.p("reminder_offer"))
-        return self.s.say(st, speech, self.s.p("yes_no_reprompt"))
-
-    def finish(self, st: State, routine: Routine) -> Outcome:
-        if routine.track == "bedtime":
-            return self.finish_bedtime(st)
-        parts = [self.c.reassurance.text, self.closing_warning(), self._pregnancy_end(st)]
-        advised = st.ctx.freq_due and st.ctx.log_consent is True
-        if advised:
-            parts.append(self.c.red_flags["RF_FREQ"].script)
-        st = st.with_context(replace(st.ctx, clear_resume=True, freq_due=False))
-        if routine.track == "aftercare":
-            st = log_outcome(st, routine, "eased")  # stored already or not: same rid, same entry
-        # The log question only when it fits: never asked before, the store read, and a calm
-        # ending (no pregnancy, child or heat advice, no frequent-cramps advice this turn).
-        calm = not st.ctx.flags and not advised
-        if st.ctx.log_consent is None and st.ctx.profile_loaded and calm:
-            st = st.with_phase(Confirming("log_consent"))
-            speech = join(*parts, self.s.p("log_consent_ask"))
-            return replace(
-                self.s.say(st, speech, self.s.p("yes_no_reprompt")), freq_advised=advised
-            )
-        if not st.ctx.bedtime_offered:
-            # Offered once, briefly, at the end of aftercare (and after RF-FREQ's advice).
-            return replace(self.offer_bedtime(st, join(*parts)), freq_advised=advised)
-        out = self.s.say(
-            st.with_phase(Finished()), join(*parts, self.s.p("aftercare_done")), end=True
-        )
-        return replace(out, freq_advised=advised)

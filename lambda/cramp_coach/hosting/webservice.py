@@ -64,7 +64,7 @@ from flask_ask_sdk.skill_adapter import (
 )
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
-from cramp_coach.alexa.envelope import MAX_ENVELOPE_DEPTH, depth_over
+from cramp_coach.alexa.envelope import MAX_ENVELOPE_DEPTH, depth_over, dunder_key
 from cramp_coach.hosting.access_log import ACCESS_LOG, _configure_access_log, _RefusalFilter, _short
 from cramp_coach.hosting.arrival import MAX_BODY_BYTES, TurnClock
 from cramp_coach.hosting.verification import (
@@ -197,6 +197,8 @@ def create_app(
             raise _refuse("body is not a JSON object")
         if depth_over(parsed, MAX_JSON_DEPTH):
             raise _refuse("body nested too deep")
+        if dunder_key(parsed):
+            raise _refuse("body has a reserved key")
         inner = parsed.get("request")
         if isinstance(inner, dict):
             g.request_type = _short(inner.get("type"))
