@@ -31,7 +31,9 @@ if [[ "$("$SAM_VENV/bin/sam" --version 2>/dev/null | awk '{print $NF}')" != "$wa
   step "creating $SAM_VENV with the SAM CLI"
   t=$(now)
   python3.11 -m venv "$SAM_VENV"
-  "$SAM_VENV/bin/pip" install --quiet --require-hashes -r requirements/sam.txt
+  # --no-deps: the lock holds every package; pip cannot match a dependency asked for with
+  # extras (aws-sam-cli wants boto3-stubs[...]) against a hash-pinned line without them.
+  "$SAM_VENV/bin/pip" install --quiet --no-deps --require-hashes -r requirements/sam.txt
   echo "done in $(elapsed "$t")"
 fi
 SAM="$SAM_VENV/bin/sam"
