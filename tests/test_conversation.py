@@ -650,3 +650,17 @@ def test_a_possessive_inside_the_muscle_words_picks_the_speaker(
 ) -> None:
     turn = talk.say("CrampIntent", muscle=("back of my thigh", "HAMSTRING"))
     assert turn.speech.startswith(steps_of(content, "HAMSTRING", "alone")[0])
+
+
+def test_an_answer_during_the_leg_check_ends_on_the_check_not_on_say_next(
+    talk: Conversation, content: Content
+) -> None:
+    """"What number do I call" while the leg check is open: the number, then the check again,
+    never "say next" (which is not an answer to it)."""
+    talk.cramp("CALF", helper="ALONE")
+    asked = talk.say("AMAZON.NextIntent")
+    assert asked.state["question"] == "leg" or "swollen" in asked.speech
+    turn = talk.say("EmergencyNumberIntent")
+    assert "9 1 1" in turn.speech
+    assert turn.speech.endswith(content.phrase("check_pending"))
+    assert content.phrase("prompt_next") not in turn.speech

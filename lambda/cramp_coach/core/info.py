@@ -28,9 +28,10 @@ class InfoAnswers:
         self.s = speaker
 
     def _tail(self, st: State) -> tuple[str, str | None, bool]:
-        """How an answer ends: back to the steps in a routine, otherwise goodnight."""
+        """How an answer ends: in a routine the question still open (a leg check is never
+        left behind "say next"), else the way on; otherwise goodnight."""
         if st.routine is not None:
-            return self.s.p("prompt_next"), self.s.p("reprompt_step"), False
+            return self.routines.prompt(st.routine), self.s.p("reprompt_step"), False
         return "", None, True
 
     def _answer(self, st: State, text: str, prefs: dict[str, object] | None = None) -> Outcome:
