@@ -29,7 +29,7 @@ FENCE = re.compile(r"^ *```(\w*)\n(.*?)^ *```", re.M | re.S)
 INLINE = re.compile(r"`([^`\n]+)`")
 TOP_LEVEL = ("lambda/", "tests/", "tools/", "bench/", "docs/", "interaction_models/",
              "skill-package/", "deploy/", "requirements/", ".ci/")  # fmt: skip
-FAKE_ARN = "arn:aws:lambda:{region}:123456789012:function:cramp-coach-skill:live"
+FAKE_ARN = "arn:aws:lambda:{region}:000000000000:function:cramp-coach-skill:live"
 FAKE_SKILL = "amzn1.ask.skill.12345678-1234-1234-1234-123456789012"
 
 
