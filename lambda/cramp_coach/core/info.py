@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from cramp_coach.content import Content
 from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Profile
@@ -108,8 +109,9 @@ class InfoAnswers:
             return replace(out, prefs={"log_consent": keep})
         return self._answer(st, self.s.p(key), {"log_consent": keep})
 
-    def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome:
-        raise NotImplementedError  # EndingAnswers (ending_answers.py)
+    if TYPE_CHECKING:  # defined by EndingAnswers (ending_answers.py), which every Answers has
+
+        def offer_bedtime(self, st: State, lead: str = "", *, tips: bool = False) -> Outcome: ...
 
     def log_on(self, st: State, e: Event, profile: _P) -> Outcome:
         return self._consent(st, True, "log_on")
