@@ -86,7 +86,7 @@ deploy-check:
 # (requirements/sam.in -> requirements/sam.txt). Every package pinned, with hashes.
 lock: setup
 	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes \
-	  --python-platform aarch64-manylinux2014 --python-version 3.13 \
+	  --python-platform x86_64-manylinux2014 --python-version 3.13 \
 	  --custom-compile-command "make lock" \
 	  lambda/requirements.in -o lambda/requirements.txt
 	$(BIN)/uv pip compile --quiet --upgrade --generate-hashes --universal --python-version 3.11 \

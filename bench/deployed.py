@@ -2,7 +2,7 @@
 
 - ``SkillFunction``: the real `sam build` output (.aws-sam/build/SkillFunction; `make bench`
   runs tools/sam_build_check.sh first), built by lambda/Makefile: the hash-locked
-  requirements for arm64/3.13 and unchecked-hash bytecode.
+  requirements for x86_64/3.13 and unchecked-hash bytecode.
 - ``hello``: the same recipe (lambda/Makefile's build-SkillFunction into a scratch folder),
   with bench/baselines/hello_world.py in place of the cramp_coach package, compiled alike.
 - ``official``: the same again, plus ask-sdk-dynamodb-persistence-adapter and
@@ -74,7 +74,7 @@ def _pip_target(python: str, target: Path, *requirements: str, platform: bool) -
     flags = (
         [
             "--platform",
-            "manylinux2014_aarch64",
+            "manylinux2014_x86_64",
             "--implementation",
             "cp",
             "--python-version",

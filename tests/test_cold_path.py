@@ -2,7 +2,7 @@
 
 - In Lambda the init builds the DynamoDB client (botocore) and loads the region's content with
   its symptom models, and imports nothing the one-shot does not use (APL model, sqlite3,
-  dacite, boto3): the first request never builds any of them.
+  boto3): the first request never builds any of them.
 - Before the first answer: one read (the 12-hour lock), and only the writes that cannot wait.
   A log entry alone rides to the next turn or the session's end; a lock raised in the first
   turn is written in that turn, before the answer.
@@ -87,7 +87,7 @@ from cramp_coach.core import symptom_reading
 from cramp_coach.memory import dynamodb
 
 loaded = sorted(m for m in (
-    "botocore", "boto3", "sqlite3", "dacite", "cramp_coach.alexa.display",
+    "botocore", "boto3", "sqlite3", "cramp_coach.alexa.display",
     "ask_sdk_model.interfaces.alexa.presentation.apl",
 ) if m in sys.modules)
 prepared = {
@@ -102,7 +102,7 @@ dynamodb.make_client = refuse
 from tests.persistence_envelopes import Device, T0
 turn = Device(entry._skill, sys.argv[1]).cramp(T0 + 3600)
 print(json.dumps({"loaded": loaded, "prepared": prepared, "speech": turn.speech,
-                  "after": sorted(m for m in ("sqlite3", "dacite") if m in sys.modules)}))
+                  "after": sorted(m for m in ("sqlite3",) if m in sys.modules)}))
 """
 
 

@@ -655,7 +655,7 @@ def test_a_possessive_inside_the_muscle_words_picks_the_speaker(
 def test_an_answer_during_the_leg_check_ends_on_the_check_not_on_say_next(
     talk: Conversation, content: Content
 ) -> None:
-    """"What number do I call" while the leg check is open: the number, then the check again,
+    """ "What number do I call" while the leg check is open: the number, then the check again,
     never "say next" (which is not an answer to it)."""
     talk.cramp("CALF", helper="ALONE")
     asked = talk.say("AMAZON.NextIntent")

@@ -233,9 +233,7 @@ def test_every_zone_of_a_country_in_the_table_gives_that_countrys_number() -> No
 
 def test_every_country_is_said_in_every_locale_with_its_own_numbers_only() -> None:
     others = {
-        n.digits.replace(" ", "")
-        for c in TABLE.countries.values()
-        for n in c.numbers.values()
+        n.digits.replace(" ", "") for c in TABLE.countries.values() for n in c.numbers.values()
     }
     for locale in ["en", *available_locales()]:
         content = load_content(locale)
@@ -282,6 +280,11 @@ def test_an_endpoint_off_alexas_hosts_is_never_called(
     assert "triple zero" in talk.cramp("CHEST", heard="chest").speech
     assert api.requests == {}
     assert device_country._allowed_endpoint("https://api.eu.amazonalexa.com")
-    for bad in ["http://api.amazonalexa.com", "https://api.amazonalexa.com.evil.example",
-                "https://user@api.amazonalexa.com", "https://169.254.169.254", "not a url"]:
+    for bad in [
+        "http://api.amazonalexa.com",
+        "https://api.amazonalexa.com.evil.example",
+        "https://user@api.amazonalexa.com",
+        "https://169.254.169.254",
+        "not a url",
+    ]:
         assert not device_country._allowed_endpoint(bad), bad

@@ -159,9 +159,7 @@ def test_conversation_scripts_against_the_running_web_service(
     skill_url: str, settings: SettingsApi, reminders_url: str
 ) -> None:
     _require_node_modules()
-    result = _run_node(
-        "--url", skill_url, settings=settings.endpoint, reminders_url=reminders_url
-    )
+    result = _run_node("--url", skill_url, settings=settings.endpoint, reminders_url=reminders_url)
     output = result.stdout + result.stderr
     summary = SUMMARY.findall(result.stdout)
     assert result.returncode == 0 and summary and summary[-1][1] == "0", (

@@ -300,7 +300,10 @@ class Quiet:
         self.loggers = [
             logging.getLogger(n)
             for n in (
-                "cramp_coach", "cramp_coach.access", "cramp_coach.hosting.webservice", "flask.app"
+                "cramp_coach",
+                "cramp_coach.access",
+                "cramp_coach.hosting.webservice",
+                "flask.app",
             )
         ]
         self.saved = [(logger, logger.disabled) for logger in self.loggers]
@@ -387,7 +390,10 @@ def test_fuzzed_envelopes_never_5xx(client: FlaskClient, record_property: Any) -
     quiet = [
         logging.getLogger(n)
         for n in (
-            "cramp_coach", "cramp_coach.access", "cramp_coach.hosting.webservice", "flask.app"
+            "cramp_coach",
+            "cramp_coach.access",
+            "cramp_coach.hosting.webservice",
+            "flask.app",
         )
     ]
     levels = [(logger, logger.level, logger.disabled) for logger in quiet]

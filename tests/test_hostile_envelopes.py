@@ -250,7 +250,7 @@ def test_an_envelope_nested_deeper_than_alexa_ever_sends_gets_the_calm_answer(
 def test_a_reserved_key_alexa_never_sends_gets_the_calm_answer(
     monkeypatch: pytest.MonkeyPatch, content: Content, place: str
 ) -> None:
-    """"__dict__" would wipe the SDK model object's fields (the fuzz found it in a session)."""
+    """ "__dict__" would wipe the SDK model object's fields (the fuzz found it in a session)."""
     skill = _lambda_skill(monkeypatch, None)
     envelope = Session().launch(T0)
     envelope.setdefault(place, {})["__dict__"] = {}

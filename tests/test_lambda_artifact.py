@@ -1,7 +1,7 @@
 """The Lambda artifact as lambda/Makefile builds it for `sam build`: locked, not shadowing the
 runtime's botocore, with bytecode, and answering a one-shot on Python 3.13 beside boto3.
 
-The build downloads the locked wheels for Linux arm64 (from the package index, or pip's cache)
+The build downloads the locked wheels for Linux x86_64 (from the package index, or pip's cache)
 into a temporary folder; the checks are tools/check_artifact.py's, each shown to catch a
 planted error.
 """

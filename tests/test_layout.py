@@ -83,7 +83,7 @@ def test_no_import_circles() -> None:
     def visit(node: str, path: list[str], seen: set[str]) -> None:
         for nxt in sorted(graph[node]):
             if nxt in path:
-                circles.append([*path[path.index(nxt):], nxt])
+                circles.append([*path[path.index(nxt) :], nxt])
             elif nxt not in seen:
                 seen.add(nxt)
                 visit(nxt, [*path, nxt], seen)

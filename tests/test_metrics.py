@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
@@ -10,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import msgspec
 import pytest
 
 from cramp_coach.alexa import metrics
@@ -75,7 +75,7 @@ def test_the_skill_emits_what_the_core_reports(
 
     def reporting(self: Conversation, *args: Any, **kwargs: Any) -> Outcome:
         outcome = real(self, *args, **kwargs)
-        return dataclasses.replace(outcome, red_flag_raised="RF_DVT", routine_ended="red_flag")
+        return msgspec.structs.replace(outcome, red_flag_raised="RF_DVT", routine_ended="red_flag")
 
     monkeypatch.setattr(Conversation, "handle", reporting)
     monkeypatch.setenv("CRAMP_METRICS", "emf")

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from cramp_coach.alexa.skill import build_skill
 from cramp_coach.content import load_content

@@ -7,7 +7,7 @@
 - every distribution bundled satisfies what the runtime's botocore and boto3 require of it
   (bundled packages come first on sys.path in Lambda, so e.g. python-dateutil 4 would break
   botocore); the requirements are read from the botocore/boto3 installed beside this script's
-  interpreter, evaluated for Python 3.13 on Linux arm64;
+  interpreter, evaluated for Python 3.13 on Linux x86_64;
 - every bundled distribution is pinned in the lock file, at that version;
 - every module has CPython 3.13 bytecode that does not check its source (unchecked-hash),
   so a cold start in the read-only /var/task never compiles.
@@ -30,7 +30,7 @@ from packaging.version import Version
 
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 PYC_TAG = "cpython-313"
-# Marker environment of the function: python3.13 on Amazon Linux 2023, arm64.
+# Marker environment of the function: python3.13 on Amazon Linux 2023, x86_64.
 TARGET = {
     "python_version": "3.13",
     "python_full_version": "3.13.0",
@@ -39,7 +39,7 @@ TARGET = {
     "sys_platform": "linux",
     "os_name": "posix",
     "platform_system": "Linux",
-    "platform_machine": "aarch64",
+    "platform_machine": "x86_64",
     "extra": "",
 }
 

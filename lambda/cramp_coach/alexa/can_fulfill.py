@@ -28,8 +28,9 @@ What the skill answers (docs/ARCHITECTURE.md, "Name-free requests"):
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from typing import Literal
+
+import msgspec
 
 from cramp_coach.content import CONTEXT_FLAGS, Content
 
@@ -87,16 +88,14 @@ KNOWN_INTENTS = frozenset(
 _ORDER: dict[Answer, int] = {"NO": 0, "MAYBE": 1, "YES": 2}
 
 
-@dataclass(frozen=True)
-class SlotAnswer:
+class SlotAnswer(msgspec.Struct, frozen=True):
     can_understand: Answer
     can_fulfill: Literal["YES", "NO"]
 
 
-@dataclass(frozen=True)
-class FulfillAnswer:
+class FulfillAnswer(msgspec.Struct, frozen=True):
     can_fulfill: Answer
-    slots: dict[str, SlotAnswer] = field(default_factory=dict)
+    slots: dict[str, SlotAnswer] = msgspec.field(default_factory=dict)
 
 
 _YES_SLOT = SlotAnswer("YES", "YES")

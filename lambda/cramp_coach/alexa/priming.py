@@ -1,5 +1,4 @@
-"""Priming at init: a one-shot's first-request work done once, at full CPU, in AWS Lambda.
-"""
+"""Priming at init: a one-shot's first-request work done once, at full CPU, in AWS Lambda."""
 
 from __future__ import annotations
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.services.api_client_request import ApiClientRequest
+from msgspec.structs import replace
 
 from cramp_coach.alexa.api_client import (
     ReminderCallFailed,
@@ -44,24 +44,6 @@ if TYPE_CHECKING:  # imported when a reminder is made: the cold start never pays
 log = logging.getLogger("cramp_coach")
 
 MAX_DELETES = 10  # a skill's own reminders: "stop reminding me" deletes at most these
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ---------------------------------------------------------------- errors

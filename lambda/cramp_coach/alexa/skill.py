@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from ask_sdk_core.dispatch_components.request_components import (
@@ -25,6 +24,7 @@ from ask_sdk_model.request_envelope import RequestEnvelope
 from ask_sdk_model.response import Response
 from ask_sdk_model.response_envelope import ResponseEnvelope
 from ask_sdk_model.services.api_client import ApiClient
+from msgspec.structs import replace
 
 from cramp_coach.alexa import metrics
 from cramp_coach.alexa.api_client import DeadlineApiClient
@@ -64,49 +64,6 @@ from cramp_coach.memory import Store, store_from_env
 from cramp_coach.memory.load_save import Memory
 
 log = logging.getLogger("cramp_coach")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 class ConversationHandler(AbstractRequestHandler):
@@ -178,20 +135,6 @@ class ConversationHandler(AbstractRequestHandler):
         return speak(handler_input, outcome, self._api_client)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class CrampSkill(CustomSkill):
     """The SDK's CustomSkill, for envelopes without context.System too. Alexa always sends
     it; with an api client configured the SDK reads the apiEndpoint from it before any handler
@@ -260,25 +203,9 @@ def build_skill(
     return skill
 
 
-
-
-
-
 def configure_logging() -> None:
     """The package's log level: Lambda's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL, set with
     the JSON log format, whose handler the runtime installs), else LOG_LEVEL, else INFO."""
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL") or os.environ.get("LOG_LEVEL") or "INFO"
     name = {"WARN": "WARNING", "TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level.upper(), level)
     logging.getLogger("cramp_coach").setLevel(getattr(logging, name.upper(), logging.INFO))
-
-
-
-
-
-
-
-
-
-
-
-

@@ -1,4 +1,4 @@
-"""Load and validate the per-locale content files into frozen dataclasses.
+"""Load and validate the per-locale content files into frozen value types (msgspec Structs).
 
 The medical content (``protocols.json``) and the skill's own phrases (``phrases.json``)
 are data, so a bad edit must fail loudly at load time with a message that names the file
@@ -15,10 +15,11 @@ of red flags, so a locale can never drop a step or weaken a red flag.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import replace
 
 from cramp_coach.content.locale_content import Content, number_fields
 from cramp_coach.content.parse import _parse, parse_content

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cramp_coach.content import NUMBER_KINDS, ContentError, PhoneNumber
 
@@ -23,8 +24,7 @@ COUNTRIES_FILE = Path(__file__).parent / "en" / "countries.json"
 _CODE = re.compile(r"[A-Z]{2}")
 
 
-@dataclass(frozen=True)
-class Country:
+class Country(msgspec.Struct, frozen=True):
     code: str  # ISO 3166-1 alpha-2, as the IANA zone tables name it
     name: str  # as spoken after "In": "the UK", "New Zealand"
     numbers: dict[str, PhoneNumber]  # "emergency" always; "urgent", "ambulance" where known
@@ -32,8 +32,7 @@ class Country:
     urgent_note: str | None = None  # said after the urgent line (Northern Ireland, provinces)
 
 
-@dataclass(frozen=True)
-class CountryTable:
+class CountryTable(msgspec.Struct, frozen=True):
     countries: dict[str, Country]
     homes: dict[str, str]  # locale folder -> its home country
     sources: dict[str, str]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
+
+import msgspec
+from msgspec.structs import replace
 
 from cramp_coach.content.schema import (
     BEDTIME,
@@ -33,8 +35,7 @@ if TYPE_CHECKING:
     from cramp_coach.content.countries import Country
 
 
-@dataclass(frozen=True)
-class Content:
+class Content(msgspec.Struct, frozen=True):
     locale: str
     phone_numbers: dict[str, PhoneNumber]  # kind ("emergency", "urgent", ...) -> number
     sources: dict[str, str]
@@ -60,10 +61,10 @@ class Content:
     home: str | None = None  # the country whose numbers the locale speaks (en-GB: GB)
     country: str | None = None  # set on a view for another country (for_country)
     country_name: str | None = None  # that country as spoken ("New Zealand"): fills {country}
-    countries: dict[str, Country] = field(default_factory=dict)  # the country table
+    countries: dict[str, Country] = msgspec.field(default_factory=dict)  # the country table
     # The base language's wording of each phrase that speaks a number: what a country
     # without that kind of number hears instead (the base names no number).
-    number_free: dict[str, str] = field(default_factory=dict)
+    number_free: dict[str, str] = msgspec.field(default_factory=dict)
     # In pregnancy, said at the very end, to the helper or to the person alone (PROTOCOLS 2.1).
     pregnancy_end: Sourced | None = None
     pregnancy_end_alone: Sourced | None = None

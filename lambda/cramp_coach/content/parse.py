@@ -60,9 +60,7 @@ def _parse(
     )
     red_flags: dict[str, RedFlag] = {}
     for rf_id, raw in r.obj(top["red_flags"], "red_flags", set(), set(top["red_flags"])).items():
-        data = r.obj(
-            raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"}, {"call"}
-        )
+        data = r.obj(raw, f"red_flags.{rf_id}", {"level", "trigger", "script", "source"}, {"call"})
         if data["level"] not in LEVELS:
             raise r.fail(f"red_flags.{rf_id}.level", f"must be one of {LEVELS}")
         call = data.get("call", CALL_PHRASE if data["level"] == "emergency" else None)
@@ -182,8 +180,10 @@ def _parse(
     for rf in red_flags.values():
         if rf.call is not None and rf.call not in phrases:
             raise r.fail(f"red_flags.{rf.id}.call", f"no phrase {rf.call!r}")
-        if rf.call is not None and phone_numbers.get("emergency") and (
-            "{emergency_spoken}" not in phrases[rf.call]
+        if (
+            rf.call is not None
+            and phone_numbers.get("emergency")
+            and ("{emergency_spoken}" not in phrases[rf.call])
         ):
             raise s.fail(rf.call, "must speak the number through {emergency_spoken}")
 

@@ -7,9 +7,10 @@ them from the JSON files; plus the names and limits the loader checks against.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import msgspec
 
 CONTENT_DIR = Path(__file__).parent
 
@@ -81,22 +82,19 @@ class ContentError(ValueError):
     """A content file does not match the schema; the message says where."""
 
 
-@dataclass(frozen=True)
-class Sourced:
+class Sourced(msgspec.Struct, frozen=True):
     text: str
     source: str
 
 
-@dataclass(frozen=True)
-class Beat:
+class Beat(msgspec.Struct, frozen=True):
     """One counted part of a step that is held more than once ("now the other knee")."""
 
     cue: str
     hold: int
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(msgspec.Struct, frozen=True):
     id: str
     text: str
     hold: int | None
@@ -123,8 +121,7 @@ class Step:
         return self.ask is not None and not self.when
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(msgspec.Struct, frozen=True):
     """A muscle's own leg check before a rub (G3): its question and the flag a yes raises."""
 
     text: str
@@ -132,8 +129,7 @@ class Check:
     flag: str
 
 
-@dataclass(frozen=True)
-class Muscle:
+class Muscle(msgspec.Struct, frozen=True):
     id: str
     name: str
     leg: bool
@@ -162,8 +158,7 @@ class Muscle:
 BEDTIME = "BEDTIME"  # the routine id of the bedtime stretch (PROTOCOLS 3a), never a MUSCLE slot id
 
 
-@dataclass(frozen=True)
-class Bedtime:
+class Bedtime(msgspec.Struct, frozen=True):
     """The bedtime prevention routine (PROTOCOLS 3a, P-BED): steps run by the same machinery
     as a cramp's, as the routine `BEDTIME` on the track "bedtime"."""
 
@@ -174,8 +169,7 @@ class Bedtime:
     reminder_text: Sourced  # what a nightly reminder says: names the routine, nothing else
 
 
-@dataclass(frozen=True)
-class Vague:
+class Vague(msgspec.Struct, frozen=True):
     id: str
     default: str | None
     note: str | None
@@ -185,8 +179,7 @@ class Vague:
     choices: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RedFlag:
+class RedFlag(msgspec.Struct, frozen=True):
     id: str
     level: Level
     trigger: str
@@ -208,8 +201,7 @@ CONTEXT_FLAGS = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
 FLAG_TEXTS = ("PREGNANT", "PREGNANT_ALONE", "CHILD", "EXERCISE_HEAT")
 
 
-@dataclass(frozen=True)
-class PhoneNumber:
+class PhoneNumber(msgspec.Struct, frozen=True):
     """A number to call: the digits (for a screen or a test) and how it is spoken."""
 
     kind: str

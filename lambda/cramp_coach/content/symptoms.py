@@ -17,9 +17,10 @@ A locale folder may only *add* words (``<locale>/symptoms.json``: ``{"add": {CON
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 # What a rule may lead to besides a red-flag id (core/safety.py reads these).
 CONTEXT_OUTCOMES = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
@@ -35,8 +36,7 @@ class SymptomModelError(ValueError):
     """A symptoms.json that does not fit the model; the message names the file and place."""
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     then: str
     all: tuple[str, ...] = ()  # every one present
     any: tuple[str, ...] = ()  # at least one present (when given)
@@ -52,8 +52,7 @@ class Rule:
         )
 
 
-@dataclass(frozen=True)
-class Durations:
+class Durations(msgspec.Struct, frozen=True):
     minute_words: tuple[str, ...]
     hour_words: tuple[str, ...]
     fixed: tuple[tuple[str, int], ...]  # phrase -> minutes
@@ -61,16 +60,14 @@ class Durations:
     hour_plus_minutes: int  # RF-HEAT2: heat or exercise cramps past this
 
 
-@dataclass(frozen=True)
-class Ages:
+class Ages(msgspec.Struct, frozen=True):
     year_words: tuple[str, ...]
     month_words: tuple[str, ...]
     infant_under_years: int
     child_under_years: int
 
 
-@dataclass(frozen=True)
-class SymptomModel:
+class SymptomModel(msgspec.Struct, frozen=True):
     negations: frozenset[str]
     negation_blockers: frozenset[str]  # a negation does not reach past these ("no, she's ...")
     number_words: tuple[tuple[str, int], ...]

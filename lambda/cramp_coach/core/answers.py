@@ -8,7 +8,7 @@ inside a routine.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.core.model import Event, Profile
 from cramp_coach.core.outcome import Outcome

@@ -9,7 +9,7 @@ help during a cramp; and it decides the reminder: the adapter makes the API call
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.content import BEDTIME
 from cramp_coach.core.answers import Answers

@@ -8,7 +8,7 @@ from the steps (Routines calls `finish`), never from starting one.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.core.outcome import Outcome
 from cramp_coach.core.phases import Confirming, Finished, Offered, Routine

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, Event, Profile

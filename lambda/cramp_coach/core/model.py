@@ -9,8 +9,9 @@ between sessions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import msgspec
 
 RESUME_WINDOW_S = 30 * 60  # a routine interrupted within this is offered on launch
 LOCK_WINDOW_S = 12 * 3600  # a stopping red flag is remembered this long
@@ -20,8 +21,7 @@ FREQ_WINDOW_S = 7 * 24 * 3600
 FREQ_THRESHOLD = 3  # RF-FREQ: three or more cramps in seven days
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(msgspec.Struct, frozen=True):
     """What the listener did, already resolved to content ids by an adapter."""
 
     kind: str
@@ -42,8 +42,7 @@ class Event:
     permission: str | None = None  # the answer to a permission request: ACCEPTED | DENIED | ...
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One routine in the cramp log. Upserted by (started_at, rid), so saving twice is harmless."""
 
     rid: str
@@ -53,16 +52,15 @@ class LogEntry:
     outcome: str = "in_progress"
 
 
-@dataclass
-class Profile:
+class Profile(msgspec.Struct):
     """What the store remembers about one user between sessions."""
 
     default_variant: str | None = None
     quiet: bool | None = None
     resume: dict[str, Any] | None = None  # a state_codec.snapshot() of an interrupted routine
     resume_saved_at: float | None = None
-    recent_starts: list[float] = field(default_factory=list)  # starts within FREQ_WINDOW_S
-    recent_muscles: list[str] = field(default_factory=list)  # parallel to recent_starts
+    recent_starts: list[float] = msgspec.field(default_factory=list)  # starts within FREQ_WINDOW_S
+    recent_muscles: list[str] = msgspec.field(default_factory=list)  # parallel to recent_starts
     freq_advised_at: float | None = None
     log_consent: bool | None = None  # None: never asked; the log is kept only when True
     # The red-flag lock: {"flag": "RF_DVT", "level": "urgent", "muscle": "CALF" | None,
@@ -77,8 +75,7 @@ class Profile:
     country_device: str | None = None  # an opaque tag of the device it was found for
 
 
-@dataclass(frozen=True)
-class Screen:
+class Screen(msgspec.Struct, frozen=True):
     """What an Echo Show draws for this turn; built by the core from the same data as the speech.
 
     The adapter turns it into an APL document and datasource; devices without a screen never
@@ -101,8 +98,7 @@ REMINDER_RESULTS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Reminder:
+class Reminder(msgspec.Struct, frozen=True):
     """A nightly reminder the adapter makes (or cancels) through Alexa's Reminders API.
 
     The core decides and words it; it never calls anything. `create`: one reminder at

@@ -8,7 +8,7 @@ wording (content phrases), then lead back to the step in progress.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.core.answers import Answers
 from cramp_coach.core.model import Event, Profile

@@ -6,15 +6,15 @@ state (state.py), which is itself built from that data: here neither needs the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from cramp_coach.core.model import Reminder, Screen
 from cramp_coach.core.state import State
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct):
     """What to say and what the adapters should remember."""
 
     state: State
@@ -24,7 +24,7 @@ class Outcome:
     card_title: str | None = None
     card_text: str | None = None
     save_resume: bool = False  # store the state's routine as the resumable one
-    prefs: dict[str, Any] = field(default_factory=dict)  # preference changes to store
+    prefs: dict[str, Any] = msgspec.field(default_factory=dict)  # preference changes to store
     delete_history: bool = False
     freq_advised: bool = False
     red_flag_raised: str | None = None  # a red flag newly spoken this turn (for metrics)

@@ -7,8 +7,9 @@ phase (Context) and the State that holds both are in state.py, their decoding in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
+
+import msgspec
 
 Variant: TypeAlias = Literal["partner", "alone"]
 # "bedtime": the bedtime stretch (PROTOCOLS 3a), routine id BEDTIME; never a cramp.
@@ -29,8 +30,7 @@ Level: TypeAlias = Literal["emergency", "urgent"]
 About: TypeAlias = Literal["leg", "breath", "heat", "baby", "blood"]
 
 
-@dataclass(frozen=True)
-class Routine:
+class Routine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A position in one muscle's steps."""
 
     muscle: str
@@ -49,46 +49,39 @@ class Routine:
     repeating: bool = False
 
 
-@dataclass(frozen=True)
-class Idle:
+class Idle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kind: Literal["idle"] = "idle"
 
 
-@dataclass(frozen=True)
-class AskingMuscle:
+class AskingMuscle(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tries: int = 0  # misses so far; two lead to the calf default (PROTOCOLS section 5)
     warned: bool = False  # warning words were heard while asking: never the calf default (4.1)
     kind: Literal["asking_muscle"] = "asking_muscle"
 
 
-@dataclass(frozen=True)
-class Clarifying:
+class Clarifying(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     vague: str  # LEG | THIGH | FOOT | KNEE
     tries: int = 0
     kind: Literal["clarifying"] = "clarifying"
 
 
-@dataclass(frozen=True)
-class InRoutine:
+class InRoutine(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     routine: Routine
     kind: Literal["routine"] = "routine"
 
 
-@dataclass(frozen=True)
-class Paused:
+class Paused(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     routine: Routine
     kind: Literal["paused"] = "paused"
 
 
-@dataclass(frozen=True)
-class ResumeOffer:
+class ResumeOffer(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     routine: Routine  # the interrupted routine, from the store
     variant: Variant = "partner"
     kind: Literal["resume_offer"] = "resume_offer"
 
 
-@dataclass(frozen=True)
-class Checking:
+class Checking(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A safety question asked before going on: a clear "no" carries on, "yes" is a red flag."""
 
     about: About
@@ -97,8 +90,7 @@ class Checking:
     kind: Literal["checking"] = "checking"
 
 
-@dataclass(frozen=True)
-class PriorCheck:
+class PriorCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A later session asks about a warning of the last 12 hours before any steps
     (PROTOCOLS 4.1): "same_person" (the request is about the other person) or "seen" (has a
     doctor, nurse or paramedic checked it since)."""
@@ -112,8 +104,7 @@ class PriorCheck:
 PRIOR_QUESTIONS = {"same_person": "prior_same_person", "seen": "prior_seen"}
 
 
-@dataclass(frozen=True)
-class Locked:
+class Locked(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A stopping red flag was spoken: nothing in this session leads back to the steps."""
 
     flag: str
@@ -123,8 +114,7 @@ class Locked:
     kind: Literal["locked"] = "locked"
 
 
-@dataclass(frozen=True)
-class Confirming:
+class Confirming(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A yes/no question outside a routine whose answer changes what is stored."""
 
     about: Literal["delete", "log_consent"]
@@ -132,8 +122,7 @@ class Confirming:
     kind: Literal["confirming"] = "confirming"
 
 
-@dataclass(frozen=True)
-class Offered:
+class Offered(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A yes/no offer outside a routine: the bedtime stretch (PROTOCOLS 3a: at the end of
     aftercare, after RF-FREQ, as the prevention answer) or a nightly reminder after it."""
 
@@ -142,8 +131,7 @@ class Offered:
     kind: Literal["offered"] = "offered"
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kind: Literal["finished"] = "finished"
 
 

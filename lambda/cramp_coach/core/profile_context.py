@@ -8,7 +8,7 @@ every value is checked before it is kept.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.model import FREQ_THRESHOLD, FREQ_WINDOW_S, LOCK_WINDOW_S, Profile

@@ -9,7 +9,8 @@ open, the red-flag advice of the lock, or the answer just given (`Context.answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.model import Event

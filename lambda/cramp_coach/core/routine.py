@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from cramp_coach.content import BEDTIME, Step
 from cramp_coach.core.model import MAX_HOLD_REPEATS, Event, LogEntry

@@ -8,7 +8,8 @@ apart from it because speaking a step is the one path every move ends on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from cramp_coach.content import Content, Step
 from cramp_coach.core.outcome import Outcome

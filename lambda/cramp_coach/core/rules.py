@@ -20,8 +20,9 @@ Pure: no ASK, no I/O, no clock (time comes in the event).
 from __future__ import annotations
 
 import string
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from cramp_coach.content import COUNTRY_TEMPLATES, NUMBER_PHRASES, Content, number_fields
 from cramp_coach.core.answers import Answers

@@ -22,8 +22,9 @@ cramping, not RF-LONG). A gap in the words never lowers the level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+import msgspec
 
 from cramp_coach.content import CONTEXT_FLAGS, Content
 from cramp_coach.core.model import Event
@@ -36,8 +37,7 @@ Answer = Literal["yes", "no", "unsure"]
 _NOT_SYMPTOMS = frozenset({"YES", "NO", "UNSURE", "ADULT", "STILL", "ALL_CLEAR"})
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     red_flags: tuple[str, ...] = ()  # most serious first
     flags: tuple[str, ...] = ()  # PREGNANT, CHILD, EXERCISE_HEAT
     unsure: bool = False  # a warning word we cannot place: ask the safety question
@@ -46,8 +46,8 @@ class Finding:
     still: bool = False  # vague persistence ("it won't stop"): still cramping, not RF-LONG
     notes: tuple[str, ...] = ()  # phrase keys said before going on (a neck cramp with a headache)
     declines: tuple[str, ...] = ()  # phrase keys: out of scope, no steps, no lock (period cramps)
-    concepts: frozenset[str] = field(default_factory=frozenset)  # present, not denied
-    denied: frozenset[str] = field(default_factory=frozenset)
+    concepts: frozenset[str] = msgspec.field(default_factory=frozenset)  # present, not denied
+    denied: frozenset[str] = msgspec.field(default_factory=frozenset)
     answer: Answer | None = None  # what the words say to a yes/no question
 
     def __bool__(self) -> bool:

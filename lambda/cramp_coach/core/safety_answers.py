@@ -4,7 +4,7 @@ the safety question for words the skill could not place. They come first in ever
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from cramp_coach.content import Content
 from cramp_coach.core.info import InfoAnswers

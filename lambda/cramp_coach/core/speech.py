@@ -10,7 +10,7 @@ the words (`Voice`) come from the locale's phrases, so a new locale is data only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from cramp_coach.content import Beat, Content
 
@@ -19,8 +19,7 @@ MAX_COUNTED_HOLD_S = 60  # longer holds would keep the speaker talking for minut
 FINAL_COUNT_S = 5  # "five, four, three, two, one" is spoken, not silent
 
 
-@dataclass(frozen=True)
-class HoldPlan:
+class HoldPlan(msgspec.Struct, frozen=True):
     """How a counted hold is paced: silences of at most 10 s, and the time left after each."""
 
     seconds: int

@@ -5,8 +5,9 @@ heard first. The end of a routine is in ending_answers.py (the base of StartAnsw
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Literal
+
+from msgspec.structs import replace
 
 from cramp_coach.core.ending_answers import EndingAnswers
 from cramp_coach.core.model import (

@@ -8,8 +8,10 @@ for the store between sessions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeAlias, cast, get_args
+
+import msgspec
+from msgspec.structs import replace
 
 from cramp_coach.core.model import Event, LogEntry
 from cramp_coach.core.phases import Idle, InRoutine, Level, Paused, Phase, Routine, Variant
@@ -41,8 +43,7 @@ OUTCOMES = frozenset(
 Person: TypeAlias = Literal["partner", "speaker", "unknown"]
 
 
-@dataclass(frozen=True)
-class LockRecord:
+class LockRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A stopping red flag, remembered for the user for 12 hours (it rides until stored)."""
 
     flag: str
@@ -52,8 +53,7 @@ class LockRecord:
     about: Person = "unknown"
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """What the session knows besides the phase."""
 
     variant: Variant = "partner"
@@ -94,10 +94,9 @@ def person(st: State, e: Event) -> Person:
     return "unknown"
 
 
-@dataclass(frozen=True)
-class State:
-    phase: Phase = field(default_factory=Idle)
-    ctx: Context = field(default_factory=Context)
+class State(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    phase: Phase = msgspec.field(default_factory=Idle)
+    ctx: Context = msgspec.field(default_factory=Context)
 
     @property
     def routine(self) -> Routine | None:
@@ -117,4 +116,8 @@ class State:
         )
 
     def to_attributes(self) -> dict[str, Any]:
-        return {"v": STATE_VERSION, "phase": asdict(self.phase), "ctx": asdict(self.ctx)}
+        return {
+            "v": STATE_VERSION,
+            "phase": msgspec.to_builtins(self.phase),
+            "ctx": msgspec.to_builtins(self.ctx),
+        }

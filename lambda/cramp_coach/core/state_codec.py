@@ -2,9 +2,9 @@
 
 The state lives in Alexa session attributes between turns (and a routine in the store between
 sessions), so it must survive JSON and must never be trusted: `decode_state` reads it strictly
-(dacite, strict types and keys) and checks every id against the content. Anything wrong starts
-afresh, calmly; a session can never get stuck on it. Apart from state.py so that the types stay
-plain data, and dacite is imported only when a state is first decoded.
+(msgspec.convert: strict types, unknown keys refused) and checks every id against the content.
+Anything wrong starts afresh, calmly; a session can never get stuck on it. Apart from state.py so
+that the types stay plain data.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import asdict
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import msgspec
+from msgspec.structs import fields
 
 from cramp_coach.content import BEDTIME, Content
 from cramp_coach.core.model import LogEntry
@@ -31,46 +32,22 @@ from cramp_coach.core.phases import (
 )
 from cramp_coach.core.state import MAX_UNSAVED, OUTCOMES, STATE_VERSION, Context, State
 
-if TYPE_CHECKING:
-    import dacite
-
 log = logging.getLogger(__name__)
 
 
-_BY_KIND = {cls.kind: cls for cls in PHASES}  # each class's default `kind`
-
-
-def _number(value: Any) -> Any:
-    # JSON may turn 1700000000.0 into 1700000000; a string or a bool stays wrong.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
-
-
-def _tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-@cache
-def _dacite() -> tuple[Any, dacite.Config]:
-    """dacite and the strict config, imported when a state is first decoded: a new session
-    (every cold one-shot) has none, so its cold start never loads them."""
-    import dacite
-
-    config = dacite.Config(
-        strict=True,
-        check_types=True,
-        type_hooks={float: _number, tuple[str, ...]: _tuple, tuple[LogEntry, ...]: _tuple},
-    )
-    return dacite, config
+# Each phase class by its `kind` field's default ("idle", "routine", ...).
+_BY_KIND = {field.default: cls for cls in PHASES for field in fields(cls) if field.name == "kind"}
+# msgspec.convert is strict: a string is never a number, a bool never an int, an unknown key
+# is refused (the state classes forbid them); JSON's 1700000000 for 1700000000.0 and its
+# lists for tuples are accepted.
+_DECODE_ERRORS = (msgspec.ValidationError, KeyError, TypeError, ValueError)
 
 
 def decode_routine(data: Any, content: Content) -> Routine | None:
     """A routine from the store or the attributes, or None when any part is wrong."""
-    dacite, config = _dacite()
     try:
-        routine = dacite.from_dict(Routine, data, config=config)
-    except (dacite.DaciteError, TypeError, ValueError):
+        routine = msgspec.convert(data, Routine)
+    except _DECODE_ERRORS:
         return None
     return routine if routine_fits(routine, content) else None
 
@@ -108,20 +85,19 @@ def decode_state(data: Any, content: Content) -> State:
     """Session attributes -> State. Missing means a new session; anything corrupt starts afresh."""
     if data is None:
         return State()
-    dacite, config = _dacite()
     try:
         if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
             raise ValueError("unknown state version")
         raw_phase = data["phase"]
         cls = _BY_KIND[raw_phase["kind"]]
-        phase = dacite.from_dict(cls, raw_phase, config=config)
+        phase = msgspec.convert(raw_phase, cls)
         raw_ctx = data["ctx"]
         if isinstance(raw_ctx, dict):
             # Sessions begun before "repeat" was rebuilt from the state carried the words
             # themselves: ignored, never spoken.
             raw_ctx = {k: v for k, v in raw_ctx.items() if k not in _RETIRED_CTX}
-        ctx = dacite.from_dict(Context, raw_ctx, config=config)
-    except (dacite.DaciteError, KeyError, TypeError, ValueError):
+        ctx = msgspec.convert(raw_ctx, Context)
+    except _DECODE_ERRORS:
         log.warning("session state unreadable; starting afresh")
         return State()
     state = State(phase, ctx)
@@ -186,7 +162,7 @@ def snapshot(state: State) -> dict[str, Any] | None:
     routine = state.routine
     if routine is None:
         return None
-    return {"routine": asdict(routine), "variant": state.ctx.variant}
+    return {"routine": msgspec.to_builtins(routine), "variant": state.ctx.variant}
 
 
 def decode_snapshot(data: Any, content: Content) -> ResumeOffer | None:

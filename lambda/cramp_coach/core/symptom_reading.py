@@ -8,8 +8,9 @@ and the muscle a sentence names. Built once per locale (`prepare`, at init in La
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
+
+import msgspec
 
 from cramp_coach.content import Content
 from cramp_coach.content.symptoms import ANSWER_CONCEPTS, SymptomModel
@@ -86,8 +87,7 @@ class _TermIndex:
         return found
 
 
-@dataclass(frozen=True)
-class _Matcher:
+class _Matcher(msgspec.Struct, frozen=True):
     terms: _TermIndex
     durations: re.Pattern[str]
     ages: re.Pattern[str]
@@ -169,10 +169,9 @@ def _denied(words_before: list[str], model: SymptomModel) -> bool:
     return False
 
 
-@dataclass
-class Reading:
-    present: set[str] = field(default_factory=set)
-    denied: set[str] = field(default_factory=set)
+class Reading(msgspec.Struct):
+    present: set[str] = msgspec.field(default_factory=set)
+    denied: set[str] = msgspec.field(default_factory=set)
     minutes: int = 0
 
 

@@ -87,6 +87,7 @@ __all__ = [
 
 log = logging.getLogger("cramp_coach.hosting.verification")
 
+
 @dataclass(frozen=True)
 class _Verified:
     """A chain that validated: the leaf's key, usable while every certificate is valid."""

@@ -89,11 +89,6 @@ MAX_JSON_DEPTH = MAX_ENVELOPE_DEPTH
 log = logging.getLogger("cramp_coach.hosting.webservice")
 
 
-
-
-
-
-
 def _resolve_skill_id(skill: CustomSkill, skill_id: str | None) -> str | None:
     own = getattr(skill, "skill_id", None)  # build_skill() sets it from SKILL_ID
     if skill_id and own and skill_id != own:
@@ -101,12 +96,6 @@ def _resolve_skill_id(skill: CustomSkill, skill_id: str | None) -> str | None:
         raise ConfigurationError(f"skill_id {skill_id!r} differs from the skill's {own!r}")
     found = skill_id or own or os.environ.get("SKILL_ID")
     return str(found) if found else None
-
-
-
-
-
-
 
 
 def _refuse(reason: str) -> BadRequest:
@@ -265,20 +254,6 @@ def create_app(
     return app
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def app_from_env() -> Flask:
     """The WSGI app configured from the environment (SKILL_ID, CRAMP_VERIFY, CRAMP_STORE...)."""
     verify = verify_from_env()
@@ -299,9 +274,3 @@ def __getattr__(name: str) -> Any:
             _APP = app_from_env()
         return _APP
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-
-
-
-

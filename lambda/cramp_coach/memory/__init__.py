@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+import msgspec
 
 from cramp_coach.core.model import Profile
 
@@ -32,8 +33,7 @@ class StoreError(Exception):
 MAX_ENTRIES_PER_SAVE = 100
 
 
-@dataclass(frozen=True)
-class Saved:
+class Saved(msgspec.Struct, frozen=True):
     """What one save has done: the caller keeps riding whatever is not done yet.
 
     `entries` holds the rids of the entries the store is finished with: written, or dropped

@@ -1,5 +1,4 @@
-"""Where a store's deferred writes are kept: the self-invocation in Lambda, else the spool file.
-"""
+"""Where a store's deferred writes are kept: the self-invocation in Lambda, else the spool file."""
 
 from __future__ import annotations
 

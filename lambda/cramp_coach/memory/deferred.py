@@ -30,9 +30,11 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+from msgspec.structs import replace
 
 from cramp_coach.memory import Saved, Store, StoreError, turn, user_salt
 from cramp_coach.memory.items import ENTRY_FIELDS, entry_rid
@@ -58,14 +60,11 @@ SPOOL_RESERVE_S = 0.1
 INVOKE_RESERVE_S = 0.4
 
 
-
-
 class InvalidDeferred(ValueError):
     """An event that claims to carry deferred writes but is not one of ours."""
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(msgspec.Struct, frozen=True):
     """One user's writes still to be made (plain JSON values, as Store.save takes them)."""
 
     user_key: str
@@ -74,7 +73,7 @@ class Pending:
     lock: dict[str, Any] | None = None
     clear_resume: bool = False
     resume: dict[str, Any] | None = None
-    dropped: int = field(default=0, compare=False)  # entries dropped to stay within the bound
+    dropped: int = 0  # entries dropped to stay within the bound
 
     def empty(self) -> bool:
         return not (self.entries or self.lock or self.clear_resume or self.resume is not None)
@@ -287,17 +286,3 @@ class Deferral(Protocol):
     def forget(self, user_key: str) -> None:
         """Drop this user's kept writes ("delete my history": a kept lock must not return)."""
         ...
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -94,10 +94,6 @@ def expired(item: Mapping[str, Any], now: float) -> bool:
     return isinstance(value, int | float) and value <= now
 
 
-
-
-
-
 def entry_rid(entry: object) -> str | None:
     """The rid an entry is known by (what Saved.entries reports), or None."""
     return short_text(entry.get("rid")) if isinstance(entry, Mapping) else None
@@ -222,14 +218,6 @@ def resume_attrs(resume: Mapping[str, Any], now: float) -> dict[str, Any]:
         "resume_saved_at": float(now),
         "expires_at": math.ceil(now + RESUME_TTL_S),
     }
-
-
-
-
-
-
-
-
 
 
 def profile_from(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, replace
+
+import msgspec
+from msgspec.structs import replace
 
 from cramp_coach.core import Outcome, Profile, snapshot
 from cramp_coach.core.model import FREQ_WINDOW_S, RESUME_WINDOW_S
@@ -145,7 +147,7 @@ class Memory:
         if outcome.delete_history:
             self._delete(key)
             return state.saved()
-        entries = [asdict(entry) for entry in ctx.unsaved if entry_rid(asdict(entry))]
+        entries = [data for data in map(msgspec.to_builtins, ctx.unsaved) if entry_rid(data)]
         if len(entries) < len(ctx.unsaved):
             log.warning("%d unsendable log entries dropped", len(ctx.unsaved) - len(entries))
         lock = ctx.lock_unsaved
@@ -182,7 +184,7 @@ class Memory:
                     resume=resume,
                     clear_resume=ctx.clear_resume,
                     freq_advised=outcome.freq_advised,
-                    lock=asdict(lock) if lock else None,
+                    lock=msgspec.to_builtins(lock) if lock else None,
                 )
             except Exception as exc:
                 log.error("store save failed (%s)", type(exc).__name__)
@@ -200,8 +202,8 @@ class Memory:
         pending = Pending(
             key,
             now,
-            entries=tuple(asdict(e) for e in left),
-            lock=asdict(kept.ctx.lock_unsaved) if kept.ctx.lock_unsaved else None,
+            entries=tuple(msgspec.to_builtins(e) for e in left),
+            lock=msgspec.to_builtins(kept.ctx.lock_unsaved) if kept.ctx.lock_unsaved else None,
             clear_resume=kept.ctx.clear_resume,
             resume=None if saved.resume else resume,
         )

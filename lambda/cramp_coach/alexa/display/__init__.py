@@ -29,10 +29,11 @@ outputSpeech and into the document, which devices without a screen never get. Le
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from cramp_coach.core.model import Screen
 from cramp_coach.core.speech import hold_plan
@@ -52,8 +53,7 @@ def words_ms(words: int) -> int:
     return round(words / WORDS_PER_SECOND * 1000)
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(msgspec.Struct, frozen=True):
     """From `at_ms` after the document mounts, the count shows `show`."""
 
     at_ms: int
@@ -61,8 +61,7 @@ class Tick:
     kind: str  # "start" | "silence" (inside a break) | "final" (a spoken last-five number)
 
 
-@dataclass(frozen=True)
-class HoldTimeline:
+class HoldTimeline(msgspec.Struct, frozen=True):
     seconds: int
     start_ms: int
     end_ms: int
