@@ -82,6 +82,17 @@ def test_chat_object_runs_a_one_shot_and_a_launch(skill: Any, content: Content) 
     assert lines[1].startswith("Alexa: Which muscle is cramping?")
 
 
+def test_a_one_shot_that_starts_with_to_is_not_cut_at_the_invocation(
+    skill: Any, content: Content
+) -> None:
+    """'tell cramp coach toes are cramping': the 'to' of 'toes' is not 'tell ... to'."""
+    chat = Chat(skill, clock=lambda: 1_795_230_000.0)
+    lines = chat.say("tell cramp coach toes are cramping")
+    assert "muscle='toes'->TOES" in lines[0], lines
+    lines = chat.say("tell cramp coach that my calf is cramping")
+    assert "->CALF" in lines[0], lines
+
+
 def test_chat_wait_moves_the_clock_for_the_ten_minute_rule(skill: Any, content: Content) -> None:
     chat = Chat(skill, clock=lambda: 1_795_230_000.0)
     chat.say("tell cramp coach my calf is cramping")
