@@ -59,6 +59,31 @@ def test_held_out_phrasings_resolve(
         assert resolution.slots[name][1] == value_id
 
 
+def test_words_after_a_cramp_and_before_an_answer_do_not_derail(model: InteractionModel) -> None:
+    """An address word ('mate') after a cramp lands in the symptom slot; before a yes or no it
+    is still that answer; a muscle named in words no sample spells out is passed on."""
+    calf = model.resolve("my calf's cramping mate")
+    assert (calf.intent, calf.slots["muscle"][1], calf.slots["symptom"]) == (
+        "CrampIntent",
+        "CALF",
+        ("mate", None),
+    )
+    assert model.resolve("mate no").intent == "AMAZON.NoIntent"
+    assert model.resolve("it's better hun").intent == "BetterIntent"
+    toe = model.resolve("the cramp is right under the big toenail")
+    assert toe.intent == "SymptomIntent" and "toenail" in toe.slots["symptom"][0]
+    assert model.resolve("what's the weather").intent == "AMAZON.FallbackIntent"
+
+
+def test_a_loose_fit_never_drops_a_warning_said_as_a_sample_word(model: InteractionModel) -> None:
+    """'{muscle} is rock hard' fits 'her leg's swollen and her calf is rock hard' only with the
+    swelling in the muscle slot and 'rock hard' (tight) left out: the tightness must reach a
+    slot, or a swollen tight calf would read as swollen only (urgent, not the emergency)."""
+    resolution = model.resolve("her leg's swollen and her calf is rock hard")
+    heard = " ".join(text for text, _ in resolution.slots.values())
+    assert "rock hard" in heard and "swollen" in heard, resolution
+
+
 def test_an_unknown_muscle_is_a_no_match_slot(model: InteractionModel) -> None:
     resolution = model.resolve("my elbow is cramping")
     assert resolution.intent == "CrampIntent"
