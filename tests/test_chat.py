@@ -59,6 +59,31 @@ def test_held_out_phrasings_resolve(
         assert resolution.slots[name][1] == value_id
 
 
+def test_words_after_a_cramp_and_before_an_answer_do_not_derail(model: InteractionModel) -> None:
+    """An address word ('mate') after a cramp lands in the symptom slot; before a yes or no it
+    is still that answer; a muscle named in words no sample spells out is passed on."""
+    calf = model.resolve("my calf's cramping mate")
+    assert (calf.intent, calf.slots["muscle"][1], calf.slots["symptom"]) == (
+        "CrampIntent",
+        "CALF",
+        ("mate", None),
+    )
+    assert model.resolve("mate no").intent == "AMAZON.NoIntent"
+    assert model.resolve("it's better hun").intent == "BetterIntent"
+    toe = model.resolve("the cramp is right under the big toenail")
+    assert toe.intent == "SymptomIntent" and "toenail" in toe.slots["symptom"][0]
+    assert model.resolve("what's the weather").intent == "AMAZON.FallbackIntent"
+
+
+def test_a_loose_fit_never_drops_a_warning_said_as_a_sample_word(model: InteractionModel) -> None:
+    """'{muscle} is rock hard' fits 'her leg's swollen and her calf is rock hard' only with the
+    swelling in the muscle slot and 'rock hard' (tight) left out: the tightness must reach a
+    slot, or a swollen tight calf would read as swollen only (urgent, not the emergency)."""
+    resolution = model.resolve("her leg's swollen and her calf is rock hard")
+    heard = " ".join(text for text, _ in resolution.slots.values())
+    assert "rock hard" in heard and "swollen" in heard, resolution
+
+
 def test_an_unknown_muscle_is_a_no_match_slot(model: InteractionModel) -> None:
     resolution = model.resolve("my elbow is cramping")
     assert resolution.intent == "CrampIntent"
@@ -80,6 +105,17 @@ def test_chat_object_runs_a_one_shot_and_a_launch(skill: Any, content: Content) 
     assert chat.say("stop")[-1] == "  (session ended)"
     lines = chat.say("alexa open cramp coach")
     assert lines[1].startswith("Alexa: Which muscle is cramping?")
+
+
+def test_a_one_shot_that_starts_with_to_is_not_cut_at_the_invocation(
+    skill: Any, content: Content
+) -> None:
+    """'tell cramp coach toes are cramping': the 'to' of 'toes' is not 'tell ... to'."""
+    chat = Chat(skill, clock=lambda: 1_795_230_000.0)
+    lines = chat.say("tell cramp coach toes are cramping")
+    assert "muscle='toes'->TOES" in lines[0], lines
+    lines = chat.say("tell cramp coach that my calf is cramping")
+    assert "->CALF" in lines[0], lines
 
 
 def test_chat_wait_moves_the_clock_for_the_ten_minute_rule(skill: Any, content: Content) -> None:

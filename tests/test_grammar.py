@@ -152,3 +152,84 @@ def test_the_builder_refuses_a_clash_and_a_model_past_the_limits() -> None:
     huge["fillers"] += [f"filler {n}" for n in range(400)]
     with pytest.raises(builder.ModelError, match="limits"):
         builder.build(base, {"locale": "en-US"}, "test", huge)
+
+
+# ------------------------------------------------------------------ words around a cramp phrase
+# The skill reads only slot values, never the sample's own words. So a cramp phrase that may be
+# followed by the symptom slot ("{muscle} <singular_cramp_then> {symptom}": "my calf's cramping
+# mate", "... and it's swollen") must neither hold a warning phrase nor end in the first words
+# of one that the slot would then hold only in part ("has gone" + "dead": numb). The others are
+# said only whole, or with an address word after them ("_closed").
+CRAMP_LISTS = ("singular_cramp", "plural_cramp", "contracted_cramp")
+
+
+def _grammar(locale: str) -> dict[str, Any]:
+    return model_grammar.merge(GRAMMAR, overlay(locale).get("grammar", {}))
+
+
+def _hidden(phrase: str, locale: str) -> list[str]:
+    """The warning phrases of the locale's symptom model that `phrase` holds, or splits when
+    a slot follows it (the rest, read alone in that slot, means less)."""
+    from cramp_coach.content import load_content
+    from cramp_coach.core.symptom_reading import read_concepts
+
+    model = load_content(locale).symptoms
+
+    def fits(token: str, word: str) -> bool:
+        return word.startswith(token[:-1]) if token.endswith("*") else word in (token, token + "s")
+
+    said, out = phrase.split(), []
+    for _, terms in model.concepts:
+        for term in terms:
+            words = term.split()
+            inside = any(
+                all(fits(t, said[i + k]) for k, t in enumerate(words))
+                for i in range(len(said) - len(words) + 1)
+            )
+            for k in range(1, min(len(said), len(words) - 1) + 1):
+                if all(fits(words[j], said[len(said) - k + j]) for j in range(k)):
+                    whole = read_concepts((term.replace("*", ""),), model).present
+                    rest = " ".join(w.rstrip("*") for w in words[k:])
+                    if not whole <= read_concepts((rest,), model).present:
+                        out.append(f"splits {term!r}")
+            if inside:
+                out.append(f"holds {term!r}")
+    return out
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_cramp_phrase_is_either_followed_by_words_or_said_whole(locale: str) -> None:
+    grammar = _grammar(locale)
+    for name in CRAMP_LISTS:
+        then, closed = set(grammar[f"{name}_then"]), set(grammar[f"{name}_closed"])
+        assert then.isdisjoint(closed), (locale, name, then & closed)
+        undecided = set(grammar[name]) ^ (then | closed)
+        assert not undecided, (locale, name, undecided)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_cramp_phrase_before_the_symptom_slot_hides_no_warning(locale: str) -> None:
+    grammar = _grammar(locale)
+    hidden = {
+        phrase: why
+        for name in CRAMP_LISTS
+        for phrase in grammar[f"{name}_then"]
+        if (why := _hidden(phrase, locale))
+    }
+    assert not hidden, (locale, hidden)
+    for phrase in ("has gone", "gone", "is paining a lot", "cramping again"):
+        assert _hidden(phrase, locale), phrase  # the check can fail
+
+
+def test_cramp_states_and_address_words_are_never_followed_by_a_slot() -> None:
+    """'Hard as a rock' is tight (RF-SWELL with swelling): said as sample words it must end the
+    sentence, or a slot after it could carry the swelling while the tightness is dropped."""
+    closed = ("<cramp_states>", "<address>", "_closed>")
+    for pattern in GRAMMAR["patterns"]:
+        _, _, template = pattern.partition(":")
+        for piece in closed:
+            at = template.find(piece)
+            assert at < 0 or "{" not in template[at:], pattern
+    for locale in LOCALES:
+        for word in _grammar(locale)["address"]:
+            assert not _hidden(word, locale), (locale, word)

@@ -14,6 +14,7 @@ import pytest
 from cramp_coach.content import CONTENT_DIR, ContentError, load_content
 from cramp_coach.content.symptoms import parse_symptom_model
 from cramp_coach.core.safety import read_words
+from cramp_coach.core.symptom_reading import muscle_in_words
 
 # (sentence, muscle or None, red flags expected in order of seriousness (first = primary))
 RAISES = [
@@ -57,6 +58,13 @@ RAISES = [
     ("our daughter is limping with a fever", None, "RF_CHILD"),
     ("since I started a new blood pressure pill", None, "RF_MED"),
     ("tingling around her mouth", None, "RF_HAND"),
+    # The everyday words for a hard cramp are "tight" too: with swelling it is RF-SWELL.
+    ("her calf's like a rock and swollen", None, "RF_SWELL"),
+    ("swollen and hard as a stone", "CALF", "RF_SWELL"),
+    ("cramping mate and it's swollen and hard like a stone", "CALF", "RF_SWELL"),
+    ("it's really hot to the touch", "CALF", "RF_DVT"),
+    ("her calf is like a rock and red", None, "RF_DVT"),
+    ("stepped on a nail near my toe nail", None, "RF_TOXIN"),
 ]
 
 # Benign words that must raise nothing that stops the steps.
@@ -78,6 +86,15 @@ BENIGN = [
     ("it's so hot in here", None),
     ("I can't fall asleep", "LOWER_BACK"),
     ("period cramps", None),
+    # Ordinary cramps in everyday words, and the names people call each other.
+    ("it's gone hard as a rock", "CALF"),
+    ("tight like a stone", "CALF"),
+    ("all knotted up love", "CALF"),
+    ("cramping mate", None),
+    ("paining yaar", None),
+    ("cramp near my big toenail", "TOES"),
+    ("seized up buddy", None),
+    ("hun, it's like a stone", None),
 ]
 
 
@@ -115,6 +132,36 @@ def test_denials_are_clear_noes_and_doubts_are_not() -> None:
         assert answer(unsure) == "unsure", unsure
     assert answer("yeah") == "yes"
     assert answer("she has a cramp") is None  # not an answer: only a yes word opens one
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB", "en-AU", "en-CA", "en-IN"])
+def test_an_address_word_before_an_answer_keeps_it_an_answer(locale: str) -> None:
+    """ "mate, no" is a clear no: unclear twice would raise the precaution flag (4.1)."""
+    content = load_content(locale)
+    answer = lambda s: read_words((s,), content, None, set()).answer  # noqa: E731
+    for no in ("mate, no", "no mate", "nah love", "hun, no", "yaar no", "buddy nope", "no bhai"):
+        assert answer(no) == "no", (locale, no)
+    for yes in ("mate, yes", "yeah love", "yaar yes", "hun yes she is"):
+        assert answer(yes) == "yes", (locale, yes)
+    # The address word never hides what follows it.
+    assert "RF_PE" in read_words(("mate, she's breathless",), content, None, set()).red_flags
+
+
+@pytest.mark.parametrize(
+    ("words", "muscle"),
+    [
+        ("cramp near the toe nail", "TOES"),
+        ("cramp by her big toenail", "TOES"),
+        ("my baby toe", "TOES"),
+        # A toe nail or a baby toe names the toes only when nothing else is named.
+        ("I was cutting my toenails and now my calf", "CALF"),
+        ("mate, my calf", "CALF"),
+        ("nail polish", None),
+        ("her calf and her hamstring", None),
+    ],
+)
+def test_the_words_name_one_muscle(words: str, muscle: str | None) -> None:
+    assert muscle_in_words((words,), load_content("en-GB")) == muscle
 
 
 def test_a_denial_heard_in_its_own_slot_denies_the_others() -> None:

@@ -351,7 +351,7 @@ def model(locale: str) -> InteractionModel:
 def _invocation(locale: str) -> re.Pattern[str]:
     name = re.escape(model(locale).invocation)
     return re.compile(
-        rf"^(?:alexa )?(?:open|launch|start|ask|tell) {name}(?: (?:to|that|about|for))? ?(.*)$"
+        rf"^(?:alexa )?(?:open|launch|start|ask|tell) {name}(?: (?:to|that|about|for)\b)? ?(.*)$"
     )
 
 

@@ -16,7 +16,13 @@ from cramp_coach.content import Content
 from cramp_coach.content.symptoms import ANSWER_CONCEPTS, SymptomModel
 
 _NEGATION_WINDOW = 3  # words before a concept that can deny it ("isn't really that swollen")
-_FILLERS = frozenset({"um", "uh", "er", "erm", "oh", "well", "so", "okay", "ok", "alexa", "hmm"})
+# Words that may come before an answer ("um, no", "mate, no", "yaar no") without making it
+# something else: hesitations, and the names people call each other across English locales.
+_FILLERS = frozenset(
+    {"um", "uh", "er", "erm", "oh", "well", "so", "okay", "ok", "alexa", "hmm", "right"}
+    | {"mate", "love", "hun", "hon", "honey", "babe", "buddy", "bud", "man", "dude", "bro"}
+    | {"pet", "duck", "darl", "darling", "dear", "sweetie", "yaar", "bhai", "ji", "sir"}
+)
 
 
 def normalize(text: str) -> str:
@@ -205,11 +211,19 @@ def read_concepts(texts: tuple[str, ...], model: SymptomModel) -> Reading:
     return out
 
 
+_WEAK = "~"  # marks a muscle named only by a phrase that is also ignored ("toe nail")
+
+
 @cache
 def _muscle_terms(model: SymptomModel) -> _TermIndex:
-    # The ignored phrases too, so "toe nails" names no toe.
+    # The ignored phrases too, so "nail polish" or "hot water bottle" names nothing. A muscle
+    # word that is also an ignored phrase ("toe nail*", "baby toe*") names its muscle weakly:
+    # "cramp near the toe nail" is the toes, "cutting my toenails, now my calf" the calf.
     owners: dict[str, _Owners] = {w: () for w in model.ignore}
-    owners.update({w: (m,) for m, words in model.muscle_words for w in words})
+    ignored = set(model.ignore)
+    for muscle, words in model.muscle_words:
+        for word in words:
+            owners[word] = (_WEAK + muscle,) if word in ignored else (muscle,)
     return _TermIndex(owners)
 
 
@@ -221,7 +235,11 @@ def prepare(content: Content) -> None:
 
 
 def muscle_in_words(texts: tuple[str, ...], content: Content) -> str | None:
-    """The one muscle (or vague place) the words name, or None (none, or more than one)."""
+    """The one muscle (or vague place) the words name, or None (none, or more than one).
+
+    A weak name ("near the toe nail") counts only when the words name nothing else."""
     terms = _muscle_terms(content.symptoms)
     found = {m for t in texts for _, _, who in terms.find(normalize(t).split()) for m in who}
-    return found.pop() if len(found) == 1 else None
+    strong = {m for m in found if not m.startswith(_WEAK)}
+    named = strong or {m.removeprefix(_WEAK) for m in found}
+    return named.pop() if len(named) == 1 else None

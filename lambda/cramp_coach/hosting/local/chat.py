@@ -21,7 +21,7 @@ from cramp_coach.hosting.local.nlu import MODELS_DIR, InteractionModel, normaliz
 from cramp_coach.hosting.local.reminders_api import ShowingApiClient
 
 _INVOKE = re.compile(
-    r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about))?\s*(.*)$"
+    r"^(?:alexa\s+)?(open|launch|start|ask|tell)\s+cramp coach(?:\s+(?:to|that|about)\b)?\s*(.*)$"
 )
 
 

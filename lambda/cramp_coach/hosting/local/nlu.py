@@ -7,7 +7,10 @@ samples with adjacent slots ("{helper} {muscle} is cramping") and slot values th
 words with the literal around them ("her leg's gone {symptom}") split where they fit. The
 sample with the most literal text wins, then the one that fills more slots. An utterance
 that only fits with an unknown slot value resolves with ER_SUCCESS_NO_MATCH, as Alexa does:
-the words heard still arrive in the slot.
+the words heard still arrive in the slot. That loose fit never uses a sample that has no
+symptom slot and whose literal words are themselves a warning ("{muscle} is rock hard"): the
+skill reads only the slots, so "her leg's swollen and her calf is rock hard" read that way
+would lose the tightness (a sample with a symptom slot is made to carry such words).
 
 The interaction models are the repository's `interaction_models/`; a built package carries a
 copy as `cramp_coach/interaction_models` (pyproject.toml maps it), so the chat works from an
@@ -152,8 +155,10 @@ class InteractionModel:
         for exact in (True, False):
             best: tuple[tuple[int, int], _Sample, dict[str, str]] | None = None
             for sample in self._samples:
-                if not exact and sample.literal == 0:
-                    continue  # a bare "{slot}" with an unknown value is not a match
+                if not exact and (sample.literal == 0 or sample in self._warning_literals):
+                    # A bare "{slot}" with an unknown value is not a match; nor is a sample
+                    # without a symptom slot whose literal words warn: they would be lost.
+                    continue
                 rank = (sample.literal, sample.slots)
                 if (best is not None and rank <= best[0]) or not sample.words <= present:
                     continue
@@ -173,18 +178,41 @@ class InteractionModel:
             return Resolution("SymptomIntent", {"symptom": (" ".join(words), None)})
         return Resolution("AMAZON.FallbackIntent")
 
+    @cached_property
+    def _warning_literals(self) -> frozenset[_Sample]:
+        """The samples with a muscle, helper or side slot (a custom type with its own values)
+        and no symptom slot whose literal words the locale's symptom model reads as a symptom
+        ("{muscle} is rock hard": tight); answers, places and "still cramping" do not count."""
+        from cramp_coach.content import load_content
+        from cramp_coach.core.safety import read_words
+
+        content = load_content(self.locale)
+        return frozenset(
+            sample
+            for sample in self._samples
+            if any(isinstance(t, tuple) and t[1] in self.values for t in sample.tokens)
+            and not any(t == ("symptom", "SYMPTOM") for t in sample.tokens)
+            and read_words(
+                (" ".join(t for t in sample.tokens if isinstance(t, str)),), content, None, set()
+            ).heard_symptom
+        )
+
     def _sounds_like_a_symptom(self, text: str) -> bool:
         from cramp_coach.content import load_content
         from cramp_coach.core.safety import read_words
+        from cramp_coach.core.symptom_reading import muscle_in_words
 
         bare = any(
             i["name"] == "SymptomIntent" and "{symptom}" in i.get("samples", [])
             for i in self.intents
         )
-        finding = read_words((text,), load_content(self.locale), None, set())
+        content = load_content(self.locale)
+        finding = read_words((text,), content, None, set())
         # Any concept counts: a symptom, a place, or an answer in words ("no, he's my
-        # boyfriend, he's a grown man" to the baby question).
-        return bare and bool(finding.concepts or finding.denied)
+        # boyfriend, he's a grown man" to the baby question); so does a muscle named in words
+        # no sample spells out ("cramp by her big toenail"): Alexa passes those words on too.
+        named = muscle_in_words((text,), content) is not None
+        return bare and bool(finding.concepts or finding.denied or named)
 
     def _slots(self, intent: str, heard: dict[str, str]) -> dict[str, tuple[str, str | None]]:
         declared = next(i for i in self.intents if i["name"] == intent)
