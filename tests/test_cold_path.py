@@ -88,7 +88,7 @@ from cramp_coach.memory import dynamodb
 
 loaded = sorted(m for m in (
     "botocore", "boto3", "sqlite3", "dacite", "cramp_coach.alexa.display",
-    "ask_sdk_model.interfaces.alexa.presentation.apl",
+    "ask_sdk_model.interfaces.alexa.presentation.apl", "ask_sdk_model.interfaces.connections",
 ) if m in sys.modules)
 prepared = {
     "content": _load.cache_info().currsize,

@@ -145,7 +145,7 @@ class Memory:
         if outcome.delete_history:
             self._delete(key)
             return state.saved()
-        entries = [asdict(entry) for entry in ctx.unsaved if entry_rid(asdict(entry))]
+        entries = [item for item in map(asdict, ctx.unsaved) if entry_rid(item)]
         if len(entries) < len(ctx.unsaved):
             log.warning("%d unsendable log entries dropped", len(ctx.unsaved) - len(entries))
         lock = ctx.lock_unsaved
