@@ -54,6 +54,8 @@ class _TermIndex:
                 exact.setdefault(first, []).append(entry)
 
         def longest_first(items: list[_Candidate]) -> tuple[_Candidate, ...]:
+            if len(items) == 1:  # most words begin one phrase only
+                return (items[0],)
             return tuple(sorted(items, key=lambda c: (-len(c[0]), -c[1])))
 
         self._exact = {w: longest_first(c) for w, c in exact.items()}
