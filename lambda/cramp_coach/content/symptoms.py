@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cramp_coach.content.schema import language_document, language_file
+
 # What a rule may lead to besides a red-flag id (core/safety.py reads these).
 CONTEXT_OUTCOMES = ("PREGNANT", "CHILD", "EXERCISE_HEAT")
 SPECIAL_OUTCOMES = ("ASK", "ASK_BABY", "ASK_BLOOD", "STILL")
@@ -241,7 +243,10 @@ def read_symptom_files(base_dir: Path, locale_dir: Path | None) -> tuple[Any, An
     import json
 
     base_file = base_dir / "symptoms.json"
-    base = json.loads(base_file.read_text(encoding="utf-8"))
+    if language_file(base_file):
+        base = language_document(base_file)
+    else:
+        base = json.loads(base_file.read_text(encoding="utf-8"))
     if locale_dir is None or not (locale_dir / "symptoms.json").is_file():
         return base, None, f"{base_dir.name}/symptoms.json"
     extra_file = locale_dir / "symptoms.json"
