@@ -77,7 +77,7 @@ class SafetyAnswers(InfoAnswers):
             card_text=plain(advice),
             red_flag_raised=primary,
             routine_ended="red_flag" if routine is not None else None,
-            screen=self.s.red_flag_screen(flags),
+            screen=self.s.red_flag_screen(flags, advice),
         )
 
     def locked(self, st: State, e: Event, profile: _P, finding: Finding | None = None) -> Outcome:

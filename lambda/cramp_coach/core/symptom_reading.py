@@ -82,6 +82,8 @@ class _TermIndex:
         found = [c for key in keys for c in self._exact.get(key, ())]
         groups = self._prefixed_by_first.get(word[:1], self._prefixed_anywhere)
         found += [c for p, cs in groups if word.startswith(p) for c in cs]
+        if len(found) < 2:
+            return found
         return sorted(found, key=lambda c: (-len(c[0]), -c[1]))
 
     def find(self, words: list[str]) -> list[tuple[int, int, _Owners]]:
