@@ -75,18 +75,7 @@ def render(result: dict[str, Any]) -> str:
     out.append("")
     out.extend(render_model(cold))
     out.append("")
-    out.append(
-        f"Warm, in process, NullStore (no database I/O), {warm['rounds']} interleaved "
-        "rounds; *CPU p99* counts only the time the thread ran."
-    )
-    out.append("")
-    out.append("| Request | n | p50 ms | p99 ms | CPU p99 ms | max ms |")
-    out.append("|---|---:|---:|---:|---:|---:|")
-    for name, row in warm["types"].items():
-        out.append(
-            f"| {name}: {row['label']} | {row['requests']} | {row['p50_ms']:.3f} | "
-            f"{row['p99_ms']:.3f} | {row['cpu']['p99_ms']:.3f} | {row['max_ms']:.2f} |"
-        )
+    out.extend(render_warm(warm))
     out.append("")
     if "oneshot" in speech:
         one, two = speech["oneshot"], speech["launch_path"]
@@ -186,3 +175,21 @@ def _cold_row(summary: dict[str, Any]) -> str:
         f"{summary['first_request_ms_median']:.0f} | {summary['peak_rss_mib_median']} | "
         f"{aws} |"
     )
+
+
+def render_warm(warm: dict[str, Any]) -> list[str]:
+    """The warm table (also printed alone by ``python -m bench --warm-only``)."""
+    out = [
+        f"Warm, in process, NullStore (no database I/O), {warm['rounds']} interleaved "
+        "rounds; *CPU p99* counts only the time the thread ran.",
+        "",
+        "| Request | n | p50 ms | p99 ms | CPU p50 ms | CPU p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in warm["types"].items():
+        out.append(
+            f"| {name}: {row['label']} | {row['requests']} | {row['p50_ms']:.3f} | "
+            f"{row['p99_ms']:.3f} | {row['cpu']['p50_ms']:.3f} | {row['cpu']['p99_ms']:.3f} | "
+            f"{row['max_ms']:.2f} |"
+        )
+    return out

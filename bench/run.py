@@ -5,6 +5,7 @@ Usage (from the repository root):
     .venv/bin/python -m bench                 # full run (20 cold runs, 5000 warm requests)
     .venv/bin/python -m bench --quick         # 10 cold runs, 1000 warm requests, deployed only
     .venv/bin/python -m bench --runs 30 --warm 10000 --out /tmp/bench.json
+    .venv/bin/python -m bench --warm-only --warm 5000   # only the warm table, no JSON written
 
 Needs the dev extra (moto[server], ask-sdk-dynamodb-persistence-adapter), python3.13 (the
 function's runtime) and a `sam build` output (`make bench` runs `make deploy-check` first),
@@ -95,7 +96,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure this build of the function instead of .aws-sam/build/SkillFunction "
         "(e.g. an earlier commit's `make -C lambda build-SkillFunction ARTIFACTS_DIR=...`)",
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON output file")
+    parser.add_argument(
+        "--warm-only",
+        action="store_true",
+        help="only the warm requests (in this process; needs no build, database or espeak-ng); "
+        "prints their table and writes JSON only where --out is given",
+    )
+    parser.add_argument("--out", type=Path, default=None, help=f"JSON output file ({DEFAULT_OUT})")
     args = parser.parse_args(argv)
     args.runs = args.runs or (10 if args.quick else 20)
     args.warm = args.warm or (1000 if args.quick else 5000)
@@ -106,9 +113,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def warm_only(args: argparse.Namespace) -> int:
+    from bench import warm
+    from bench.report import render_warm
+
+    print(f"warm: {args.warm} requests per type ...", file=sys.stderr, flush=True)
+    result = warm.measure(args.warm)
+    print("\n".join(render_warm(result)))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"warm": result}, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _ensure_import_path()
+    if args.warm_only:
+        return warm_only(args)
+    args.out = args.out or DEFAULT_OUT
     from bench import artifact, cold, lambda_cpu, speech, store_faults, warm
     from bench.goals import goals
     from bench.report import render

@@ -80,7 +80,7 @@ def test_a_lock_raised_in_the_first_turn_is_written_before_the_answer(
 
 
 PROBE = """
-import json, sys
+import gc, json, sys
 import cramp_coach.hosting.lambda_entry as entry
 from cramp_coach.content import _load
 from cramp_coach.core import symptom_reading
@@ -88,7 +88,7 @@ from cramp_coach.memory import dynamodb
 
 loaded = sorted(m for m in (
     "botocore", "boto3", "sqlite3", "cramp_coach.alexa.display",
-    "ask_sdk_model.interfaces.alexa.presentation.apl",
+    "ask_sdk_model.interfaces.alexa.presentation.apl", "ask_sdk_model.interfaces.connections",
 ) if m in sys.modules)
 prepared = {
     "content": _load.cache_info().currsize,
@@ -102,6 +102,7 @@ dynamodb.make_client = refuse
 from tests.persistence_envelopes import Device, T0
 turn = Device(entry._skill, sys.argv[1]).cramp(T0 + 3600)
 print(json.dumps({"loaded": loaded, "prepared": prepared, "speech": turn.speech,
+                  "gc": [gc.isenabled(), gc.get_freeze_count() > 0],
                   "after": sorted(m for m in ("sqlite3",) if m in sys.modules)}))
 """
 
@@ -149,3 +150,4 @@ def test_a_lambda_init_prepares_what_the_first_turn_needs_and_nothing_else(
     assert load_content("en-US").red_flags["RF_PE"].script in result["speech"]
     assert STEP1 not in result["speech"]
     assert result["after"] == []  # no spool file, no session state: neither was needed
+    assert result["gc"] == [True, True]  # collection back on, what the init built frozen

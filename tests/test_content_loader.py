@@ -34,6 +34,21 @@ def test_the_shipped_content_loads() -> None:
     assert available_locales() == ["en-AU", "en-CA", "en-GB", "en-IN", "en-US"]
 
 
+def test_the_shared_language_documents_stay_as_read() -> None:
+    """Every locale is laid over the same parsed en/ documents (read once per process): loading
+    them all, and the export, must leave those documents as the files say."""
+    from cramp_coach.content import __main__ as content_main
+    from cramp_coach.content import _load, validate_all
+    from cramp_coach.content.schema import language_document
+
+    _load.cache_clear()
+    validate_all()
+    content_main.export()
+    for name in ("protocols.json", "phrases.json", "symptoms.json"):
+        file = CONTENT_DIR / "en" / name
+        assert language_document(file) == json.loads(file.read_text(encoding="utf-8")), name
+
+
 def test_unknown_key_is_named() -> None:
     _breaks(lambda d: d["muscles"]["CALF"].update(colour="red"), r"muscles.CALF: unknown key")
 

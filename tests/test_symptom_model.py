@@ -291,3 +291,19 @@ def test_no_symptom_synonym_is_silently_lowered(locale: str) -> None:
                 continue
             lowered.append((value["id"], words, f.red_flags, f.flags))
     assert not lowered, lowered[:10]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB", "en-IN"])
+def test_only_rules_that_cannot_hold_are_skipped(locale: str) -> None:
+    """rules_for tries only the rules naming a present concept: it must leave out no rule that
+    holds, for each concept alone, each pair, and the concepts of every rule together."""
+    from cramp_coach.core.symptom_reading import rules_for
+
+    model = load_content(locale).symptoms
+    concepts = sorted({c for rule in model.rules for c in (*rule.all, *rule.any, *rule.also)})
+    cases = [frozenset(), *(frozenset([c]) for c in concepts)]
+    cases += [frozenset([a, b]) for i, a in enumerate(concepts) for b in concepts[i + 1 :]]
+    cases += [frozenset((*r.all, *r.any[:1], *r.also[:1])) for r in model.rules]
+    for present in cases:
+        every = [r.then for r in model.rules if r.holds(present)]
+        assert [r.then for r in rules_for(model, present) if r.holds(present)] == every, present

@@ -34,18 +34,20 @@ def _get(value: Any, *path: str) -> Any:
 
 def depth_over(value: Any, limit: int) -> bool:
     """Whether dicts and lists nest deeper than `limit` (iterative: no recursion to exhaust)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if level > limit:
-            return True
-        stack.extend((child, level + 1) for child in children)
+    # Level by level: no (item, level) pair made for every value.
+    level, depth = [value], 1
+    while level:
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+            else:
+                continue
+            if depth > limit:
+                return True
+        level, depth = below, depth + 1
     return False
 
 

@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils.request_util import get_locale
 from ask_sdk_model.intent_request import IntentRequest
-from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 from ask_sdk_model.slu.entityresolution.status_code import StatusCode
 
 from cramp_coach.alexa import reminder_requests
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import Event
 from cramp_coach.memory import user_key
+
+if TYPE_CHECKING:  # imported for a Connections.Response only: a one-shot never loads it
+    from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
 
 log = logging.getLogger("cramp_coach")
 
@@ -150,8 +153,11 @@ def event_from(handler_input: HandlerInput) -> Event:
         arguments = getattr(request, "arguments", None)
         tapped = "next" if list(arguments or [])[:1] == ["next"] else "fallback"
         return Event(tapped, now, request_id=str(getattr(request, "request_id", "") or ""))
-    if isinstance(request, ConnectionsResponse):
-        return _permission_event(request, now)
+    if kind == "Connections.Response":  # the SDK's model for this type is ConnectionsResponse
+        from ask_sdk_model.interfaces.connections.connections_response import ConnectionsResponse
+
+        if isinstance(request, ConnectionsResponse):
+            return _permission_event(request, now)
     if not isinstance(request, IntentRequest) or request.intent is None:
         return Event("fallback", now)
     event_kind = INTENT_EVENTS.get(str(request.intent.name), "fallback")

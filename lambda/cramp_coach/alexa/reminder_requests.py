@@ -30,10 +30,12 @@ log = logging.getLogger("cramp_coach")
 TOKEN_PREFIX = "bedtime-reminder:"
 
 
-_ZONE = re.compile(r"[A-Za-z][A-Za-z_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")  # "America/New_York", "UTC"
+# Pattern strings, compiled by `re` (and kept in its cache) on first use: only reminders need
+# them, so the init does not compile them.
+_ZONE = r"[A-Za-z][A-Za-z_+\-]*(/[A-Za-z0-9_+\-]+){0,2}"  # "America/New_York", "UTC"
 
 
-_TOKEN = re.compile(r"bedtime-reminder:([01]\d|2[0-3]):([0-5]\d)")
+_TOKEN = r"bedtime-reminder:([01]\d|2[0-3]):([0-5]\d)"
 
 
 # ---------------------------------------------------------------- reading the request
@@ -51,7 +53,7 @@ def granted(handler_input: HandlerInput) -> bool:
 def token_time(token: Any) -> str | None:
     """The time a permission request was made for ("22:30"), from its token; None if the
     token is not one of ours."""
-    match = _TOKEN.fullmatch(str(token or ""))
+    match = re.fullmatch(_TOKEN, str(token or ""))
     return f"{match.group(1)}:{match.group(2)}" if match else None
 
 
@@ -90,7 +92,7 @@ def device_zone(handler_input: HandlerInput, factory: Any = None) -> str | None:
     except Exception as exc:  # never in the way of the reminder
         log.info("device time zone not read (%s)", type(exc).__name__)
         return None
-    if not isinstance(zone, str) or not _ZONE.fullmatch(zone):
+    if not isinstance(zone, str) or not re.fullmatch(_ZONE, zone):
         return None
     return zone
 

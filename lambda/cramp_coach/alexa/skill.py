@@ -53,6 +53,7 @@ from cramp_coach.alexa.handlers import (
     UnhandledRequestHandler,
 )
 from cramp_coach.alexa.priming import prime_locale
+from cramp_coach.alexa.serializer import EnvelopeSerializer
 from cramp_coach.alexa.speaking import speak
 from cramp_coach.content import load_content, resolve_locale
 from cramp_coach.core import (
@@ -195,6 +196,7 @@ def build_skill(
     builder.add_global_request_interceptor(RequestLogInterceptor())
     builder.add_global_response_interceptor(ResponseLogInterceptor())
     skill = CrampSkill(skill_configuration=builder.skill_configuration)
+    skill.serializer = EnvelopeSerializer()  # the SDK's, reading an envelope in half the time
     for locale in preload:
         try:
             prime_locale(skill, conversation(locale), locale)

@@ -22,8 +22,9 @@ import re
 from functools import cache
 from importlib import resources
 
-# A zone name as IANA spells them: letters, digits, "_", "-", "+", one or more "/" parts.
-_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
+# A zone name as IANA spells them: letters, digits, "_", "-", "+", one or more "/" parts
+# (compiled by `re` on first use, not at import).
+_ZONE = r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}"
 
 
 def _zoneinfo() -> resources.abc.Traversable:
@@ -67,7 +68,7 @@ def _tzif(zone: str) -> bytes | None:
 @cache
 def country_of(zone: str) -> str | None:
     """The ISO 3166 alpha-2 country of an IANA zone name, or None."""
-    if not isinstance(zone, str) or len(zone) > 64 or not _ZONE.fullmatch(zone):
+    if not isinstance(zone, str) or len(zone) > 64 or not re.fullmatch(_ZONE, zone):
         return None
     one, first = _tables()
     if zone in one:

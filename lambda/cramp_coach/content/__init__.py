@@ -51,6 +51,8 @@ from cramp_coach.content.schema import (
     Sourced,
     Step,
     Vague,
+    language_document,
+    language_file,
 )
 from cramp_coach.content.symptoms import read_symptom_files
 
@@ -102,6 +104,8 @@ def _read(file: Path, required: bool) -> Any:
             raise ContentError(f"{file.parent.name}/{file.name}: missing")
         return {}
     try:
+        if language_file(file):
+            return language_document(file)
         return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ContentError(f"{file.parent.name}/{file.name}: not valid JSON: {err}") from err

@@ -225,8 +225,9 @@ def _parse(
             else None
         ),
     )
+    digit = re.compile(r"\d").search  # once, not a cache lookup for each of ~900 texts
     for where, text in content.spoken_texts():
-        if re.search(r"\d", text):
+        if digit(text):
             # A number is written once, in `numbers`, and spoken through a placeholder.
             file = s if where.startswith("phrases.") else r
             raise file.fail(where, "spoken text must not contain digits (use `numbers`)")

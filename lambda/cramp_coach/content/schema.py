@@ -6,13 +6,28 @@ them from the JSON files; plus the names and limits the loader checks against.
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 CONTENT_DIR = Path(__file__).parent
+
+
+def language_file(file: Path) -> bool:
+    """Whether `file` is in one of the package's language base folders (en/, not en-GB/)."""
+    return file.parent.parent == CONTENT_DIR and "-" not in file.parent.name
+
+
+@lru_cache(maxsize=8)
+def language_document(file: Path) -> Any:
+    """A language base file (en/protocols.json, ...), parsed once per process: each locale
+    of the language (en-US and en-CA in one init) is laid over the same documents. Only read:
+    overlay copies what it changes, and the parsers copy before they change anything."""
+    return json.loads(file.read_text(encoding="utf-8"))
 
 
 BASE_LANGUAGE = "en"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-_HHMM = re.compile(r"^t?(\d{1,2})(?::|\.)(\d{2})$")
+_HHMM = r"^t?(\d{1,2})(?::|\.)(\d{2})$"  # compiled by `re` on first use, not at import
 _AM = frozenset({"am", "a.m.", "a.m", "morning"})
 _PM = frozenset({"pm", "p.m.", "p.m", "night", "evening", "tonight"})
 _FILLER = frozenset(
@@ -59,7 +59,7 @@ def reminder_time(value: str | None, number_words: dict[int, str]) -> tuple[int,
     text = re.sub(r"\ba\.? ?m\b\.?", " am ", text)
     # "ten pm" written together ("10pm") and trailing punctuation.
     text = re.sub(r"(\d)(am|pm)\b", r"\1 \2", text).replace(",", " ").strip()
-    whole = _HHMM.match(text.replace(" ", ""))
+    whole = re.match(_HHMM, text.replace(" ", ""))
     if whole:
         return _evening(int(whole.group(1)), int(whole.group(2)), None)
     words = [w for w in text.split() if w not in _FILLER]
@@ -75,7 +75,7 @@ def reminder_time(value: str | None, number_words: dict[int, str]) -> tuple[int,
         return 12, 0
     numbers = _numbers(number_words)
     joined = " ".join(words)
-    match = _HHMM.match(joined.replace(" ", ""))
+    match = re.match(_HHMM, joined.replace(" ", ""))
     if match:
         return _evening(int(match.group(1)), int(match.group(2)), half)
     for lead, minute, back in (

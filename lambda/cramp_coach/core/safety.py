@@ -28,7 +28,7 @@ import msgspec
 
 from cramp_coach.content import CONTEXT_FLAGS, Content
 from cramp_coach.core.model import Event
-from cramp_coach.core.symptom_reading import Reading, read_concepts
+from cramp_coach.core.symptom_reading import Reading, read_concepts, rules_for
 
 # Never rub a leg flagged for a clot, swelling or a blocked blood supply (G3, RF-SWELL, RF-ISCH).
 CLOT_FLAGS = ("RF_DVT", "RF_PREG", "RF_SWELL", "RF_ISCH")
@@ -93,7 +93,7 @@ def read_words(
             present.add(concept)
     outcomes: list[str] = []
     frozen = frozenset(present)
-    for rule in model.rules:
+    for rule in rules_for(model, frozen):
         if rule.then not in outcomes and rule.holds(frozen):
             outcomes.append(rule.then)
     red = [o for o in outcomes if o in content.red_flags]

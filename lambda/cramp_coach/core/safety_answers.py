@@ -51,7 +51,8 @@ class SafetyAnswers(InfoAnswers):
         primary = flags[0]
         emergency = any(self.c.red_flags[f].level == "emergency" for f in flags)
         routine = st.routine
-        parts = [lead, self.s.advice(flags)]
+        advice = self.s.advice(flags)
+        parts = [lead, advice]
         if routine is not None:
             st = log_outcome(st, routine, f"red_flag:{primary}")
             parts.append(self.c.closing_after_red_flag.text)
@@ -73,10 +74,10 @@ class SafetyAnswers(InfoAnswers):
             speech=join(*parts, tail),
             reprompt=self.s.p("yes_no_reprompt") if clot else self.s.red_flag_reprompt(flags),
             card_title=self.s.p("card_help_title"),
-            card_text=plain(self.s.advice(flags)),
+            card_text=plain(advice),
             red_flag_raised=primary,
             routine_ended="red_flag" if routine is not None else None,
-            screen=self.s.red_flag_screen(flags),
+            screen=self.s.red_flag_screen(flags, advice),
         )
 
     def locked(self, st: State, e: Event, profile: _P, finding: Finding | None = None) -> Outcome:

@@ -30,6 +30,9 @@ class Speaker:
         self.voice = Voice(content)
 
     def p(self, key: str, **values: object) -> str:
+        text = self.c.phrases[key]
+        if "{" not in text and "}" not in text:
+            return text  # what format() would give: most phrases have no placeholder
         return self.c.phrase(key, **values)
 
     # ------------------------------------------------------------------ routines
@@ -135,14 +138,15 @@ class Speaker:
         """Heard after silence: an emergency's call once more, in one sentence, then the offer."""
         return join(self.call(flag_ids), self.p("red_flag_reprompt"))
 
-    def red_flag_screen(self, flag_ids: list[str]) -> Screen:
+    def red_flag_screen(self, flag_ids: list[str], advice: str | None = None) -> Screen:
+        """`advice`: self.advice(flag_ids), when the caller has it already."""
         flags = [self.c.red_flags[i] for i in flag_ids]
         emergency = any(f.level == "emergency" for f in flags)
         return Screen(
             kind="red_flag",
             title=self.p("red_flag_title_emergency" if emergency else "red_flag_title_urgent"),
             progress="",
-            text=plain(self.advice(flag_ids)),
+            text=plain(self.advice(flag_ids) if advice is None else advice),
             number=self.c.emergency.digits if emergency and self.c.emergency else None,
         )
 

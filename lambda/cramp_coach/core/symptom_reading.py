@@ -8,12 +8,16 @@ and the muscle a sentence names. Built once per locale (`prepare`, at init in La
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import msgspec
 
 from cramp_coach.content import Content
-from cramp_coach.content.symptoms import ANSWER_CONCEPTS, SymptomModel
+from cramp_coach.content.symptoms import ANSWER_CONCEPTS, Rule, SymptomModel
+
+_T = TypeVar("_T")
 
 _NEGATION_WINDOW = 3  # words before a concept that can deny it ("isn't really that swollen")
 # Words that may come before an answer ("um, no", "mate, no", "yaar no") without making it
@@ -57,10 +61,20 @@ class _TermIndex:
                 exact.setdefault(first, []).append(entry)
 
         def longest_first(items: list[_Candidate]) -> tuple[_Candidate, ...]:
+            if len(items) == 1:  # most words begin one phrase only
+                return (items[0],)
             return tuple(sorted(items, key=lambda c: (-len(c[0]), -c[1])))
 
         self._exact = {w: longest_first(c) for w, c in exact.items()}
         self._prefixed = tuple((p, longest_first(c)) for p, c in prefixed.items())
+        # The prefixed groups a word can match, by its first letter (in the same order): a
+        # word is tried against a few prefixes rather than every one.
+        anywhere = tuple(group for group in self._prefixed if not group[0])
+        self._prefixed_by_first = {
+            first: tuple(g for g in self._prefixed if not g[0] or g[0][0] == first)
+            for first in {p[0] for p in prefixed if p}
+        }
+        self._prefixed_anywhere = anywhere
 
     @staticmethod
     def _fits(token: str, word: str, last: bool) -> bool:
@@ -73,7 +87,10 @@ class _TermIndex:
     def _candidates(self, word: str) -> list[_Candidate]:
         keys = {word, word.removesuffix("'s"), word.removesuffix("s'"), word.removesuffix("s")}
         found = [c for key in keys for c in self._exact.get(key, ())]
-        found += [c for p, cs in self._prefixed if word.startswith(p) for c in cs]
+        groups = self._prefixed_by_first.get(word[:1], self._prefixed_anywhere)
+        found += [c for p, cs in groups if word.startswith(p) for c in cs]
+        if len(found) < 2:
+            return found
         return sorted(found, key=lambda c: (-len(c[0]), -c[1]))
 
     def find(self, words: list[str]) -> list[tuple[int, int, _Owners]]:
@@ -127,6 +144,61 @@ def _matcher(model: SymptomModel) -> _Matcher:
     age_units = "|".join(map(re.escape, (*a.year_words, *a.month_words)))
     ages = re.compile(rf"(?<![a-z0-9'])(?P<n>{number}) (?P<unit>{age_units})(?:'s)?(?![a-z0-9'])")
     return _Matcher(terms, durations, ages)
+
+
+def _per_model(build: Callable[[SymptomModel], _T]) -> Callable[[SymptomModel], _T]:
+    """`build(model)` (itself cached by equality), found again by the model object itself.
+
+    Hashing a SymptomModel walks every word it holds (about 13 us), which every read paid to
+    find its matcher. One entry per model object (a content folder's, shared by its country
+    views); bounded all the same. The entry holds the model, so its id is not reused.
+    """
+    known: dict[int, tuple[SymptomModel, _T]] = {}
+
+    def lookup(model: SymptomModel) -> _T:
+        hit = known.get(id(model))
+        if hit is not None and hit[0] is model:
+            return hit[1]
+        if len(known) >= 64:
+            known.clear()
+        value = build(model)
+        known[id(model)] = (model, value)
+        return value
+
+    return lookup
+
+
+_matcher_of = _per_model(_matcher)
+
+
+@cache
+def _rule_index(model: SymptomModel) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+    """(the rules that need no concept, concept -> the rules naming it in `all` or `any`)."""
+    free: list[int] = []
+    by_concept: dict[str, list[int]] = {}
+    for i, rule in enumerate(model.rules):
+        if not rule.all and not rule.any:
+            free.append(i)
+        for concept in {*rule.all, *rule.any}:
+            by_concept.setdefault(concept, []).append(i)
+    return tuple(free), {c: tuple(rules) for c, rules in by_concept.items()}
+
+
+_rule_index_of = _per_model(_rule_index)
+
+
+def rules_for(model: SymptomModel, present: frozenset[str]) -> list[Rule]:
+    """The model's rules that may hold with these concepts, in file order.
+
+    A rule holds only if one of its `all` or `any` concepts is present (or it has neither),
+    so only those are tried: a handful of the ~60 for the one or two concepts a turn names.
+    """
+    free, by_concept = _rule_index_of(model)
+    found = set(free)
+    for concept in present:
+        found.update(by_concept.get(concept, ()))
+    rules = model.rules
+    return [rules[i] for i in sorted(found)]
 
 
 def _value(words: str, model: SymptomModel) -> int:
@@ -190,7 +262,7 @@ def _joined_denials(texts: list[str], model: SymptomModel) -> list[str]:
 
 
 def read_concepts(texts: tuple[str, ...], model: SymptomModel) -> Reading:
-    matcher = _matcher(model)
+    matcher = _matcher_of(model)
     out = Reading()
     for text in _joined_denials([normalize(raw) for raw in texts], model):
         if not text:
@@ -227,18 +299,22 @@ def _muscle_terms(model: SymptomModel) -> _TermIndex:
     return _TermIndex(owners)
 
 
+_muscle_terms_of = _per_model(_muscle_terms)
+
+
 def prepare(content: Content) -> None:
     """Build this locale's phrase indexes and number patterns now rather than on first use:
     in AWS Lambda the init runs at full CPU and a request at a fraction of one."""
-    _matcher(content.symptoms)
-    _muscle_terms(content.symptoms)
+    _matcher_of(content.symptoms)
+    _muscle_terms_of(content.symptoms)
+    _rule_index_of(content.symptoms)
 
 
 def muscle_in_words(texts: tuple[str, ...], content: Content) -> str | None:
     """The one muscle (or vague place) the words name, or None (none, or more than one).
 
     A weak name ("near the toe nail") counts only when the words name nothing else."""
-    terms = _muscle_terms(content.symptoms)
+    terms = _muscle_terms_of(content.symptoms)
     found = {m for t in texts for _, _, who in terms.find(normalize(t).split()) for m in who}
     strong = {m for m in found if not m.startswith(_WEAK)}
     named = strong or {m.removeprefix(_WEAK) for m in found}
