@@ -84,6 +84,37 @@ def test_a_loose_fit_never_drops_a_warning_said_as_a_sample_word(model: Interact
     assert "rock hard" in heard and "swollen" in heard, resolution
 
 
+def test_both_and_after_reach_a_slot_with_the_words_they_belong_to(
+    skill: Any, content: Content
+) -> None:
+    """Alexa sends only slot values. The "both" of "both hands" and the "after" of "after
+    exercise" must ride in a slot: left as sample words, both hands cramping (RF-HAND) got one
+    hand's steps, and faint after exercise got the clot's emergency (RF-PE), not RF-HEAT's."""
+    chat = Chat(skill, clock=lambda: 1_795_230_000.0)
+    hand = content.red_flags["RF_HAND"].script
+    for said in (
+        "both hands are cramping",
+        "both my hands are cramping up",
+        "my hands are both cramping and my feet too",
+        "my hands and feet keep cramping",
+    ):
+        lines = chat.say(f"tell cramp coach {said}")
+        assert hand in lines[1] and "Say next" not in lines[1], (said, lines)
+    for said, step in (
+        ("my hand is cramping", content.muscles["HAND"].alone[0].text),
+        ("her left hand is cramping", content.muscles["HAND"].partner[0].text),
+        ("my hands are cramping", content.muscles["HAND"].alone[0].text),
+    ):
+        lines = chat.say(f"tell cramp coach {said}")
+        assert lines[1].startswith(f"Alexa: {step}"), (said, lines)
+    lines = chat.say("tell cramp coach my calf is cramping after exercise and I feel faint")
+    assert "symptom='after exercise" in lines[0], lines
+    assert content.red_flags["RF_HEAT"].script in lines[1], lines
+    assert content.red_flags["RF_PE"].script not in lines[1], lines
+    lines = chat.say("tell cramp coach my calf is cramping and I feel faint")
+    assert content.red_flags["RF_PE"].script in lines[1], lines  # no exertion: the clot
+
+
 def test_an_unknown_muscle_is_a_no_match_slot(model: InteractionModel) -> None:
     resolution = model.resolve("my elbow is cramping")
     assert resolution.intent == "CrampIntent"

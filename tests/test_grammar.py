@@ -10,7 +10,9 @@ the model stays within Alexa's limits, and a clash is refused when the model is 
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -233,3 +235,154 @@ def test_cramp_states_and_address_words_are_never_followed_by_a_slot() -> None:
     for locale in LOCALES:
         for word in _grammar(locale)["address"]:
             assert not _hidden(word, locale), (locale, word)
+
+
+# ------------------------------------------------------------------ words beside a slot
+# Alexa sends the skill the slot values, never a sample's own words. So a sample word beside a
+# slot must not be part of a warning phrase whose reading the slot's words alone would lose.
+# "{muscle} is cramping after {symptom}" kept the "after" of "after exercise" out of the slot:
+# "my calf is cramping after exercise and I feel faint" was read as fainting alone (the clot's
+# RF-PE, not RF-HEAT's cooling). "both {muscle} are cramping" kept the "both" of "both hands
+# are cramping" out: RF-HAND was heard as one hand's cramp, and got the steps. Checked for
+# CrampIntent, the one-shot that carries a whole report: the muscle slot with the values it
+# resolves to, the symptom slot with whatever words follow a sample's last word.
+#
+# Splits in samples older than this check, found by it and not yet reviewed (each loses part
+# of a phrase: "our baby" asks the baby question instead of RF-INFANT, "her bump" loses the
+# pregnancy, "really hot" reads as a warm leg). The test fails when one is fixed, so the list
+# only shrinks; a new sample must not add to it.
+KNOWN_SPLITS = frozenset(
+    {
+        "cramp {symptom}",
+        "cramps {symptom}",
+        "her {symptom}",
+        "is {symptom}",
+        "my {symptom}",
+        "our {symptom}",
+        "really {symptom}",
+        "the {symptom}",
+    }
+)
+_ANSWERS = frozenset({"ADULT", "ALL_CLEAR", "NO", "YES", "UNSURE"})  # answers, not warnings
+
+
+def _split_phrases(samples: list[str], muscles: dict[str, str], locale: str) -> dict[str, set[str]]:
+    """'<sample words> {slot} <sample words>' -> the warning phrases of the locale's symptom
+    model those sample words split with the slot, where the slot's words alone read less
+    (other red flags, flags or questions). The muscle slot holds one of `muscles` (phrase ->
+    id); the symptom slot may hear any words; the helper and side slots carry no warning."""
+    from cramp_coach.content import load_content
+    from cramp_coach.core.safety import read_words
+
+    content = load_content(locale)
+
+    def fits(token: str, word: str) -> bool:
+        return word.startswith(token[:-1]) if token.endswith("*") else word in (token, token + "s")
+
+    @functools.cache
+    def reading(text: str, muscle: str | None) -> tuple[object, ...]:
+        f = read_words((text,), content, muscle, set())
+        return (sorted(f.red_flags), sorted(f.flags), f.unsure, f.ask_baby, f.ask_blood, f.still)
+
+    @functools.cache
+    def muscle_of(middle: tuple[str, ...]) -> str | None:
+        """The id of a muscle value the words in the slot would be (None: not a value)."""
+        ids = [
+            value_id
+            for phrase, value_id in muscles.items()
+            if len(phrase.split()) == len(middle) and all(map(fits, middle, phrase.split()))
+        ]
+        return ids[0] if ids else None
+
+    terms = [
+        term.split()
+        for concept, words in content.symptoms.concepts
+        if concept not in _ANSWERS
+        for term in words
+    ]
+    longest = max(map(len, terms))
+    # A phrase can be split only by sample words it holds: look phrases up by their words.
+    holding: dict[str, list[list[str]]] = {}
+    wild: list[list[str]] = []
+    for words in terms:
+        for token in set(words):
+            if token.endswith("*"):
+                wild.append(words)
+            else:
+                holding.setdefault(token, []).append(words)
+    contexts = set()  # (slot, the sample words before it, after it), as far as a phrase reaches
+    for sample in samples:
+        parts = re.split(r"\{(\w+)\}", sample.lower())
+        for at in range(1, len(parts), 2):
+            if parts[at] in ("muscle", "symptom"):
+                before = tuple(parts[at - 1].split()[-longest:])
+                contexts.add((parts[at], before, tuple(parts[at + 1].split()[:longest])))
+    found: dict[str, set[str]] = {}
+    for slot, before, after in contexts:
+        said = {w.removesuffix("s") for w in before + after} | set(before + after)
+        candidates = {id(t): t for w in said for t in holding.get(w, [])}
+        candidates |= {id(t): t for t in wild}
+        for words in candidates.values():
+            for k in range(min(len(before), len(words) - 1) + 1):
+                if not all(fits(words[j], before[len(before) - k + j]) for j in range(k)):
+                    continue
+                for m in range(min(len(after), len(words) - k - 1) + 1):
+                    tail = words[len(words) - m :]
+                    if k + m == 0 or not all(map(fits, tail, after)):
+                        continue
+                    middle = words[k : len(words) - m]
+                    muscle = muscle_of(tuple(middle)) if slot == "muscle" else None
+                    if slot == "muscle" and muscle is None:
+                        continue
+                    whole = " ".join(w.rstrip("*") for w in words)
+                    part = " ".join(w.rstrip("*") for w in middle)
+                    if reading(whole, muscle) != reading(part, muscle):
+                        glue = " ".join([*before[len(before) - k :], f"{{{slot}}}", *after[:m]])
+                        found.setdefault(glue, set()).add(whole)
+    return found
+
+
+def _muscles(locale: str) -> dict[str, str]:
+    types = {t["name"]: t["values"] for t in model(locale)["types"]}
+    return {
+        phrase.lower(): v["id"]
+        for v in types["MUSCLE"]
+        for phrase in [v["name"]["value"], *v["name"].get("synonyms", [])]
+    }
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_one_shot_sample_keeps_part_of_a_warning_out_of_its_slot(locale: str) -> None:
+    cramp = next(i for i in model(locale)["intents"] if i["name"] == "CrampIntent")
+    found = _split_phrases(cramp["samples"], _muscles(locale), locale)
+    new = {glue: sorted(found[glue])[:4] for glue in set(found) - KNOWN_SPLITS}
+    assert not new, (locale, new)
+    if locale == "en-US":
+        fixed = KNOWN_SPLITS - set(found)
+        assert not fixed, f"no longer split, take them off KNOWN_SPLITS: {sorted(fixed)}"
+
+
+def test_the_split_check_finds_the_two_faults_it_was_written_for() -> None:
+    values = _muscles("en-US")
+    old = ["{muscle} is cramping after {symptom}", "both {muscle} are cramping"]
+    found = _split_phrases(old, values, "en-US")
+    assert "after exercise" in found["after {symptom}"]
+    assert "both hands are cramping" in found["both {muscle} are cramping"]
+    now = ["{muscle} is cramping {symptom}", "{muscle} are cramping"]
+    assert not _split_phrases(now, values, "en-US")
+
+
+def test_both_rides_inside_the_muscle_value() -> None:
+    values = model_grammar.muscle_values(GRAMMAR)
+    said = {
+        "both hands",
+        "both my hands",
+        "both of her hands",
+        "my hands are both",
+        "hands are both",
+    }
+    assert said <= set(values["HAND"])
+    assert {"both calves", "both of his calves", "her feet are both"} <= set(
+        values["CALF"] + values["FOOT"]
+    )
+    assert not [p for p in GRAMMAR["patterns"] if "both {muscle}" in p]

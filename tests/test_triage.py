@@ -159,3 +159,30 @@ def test_at_most_5_percent_of_benign_cramps_are_escalated(results: list[Result])
 def test_no_step_hold_or_rub_after_a_stopping_flag(results: list[Result]) -> None:
     bad = [r for r in results if r.violations]
     assert targets(results).violations == 0, _misses(bad)
+
+
+# ------------------------------------------------------------------ which advice, not only how soon
+# Two emergencies can need different advice: after exercise with fainting it is RF-HEAT (cool
+# them), not RF-PE (a clot). The level alone does not show which was said, so a vignette that
+# names its spec row must hear that row's script (or one under it: RF-PREG-PE is RF-PREG's
+# pre-eclampsia row) among the scripts at the level it reached.
+# Known and not yet fixed: "after a long hot hike" is not read as exertion, and "hot" is read as
+# a warm leg, so the clot check is said instead of RF-HEAT2's (the same level, other advice).
+WRONG_SCRIPT_KNOWN = frozenset({"ca-heat2-heart"})
+
+
+def test_the_advice_heard_is_the_spec_rows(results: list[Result]) -> None:
+    wrong = []
+    for r in results:
+        v = r.vignette
+        if not v.flag or v.gold not in ("emergency", "urgent", "routine"):
+            continue
+        content = ear(v.locale).content
+        reached = {r.level, "emergency"} if r.level == "urgent" else {r.level}
+        said = [f for f in r.spoken_flags if content.red_flags[f].level in reached]
+        rows = [f.replace("_", "-") for f in said]
+        if not any(row == v.flag or row.startswith(f"{v.flag}-") for row in rows):
+            wrong.append(v.id)
+    assert set(wrong) == WRONG_SCRIPT_KNOWN, [
+        (i, next(r.spoken_flags for r in results if r.vignette.id == i)) for i in wrong
+    ]

@@ -13,6 +13,11 @@ carry the possessive inside ("the sole of his foot"). Stock virtual-alexa turns 
 one greedy ``(.*)`` and never splits two adjacent slots, so who is speaking rides inside the
 muscle value instead of a ``{helper}`` slot beside it.
 
+"Both" rides inside the muscle value too ("both my hands", "my hands are both"), from each
+muscle's ``pairs`` (the plurals said of both limbs): the skill reads only slot values, and a
+"both" left in the sample's own words ("both {muscle} are cramping") never reached the symptom
+reading, so "both hands are cramping" (RF-HAND) was heard as one hand's cramp.
+
 A locale's overlay adds to any list under its own ``grammar`` key (merge()). Pure functions:
 tools/build_locale_models.py writes the models, tests/test_grammar.py checks every promised
 combination is in them.
@@ -29,6 +34,8 @@ _SLOT = re.compile(r"\{(\w+)\}")
 # The possessives a side ("left", "right") or a contraction ("calf's") is generated with: the
 # one-word ones, so the muscle type stays within Alexa's limits (two-word ones get the noun).
 SHORT_WHO = "who_short"
+# The possessives said with "both" ("both my hands", "both of her calves", "his feet are both").
+PAIR_WHO = "pair_who"
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +98,22 @@ def muscle_values(grammar: dict[str, Any]) -> dict[str, list[str]]:
             for w in who:
                 phrase = inside.replace("{who}", w)
                 phrases += [phrase, f"the {phrase}"] if not phrase.startswith("the ") else [phrase]
+        phrases += pair_phrases(spec.get("pairs", []), grammar.get(PAIR_WHO, []))
         out[muscle_id] = list(dict.fromkeys(tidy(p) for p in phrases))
     return out
+
+
+def pair_phrases(pairs: list[str], who: list[str]) -> list[str]:
+    """Both limbs, said with "both" before or after: "both hands", "both my hands", "both of
+    her hands", "hands are both", "my hands are both" (then "cramping", as in "my hands are
+    both cramping")."""
+    phrases: list[str] = []
+    for noun in pairs:
+        phrases += [f"both {noun}", f"{noun} are both"]
+        phrases += [f"both {w} {noun}" for w in who]
+        phrases += [f"both of {w} {noun}" for w in who]
+        phrases += [f"{w} {noun} are both" for w in who]
+    return phrases
 
 
 def symptom_values(grammar: dict[str, Any]) -> dict[str, list[str]]:
