@@ -166,9 +166,8 @@ def test_no_step_hold_or_rub_after_a_stopping_flag(results: list[Result]) -> Non
 # them), not RF-PE (a clot). The level alone does not show which was said, so a vignette that
 # names its spec row must hear that row's script (or one under it: RF-PREG-PE is RF-PREG's
 # pre-eclampsia row) among the scripts at the level it reached.
-# Known and not yet fixed: "after a long hot hike" is not read as exertion, and "hot" is read as
-# a warm leg, so the clot check is said instead of RF-HEAT2's (the same level, other advice).
-WRONG_SCRIPT_KNOWN = frozenset({"ca-heat2-heart"})
+# Vignettes known to reach the right level with another row's advice (none today).
+WRONG_SCRIPT_KNOWN: frozenset[str] = frozenset()
 
 
 def test_the_advice_heard_is_the_spec_rows(results: list[Result]) -> None:
