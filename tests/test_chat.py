@@ -60,13 +60,22 @@ def test_held_out_phrasings_resolve(
 
 
 def test_words_after_a_cramp_and_before_an_answer_do_not_derail(model: InteractionModel) -> None:
-    """An address word ('mate') after a cramp lands in the symptom slot; before a yes or no it
-    is still that answer; a muscle named in words no sample spells out is passed on."""
-    calf = model.resolve("my calf's cramping mate")
-    assert (calf.intent, calf.slots["muscle"][1], calf.slots["symptom"]) == (
+    """An address word ('mate') after any cramp phrase is a sample word, with or without 'her'
+    before the muscle ('her calf's {symptom}' used to win and lose the calf); before a yes or no
+    it is still that answer; a muscle named in words no sample spells out is passed on."""
+    for said in ("my calf's cramping mate", "her calf's cramping mate", "his calf is locked mate"):
+        calf = model.resolve(said)
+        assert (calf.intent, calf.slots["muscle"][1], "symptom" in calf.slots) == (
+            "CrampIntent",
+            "CALF",
+            False,
+        ), said
+    # Words after 'and' reach the symptom slot, the muscle kept ("her calf's {symptom}" lost it).
+    bump = model.resolve("her calf's cramping and she's got a baby bump")
+    assert (bump.intent, bump.slots["muscle"][1], bump.slots["symptom"][0]) == (
         "CrampIntent",
         "CALF",
-        ("mate", None),
+        "got a baby bump",
     )
     assert model.resolve("mate no").intent == "AMAZON.NoIntent"
     assert model.resolve("it's better hun").intent == "BetterIntent"
