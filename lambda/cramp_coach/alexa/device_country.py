@@ -3,12 +3,11 @@
 Asked only when the core says a turn speaks a number and the country is not known yet
 (Outcome.wants_country; the answer is kept in the session and the profile, so it is asked
 once), and never in the way: GET {apiEndpoint}/v2/devices/{deviceId}/settings/System.timeZone
-through ask-sdk's UpsServiceClient (handler_input.service_client_factory, with the request's
-apiEndpoint and apiAccessToken; no permission is needed), on a worker thread that the turn
-waits for at most LOOKUP_BUDGET_S (less when the turn's store budget is nearly spent). The
-api client (BoundedApiClient) is ask-sdk-core's DefaultApiClient with a timeout on every socket
-operation and no redirects, so an abandoned call ends on its own. No time zone (204), any
+through ask-sdk's UpsServiceClient over api_client.DeadlineApiClient (with the request's
+apiEndpoint and apiAccessToken; no permission is needed), which the turn waits for at most
+LOOKUP_BUDGET_S (less when the turn's store budget is nearly spent). No time zone (204), any
 failure or a late answer: "" (not known), and the locale's numbers are spoken as before.
+`time_zone` is the one Settings API lookup: the reminders use it too.
 
 Environment: CRAMP_SETTINGS_API=off never asks (the tests' default: no request leaves the
 machine); CRAMP_SETTINGS_API_HOSTS, the hosts an apiEndpoint may name (default: Alexa's three
@@ -19,27 +18,23 @@ asking, so `make chat` can try another country.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
-import threading
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model.services.api_client import ApiClient
-from ask_sdk_model.services.api_client_request import ApiClientRequest
-from ask_sdk_model.services.api_client_response import ApiClientResponse
 
 from cramp_coach.alexa import zones
+from cramp_coach.alexa.api_client import DeadlineApiClient, service_factory
 from cramp_coach.memory import turn, user_salt
 
 log = logging.getLogger("cramp_coach")
 
 LOOKUP_BUDGET_S = 0.8  # at most this of the turn waits for the Settings API
 SAVE_RESERVE_S = 0.5  # and never the last half second of the turn's store budget
-MAX_IN_FLIGHT = 8  # abandoned calls still running; beyond this, no new call is made
 _OFF = ("off", "0", "false", "no")
 # Where Alexa's APIs live (the apiEndpoint of NA, EU and FE requests).
 ALEXA_API_HOSTS = ("api.amazonalexa.com", "api.eu.amazonalexa.com", "api.fe.amazonalexa.com")
@@ -54,33 +49,6 @@ def _allowed_endpoint(endpoint: str) -> bool:
     except ValueError:
         return False
     return parts.scheme == "https" and (parts.hostname or "") in hosts and not parts.username
-
-
-class BoundedApiClient(ApiClient):
-    """ask-sdk-core's DefaultApiClient, each socket operation bounded by `timeout_s` and no
-    redirects followed. `requests` is imported on the first call, not at import."""
-
-    def __init__(self, timeout_s: float = LOOKUP_BUDGET_S) -> None:
-        self.timeout_s = timeout_s
-
-    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
-        return _timed_client(self.timeout_s).invoke(request)
-
-
-@functools.cache
-def _timed_client(timeout_s: float) -> ApiClient:
-    from ask_sdk_core.api_client import DefaultApiClient
-
-    class TimedApiClient(DefaultApiClient):
-        def _resolve_method(self, request: ApiClientRequest) -> Any:
-            method = super()._resolve_method(request)
-            return functools.partial(method, timeout=timeout_s, allow_redirects=False)
-
-    return TimedApiClient()
-
-
-_in_flight = 0
-_in_flight_lock = threading.Lock()
 
 
 def _system(handler_input: HandlerInput) -> Any:
@@ -106,10 +74,7 @@ def device_country(handler_input: HandlerInput) -> str:
         return ""
     system = _system(handler_input)
     device_id = system.device.device_id if system is not None and system.device else None
-    factory = handler_input.service_client_factory
     if not device_id or system.api_access_token is None or not system.api_endpoint:
-        return ""
-    if factory is None:
         return ""
     if not _allowed_endpoint(str(system.api_endpoint)):
         log.warning("settings api: the request's apiEndpoint is not an Alexa API host; not asked")
@@ -118,7 +83,8 @@ def device_country(handler_input: HandlerInput) -> str:
     if budget <= 0.05:
         log.info("settings api: no time left in the turn; the locale's numbers")
         return ""
-    zone = _time_zone(factory, str(device_id), budget)
+    until = time.monotonic() + budget
+    zone = time_zone(service_factory(handler_input, DeadlineApiClient(lambda: until)), device_id)
     if not zone:
         return ""
     country = zones.country_of(zone)
@@ -127,37 +93,16 @@ def device_country(handler_input: HandlerInput) -> str:
     return country or ""
 
 
-def _time_zone(factory: Any, device_id: str, budget: float) -> str | None:
-    """The device's IANA time zone, or None: no value, a failure, or no answer in `budget`."""
-    global _in_flight
-    with _in_flight_lock:
-        if _in_flight >= MAX_IN_FLIGHT:
-            log.warning("settings api: %d calls still running; not asked", _in_flight)
-            return None
-        _in_flight += 1
-    found: list[object] = []
-
-    def call() -> None:
-        global _in_flight
-        try:
-            found.append(factory.get_ups_service().get_system_time_zone(device_id))
-        except Exception as exc:  # the type and status only: never the device or the token
-            found.append(exc)
-        finally:
-            with _in_flight_lock:
-                _in_flight -= 1
-
-    worker = threading.Thread(target=call, name="cramp-settings-api", daemon=True)
-    worker.start()
-    worker.join(budget)
-    if not found:
-        log.warning("settings api: no answer within %.2f s; the locale's numbers", budget)
+def time_zone(factory: Any, device_id: str) -> str | None:
+    """The device's IANA time zone from the Settings API, or None: no factory, no value (204),
+    a failure, or no answer within the factory's api client's time."""
+    if factory is None:
         return None
-    answer = found[0]
-    if isinstance(answer, Exception):
-        status = getattr(answer, "status_code", None)
-        kind = type(answer).__name__
-        log.warning("settings api failed (%s %s); the locale's numbers", kind, status)
+    try:
+        answer = factory.get_ups_service().get_system_time_zone(device_id)
+    except Exception as exc:  # the type and status only: never the device or the token
+        status = getattr(exc, "status_code", None)
+        log.warning("settings api: no time zone (%s %s)", type(exc).__name__, status)
         return None
     if not isinstance(answer, str) or not answer:
         return None  # 204: the device has no time zone set

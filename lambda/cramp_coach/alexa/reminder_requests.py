@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.handler_input import HandlerInput
 
-from cramp_coach.alexa.api_client import (
-    ReminderCallFailed,
-)
+from cramp_coach.alexa.device_country import time_zone
 from cramp_coach.core.model import Reminder
 
 SCOPE = "alexa::alerts:reminders:skill:readwrite"
@@ -74,25 +72,17 @@ def permission_directive(reminder: Reminder) -> SendRequestDirective:
 
 # ---------------------------------------------------------------- the request body
 def device_zone(handler_input: HandlerInput, factory: Any = None) -> str | None:
-    """The device's time zone (Alexa Settings API, no permission needed), or None.
+    """The device's time zone (device_country.time_zone over the reminders' factory), or None.
 
     Passed on as Alexa gave it when it has the shape of a zone name ("Europe/London"), whether
     or not this runtime has the tz database (Lambda's Amazon Linux 2023 may not).
     """
-    from ask_sdk_model.services.service_exception import ServiceException
-
-    try:
-        context = handler_input.request_envelope.context
-        device = context.system.device if context and context.system else None
-        if device is None or factory is None or not device.device_id:
-            return None
-        zone = factory.get_ups_service().get_system_time_zone(device.device_id)
-    except (ServiceException, ReminderCallFailed, ValueError, TypeError):
+    context = handler_input.request_envelope.context
+    device = context.system.device if context and context.system else None
+    if device is None or not device.device_id:
         return None
-    except Exception as exc:  # never in the way of the reminder
-        log.info("device time zone not read (%s)", type(exc).__name__)
-        return None
-    if not isinstance(zone, str) or not re.fullmatch(_ZONE, zone):
+    zone = time_zone(factory, str(device.device_id))
+    if zone is None or not re.fullmatch(_ZONE, zone):
         return None
     return zone
 

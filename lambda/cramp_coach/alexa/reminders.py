@@ -26,9 +26,7 @@ from ask_sdk_model.services.api_client import ApiClient
 from ask_sdk_model.services.api_client_request import ApiClientRequest
 from msgspec.structs import replace
 
-from cramp_coach.alexa.api_client import (
-    ReminderCallFailed,
-)
+from cramp_coach.alexa.api_client import ApiCallFailed, service_factory
 from cramp_coach.alexa.reminder_requests import (
     device_zone,
     granted,
@@ -84,7 +82,7 @@ def carry_out(
     reminder = outcome.reminder
     assert reminder is not None
     directive = None
-    factory = _factory(handler_input, api_client)
+    factory = service_factory(handler_input, api_client)
     if reminder.action == "create":
         result = _create(handler_input, factory, reminder, locale)
         if result == "ask_permission":
@@ -98,34 +96,9 @@ def carry_out(
     return replace(outcome, speech=speech, reprompt=reprompt, end_session=end), directive
 
 
-def _factory(handler_input: HandlerInput, api_client: ApiClient | None) -> Any:
-    """ask-sdk's ServiceClientFactory for this request: over `api_client` (time-bounded as a
-    whole, or the chat's) with the request's endpoint and token, else the SDK's own."""
-    context = handler_input.request_envelope.context
-    system = context.system if context else None
-    if api_client is None:
-        try:
-            return handler_input.service_client_factory  # raises without an api_client
-        except ValueError:
-            return None
-    if system is None or not system.api_endpoint:
-        return None
-    from ask_sdk_core.serialize import DefaultSerializer
-    from ask_sdk_model.services.api_configuration import ApiConfiguration
-    from ask_sdk_model.services.service_client_factory import ServiceClientFactory
-
-    configuration = ApiConfiguration(
-        serializer=DefaultSerializer(),
-        api_client=api_client,
-        authorization_value=str(system.api_access_token or ""),
-        api_endpoint=str(system.api_endpoint),
-    )
-    return ServiceClientFactory(api_configuration=configuration)
-
-
 def _client(factory: Any) -> Any:
     if factory is None:
-        raise ReminderCallFailed("no API client")
+        raise ApiCallFailed("no API client")
     return factory.get_reminder_management_service()
 
 
@@ -138,7 +111,7 @@ def _reminder_tokens(factory: Any) -> list[str]:
     """
     config = getattr(factory, "api_configuration", None)
     if config is None or config.api_client is None or not config.api_endpoint:
-        raise ReminderCallFailed("no API configuration")
+        raise ApiCallFailed("no API configuration")
     request = ApiClientRequest(
         url=f"{config.api_endpoint.rstrip('/')}/v1/alerts/reminders",
         method="GET",

@@ -36,7 +36,7 @@ from cramp_coach.alexa.attributes import (
     session_id_of,
 )
 from cramp_coach.alexa.can_fulfill_handler import CanFulfillHandler
-from cramp_coach.alexa.device_country import BoundedApiClient, device_country, device_tag
+from cramp_coach.alexa.device_country import device_country, device_tag
 from cramp_coach.alexa.envelope import STATE_KEY
 from cramp_coach.alexa.events import (
     INTENT_EVENTS,
@@ -179,12 +179,12 @@ def build_skill(
             conversations[folder] = Conversation(content)
         return conversations[folder]
 
-    # Service clients (the Settings API for the device's time zone, through
-    # handler_input.service_client_factory; reminders, through the handler that makes them)
-    # call through api clients bounded in time, never the SDK's unbounded default. CrampSkill
-    # gives a request without a context an empty one, so the SDK's token lookup never fails.
+    # Alexa's APIs (the Settings API for the device's time zone, the Reminders API) are called
+    # through DeadlineApiClient, bounded in time as a whole, never the SDK's unbounded default;
+    # the builder's (handler_input.service_client_factory) is the same. CrampSkill gives a
+    # request without a context an empty one, so the SDK's token lookup never fails.
     api = api_client or DeadlineApiClient()
-    builder = CustomSkillBuilder(api_client=BoundedApiClient())
+    builder = CustomSkillBuilder(api_client=api)
     skill_id: str | None = os.environ.get("SKILL_ID") or None
     builder.skill_id = skill_id  # type: ignore[assignment]
     builder.add_request_handler(SkillDisabledHandler(memory))
