@@ -84,6 +84,23 @@ def test_words_after_a_cramp_and_before_an_answer_do_not_derail(model: Interacti
     assert model.resolve("what's the weather").intent == "AMAZON.FallbackIntent"
 
 
+def test_everyday_names_for_a_partner_are_the_partner(model: InteractionModel) -> None:
+    """'my babe's calf' is the partner's calf (the partner steps), never the speaker's own ('my'
+    with the name left over); 'my baby's calf' stays the baby question's."""
+    for said in (
+        "my babe's calf is cramping",
+        "my hubby's calf is cramping",
+        "the missus has a calf cramp",
+        "my other half's calf is cramping",
+        "my fiance's calf is cramping",
+    ):
+        resolution = model.resolve(said)
+        assert resolution.intent == "CrampIntent", said
+        assert resolution.slots["helper"][1] == "PARTNER", said
+        assert resolution.slots["muscle"][1] == "CALF", said
+    assert model.resolve("my baby's calf is cramping").slots["helper"][1] != "PARTNER"
+
+
 def test_a_loose_fit_never_drops_a_warning_said_as_a_sample_word(model: InteractionModel) -> None:
     """'{muscle} is rock hard' fits 'her leg's swollen and her calf is rock hard' only with the
     swelling in the muscle slot and 'rock hard' (tight) left out: the tightness must reach a
