@@ -652,6 +652,18 @@ def test_a_possessive_inside_the_muscle_words_picks_the_speaker(
     assert turn.speech.startswith(steps_of(content, "HAMSTRING", "alone")[0])
 
 
+@pytest.mark.parametrize(
+    ("side", "variant"), [(("wife's", None), "partner"), (("left", "LEFT"), "alone")]
+)
+def test_a_partners_name_after_my_picks_the_partner_whatever_slot_heard_it(
+    talk: Conversation, content: Content, side: tuple[str, str | None], variant: str
+) -> None:
+    """'my wife's calf won't stop cramping' heard as helper 'my', side "wife's": her calf, so
+    the partner steps; 'my' with a plain side stays the speaker's own."""
+    turn = talk.say("CrampIntent", helper=("my", "ALONE"), side=side, muscle=("calf", "CALF"))
+    assert turn.speech.startswith(steps_of(content, "CALF", variant)[0])
+
+
 def test_an_answer_during_the_leg_check_ends_on_the_check_not_on_say_next(
     talk: Conversation, content: Content
 ) -> None:

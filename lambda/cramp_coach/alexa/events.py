@@ -171,14 +171,20 @@ def event_from(handler_input: HandlerInput) -> Event:
     symptom, _ = _slot_id(request, "symptom")
     volume, _ = _slot_id(request, "volume")
     _, time_heard = _slot_id(request, "time")  # AMAZON.TIME: "22:30", or the words heard
-    if helper not in ("PARTNER", "ALONE") and heard:
-        # Some muscle synonyms carry the speaker ("back of my thigh"): who is speaking still counts.
-        words = set(heard.split())
+    _, side_heard = _slot_id(request, "side")
+    # Who has the cramp may also be said inside the muscle or side words ("back of my thigh",
+    # "my" + "wife's" + "left calf"): a partner's word there wins over a "my" heard in the
+    # helper slot or in front of it, since "my wife's calf" is hers; a speaker's word counts
+    # only when the helper slot said nothing.
+    who_words = set(f"{heard or ''} {side_heard or ''}".split())
+    if helper != "PARTNER" and who_words:
         content = load_content(request_locale(handler_input))
         alone = set(content.phrase("speaker_alone_words").split())
         partner = set(content.phrase("speaker_partner_words").split())
-        # "my wife's calf": the partner's word wins over the "my" in front of it.
-        helper = "PARTNER" if words & partner else "ALONE" if words & alone else None
+        if who_words & partner:
+            helper = "PARTNER"
+        elif helper != "ALONE" and who_words & alone:
+            helper = "ALONE"
     return Event(
         event_kind,
         now,
