@@ -19,6 +19,7 @@ from cramp_coach.content.schema import (
     COUNTRY_TEMPLATES,
     NUMBER_KINDS,
     NUMBER_PHRASES,
+    TOP_SOURCED,
     Bedtime,
     Muscle,
     PhoneNumber,
@@ -193,14 +194,7 @@ class Content(msgspec.Struct, frozen=True):
             yield f"red_flags.{rf_id}.script", rf.script
         for fid, flag in self.flags.items():
             yield f"flags.{fid}", flag.text
-        for name in (
-            "opening",
-            "safety_check",
-            "closing_after_red_flag",
-            "gentle_stop",
-            "doctor_advice",
-            "hold_advice",
-        ):
+        for name in TOP_SOURCED:
             yield name, getattr(self, name).text
         for key, text in self.phrases.items():
             yield f"phrases.{key}", text

@@ -21,6 +21,7 @@ from cramp_coach.content.schema import (
     FLAG_TEXTS,
     LEVELS,
     ROUTINE_MUSCLES,
+    TOP_SOURCED,
     Muscle,
     RedFlag,
     Vague,
@@ -49,13 +50,8 @@ def _parse(
             "prevention",
             "red_flags",
             "flags",
-            "opening",
-            "safety_check",
-            "closing_after_red_flag",
-            "gentle_stop",
-            "doctor_advice",
-            "hold_advice",
             "bedtime",
+            *TOP_SOURCED,
         },
     )
     red_flags: dict[str, RedFlag] = {}

@@ -68,6 +68,15 @@ PHASES = ("setup", "stretch", "massage", "care")
 
 
 LEVELS = ("emergency", "urgent", "routine")
+# The sourced sentences at the top level of protocols.json, one Content field each.
+TOP_SOURCED = (
+    "opening",
+    "safety_check",
+    "closing_after_red_flag",
+    "gentle_stop",
+    "doctor_advice",
+    "hold_advice",
+)
 
 
 # BODY_PART ids an answer to a step's choice question may name ("under" is BELOW).
